@@ -1,0 +1,38 @@
+"""Statistics on InterviewData: weights, items and reliability, speech, importance, fairness.
+
+Names are imported lazily. No module here speaks HTTP or draws with I/O.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "bias_audit": "milo_analytics.analysis.fairness",
+    "cronbach_alpha": "milo_analytics.analysis.items",
+    "dominance_analysis": "milo_analytics.analysis.importance",
+    "drift": "milo_analytics.analysis.drift",
+    "effective_weights": "milo_analytics.analysis.weights",
+    "impact_ratios": "milo_analytics.analysis.fairness",
+    "item_statistics": "milo_analytics.analysis.items",
+    "reconcile_scores": "milo_analytics.analysis.weights",
+    "relative_weights": "milo_analytics.analysis.importance",
+    "rescore": "milo_analytics.analysis.weights",
+    "speech_summary": "milo_analytics.analysis.speech",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'milo_analytics.analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,219 @@
+"""The one error tree of milo_analytics.
+
+Every error a user can cause derives from :class:`MiloError` and says what was wrong
+(with the offending value) and what to do about it. HTTP errors are built in one place,
+:func:`milo_analytics.api.errors.error_from_response`, from the status code and both
+HeyMilo error bodies.
+
+Examples
+--------
+>>> from milo_analytics.errors import MiloError, DataError
+>>> try:
+...     raise DataError("outcomes file has no key column; found ['a', 'b']; pass key='email'")
+... except MiloError as exc:
+...     print(type(exc).__name__)
+DataError
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "AuthenticationError",
+    "ConfigError",
+    "DataError",
+    "InsufficientDataError",
+    "MiloError",
+    "NotFoundError",
+    "PushError",
+    "RateLimitError",
+    "ServerError",
+    "ValidationError",
+    "WeightConflictError",
+]
+
+
+class MiloError(Exception):
+    """Root of every error milo_analytics raises on purpose."""
+
+
+class ConfigError(MiloError):
+    """Missing or inconsistent configuration (API key, base URL, paths, options)."""
+
+
+class APIError(MiloError):
+    """Anything that went wrong talking to the HeyMilo API.
+
+    Parameters
+    ----------
+    message
+        Human-readable message; never contains the API key.
+    method, path
+        The request that failed (path without host or query string).
+    request_id
+        The server's request id, when it sent one.
+    hint
+        What to do about it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        request_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.method = method
+        self.path = path
+        self.request_id = request_id
+        self.hint = hint
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        parts = []
+        if self.method and self.path:
+            parts.append(f"{self.method} {self.path}:")
+        parts.append(self.message)
+        if self.request_id:
+            parts.append(f"(request id {self.request_id})")
+        text = " ".join(parts)
+        if self.hint:
+            text += f" — {self.hint}"
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_api_error, (type(self), self.message, self.__dict__.copy()))
+
+
+def _rebuild_api_error(cls: type[APIError], message: str, state: dict[str, Any]) -> APIError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class APIConnectionError(APIError):
+    """The request never got an HTTP answer (connection refused, reset, timeout)."""
+
+
+class APIStatusError(APIError):
+    """The server answered with an error status.
+
+    Attributes
+    ----------
+    status_code : int
+    code : str or None
+        The machine-readable ``error.code`` of HeyMilo's error body.
+    param : str or None
+        The offending parameter, when the server named one.
+    errors : list of dict
+        Field-level details (``error.errors[]`` or FastAPI's ``detail[]``).
+    body : object
+        The parsed error body, for debugging.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        param: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.param = param
+        self.errors = errors or []
+        self.body = body
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+    def _compose(self) -> str:
+        base = super()._compose()
+        return f"[{self.status_code}] {base}"
+
+
+class AuthenticationError(APIStatusError):
+    """401/403: the API key is missing, wrong or lacks access."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the posting, question, interview or webhook does not exist."""
+
+
+class ValidationError(APIStatusError):
+    """400/422: the server rejected the request body or parameters."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests for this key, after the client's retries."""
+
+
+class ServerError(APIStatusError):
+    """5xx: the server failed, after the client's retries."""
+
+
+class DataError(MiloError, ValueError):
+    """Bad input data: a file or frame without a needed column, a wrong scale, a malformed record."""
+
+
+class InsufficientDataError(DataError):
+    """Too little data for a trustworthy answer.
+
+    Attributes
+    ----------
+    shortfalls : dict
+        What fell short, e.g. ``{"events": (12, 50), "n": (80, 200)}`` as ``(have, need)``.
+    """
+
+    def __init__(self, message: str, *, shortfalls: dict[str, Any] | None = None) -> None:
+        self.shortfalls = dict(shortfalls or {})
+        super().__init__(message)
+
+
+class WeightConflictError(MiloError):
+    """A live question weight differs from the baseline a suggestion was computed against.
+
+    Attributes
+    ----------
+    conflicts : list of dict
+        One entry per question: ``question_id``, ``baseline``, ``live``.
+    """
+
+    def __init__(self, message: str, *, conflicts: list[dict[str, Any]] | None = None) -> None:
+        self.conflicts = list(conflicts or [])
+        super().__init__(message)
+
+
+class PushError(MiloError):
+    """A weight push failed part-way.
+
+    Attributes
+    ----------
+    applied : list of dict
+        The changes that were applied before the failure.
+    audit_log : str or None
+        Path of the audit log that records what happened (use it with ``rollback_weights``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        applied: list[dict[str, Any]] | None = None,
+        audit_log: str | None = None,
+    ) -> None:
+        self.applied = list(applied or [])
+        self.audit_log = audit_log
+        super().__init__(message)
