@@ -94,8 +94,8 @@ class APIError(MiloError):
 
 def _rebuild_api_error(cls: type[APIError], message: str, state: dict[str, Any]) -> APIError:
     err = cls.__new__(cls)
-    Exception.__init__(err, message)
     err.__dict__.update(state)
+    Exception.__init__(err, err._compose())
     return err
 
 

@@ -147,8 +147,11 @@ def coerce_frame(name: str, frame: pd.DataFrame | dict[str, Any]) -> pd.DataFram
                 s = s.astype(dtype)
             cols[col] = s
         else:
-            cols[col] = pd.Series([pd.NA if dtype not in ("str", "bool") else None] * n,
-                                  dtype=dtype if dtype != "bool" else "boolean", index=df.index)
+            cols[col] = pd.Series(
+                [pd.NA if dtype not in ("str", "bool") else None] * n,
+                dtype=dtype if dtype != "bool" else "boolean",
+                index=df.index,
+            )
             if dtype == "bool":
                 cols[col] = cols[col].fillna(False).astype(bool)
     extra = [c for c in df.columns if c not in schema]
@@ -257,9 +260,7 @@ class InterviewData:
             s = s[~s["not_scored"]]
         if s.empty:
             return pd.DataFrame()
-        order = (
-            s.groupby("question_id", sort=False)["rank"].min().sort_values(kind="stable").index
-        )
+        order = s.groupby("question_id", sort=False)["rank"].min().sort_values(kind="stable").index
         wide = s.pivot_table(
             index="interview_id", columns="question_id", values="score", aggfunc="first"
         ).astype("float64")
@@ -298,7 +299,9 @@ class InterviewData:
         c = self.candidates
         keep = pd.Series(True, index=c.index)
         if on not in ("created_at", "interviewed_at"):
-            raise DataError(f"filter(on={on!r}) is not a time column; use 'created_at' or 'interviewed_at'")
+            raise DataError(
+                f"filter(on={on!r}) is not a time column; use 'created_at' or 'interviewed_at'"
+            )
         if start is not None:
             keep &= (c[on] >= _utc(start)).fillna(False)
         if end is not None:
@@ -310,8 +313,10 @@ class InterviewData:
             wanted = [posting_id] if isinstance(posting_id, str) else list(posting_id)
             keep &= c["posting_id"].isin(wanted)
         ids = set(c.loc[keep, "interview_id"])
-        postings = set(c.loc[keep, "posting_id"]) if posting_id is None else set(
-            [posting_id] if isinstance(posting_id, str) else posting_id
+        postings = (
+            set(c.loc[keep, "posting_id"])
+            if posting_id is None
+            else set([posting_id] if isinstance(posting_id, str) else posting_id)
         )
 
         def by_interview(df: pd.DataFrame) -> pd.DataFrame:
@@ -411,7 +416,9 @@ class InterviewData:
             ("Score scale", f"1–{s['score_scale']}" if s["score_scale"] else "unknown"),
         ]
         if s["first_created"] is not None:
-            rows.append(("Created", f"{s['first_created']:%Y-%m-%d} → {s['last_created']:%Y-%m-%d}"))
+            rows.append(
+                ("Created", f"{s['first_created']:%Y-%m-%d} → {s['last_created']:%Y-%m-%d}")
+            )
         statuses = ", ".join(f"{k}: {v:,}" for k, v in s["statuses"].items()) or "—"
         rows.append(("Statuses", statuses))
         rows.append(("Load errors", f"{s['errors']:,}"))
@@ -421,9 +428,11 @@ class InterviewData:
         )
         out = f"<div><strong>InterviewData</strong><table>{body}</table>"
         if s["errors"]:
-            out += "<details><summary>Errors</summary>" + self.errors.head(20).to_html(
-                index=False, escape=True
-            ) + "</details>"
+            out += (
+                "<details><summary>Errors</summary>"
+                + self.errors.head(20).to_html(index=False, escape=True)
+                + "</details>"
+            )
         return out + "</div>"
 
     def __eq__(self, other: object) -> bool:

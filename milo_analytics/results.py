@@ -31,8 +31,14 @@ def frame_to_html(frame: pd.DataFrame, *, max_rows: int = 60, float_format: str 
         for c in shown.columns
         if pd.api.types.is_float_dtype(shown[c].dtype)
     }
-    out = shown.to_html(escape=True, border=0, classes="milo-table", formatters=formatters,
-                        na_rep="", index=not isinstance(shown.index, pd.RangeIndex))
+    out = shown.to_html(
+        escape=True,
+        border=0,
+        classes="milo-table",
+        formatters=formatters,
+        na_rep="",
+        index=not isinstance(shown.index, pd.RangeIndex),
+    )
     if len(frame) > max_rows:
         out += f"<p><em>{len(frame) - max_rows:,} more rows; use .table for all.</em></p>"
     return out
