@@ -29,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "WeightSuggester": "milo_analytics.calibrate",
     "WeightSuggestion": "milo_analytics.calibrate",
     "build_report": "milo_analytics.report",
+    "frames_from_documents": "milo_analytics.load",
+    "load_documents": "milo_analytics.load",
     "load_posting": "milo_analytics.load",
     "load_postings": "milo_analytics.load",
     "push_weights": "milo_analytics.push",

@@ -1,0 +1,825 @@
+"""Turn HeyMilo API documents into :class:`~milo_analytics.frames.InterviewData`.
+
+This is the only module that turns API documents into DataFrames (DESIGN.md, rules of the
+house). It has three layers:
+
+* :func:`frames_from_documents` — a pure function from raw API documents (question, candidate
+  and interview-data dicts exactly as the API sends them) to tidy frames. Columns are built
+  directly from the parsed documents, which is several times faster than ``pd.json_normalize``.
+* :func:`load_documents` — the same from a folder of exported JSON documents (or the sandbox's
+  ``World.save()`` folder, or an in-memory world).
+* :func:`load_posting` / :func:`load_postings` — pull from the API into a local
+  :class:`~milo_analytics.store.Store` (incremental, concurrent, fault tolerant) and build the
+  frames from the store.
+
+Examples
+--------
+>>> q = [{"id": "q1", "posting_id": "P", "modality": "voice", "text": "Why us?", "rank": 1,
+...       "score_weight": 2}]
+>>> c = [{"interview_id": "I1", "posting_id": "P", "name": "A", "email": "a@x.org",
+...       "status": "completed", "score": 80.0}]
+>>> d = [{"interview_id": "I1", "posting_id": "P", "name": "A", "email": "a@x.org",
+...       "status": "completed", "score": 80.0, "web_interview": {"interview_id": "I1",
+...       "match_score": 80, "scorecard": [{"question_id": "q1", "question_text": "Why us?",
+...       "score": 4, "score_weight": 2, "evaluation_summary": "ok", "evaluation_criteria": "",
+...       "rank": 1}]}}]
+>>> data = frames_from_documents(questions=q, candidates=c, interview_data=d)
+>>> data.scores[["question_id", "score", "score_weight"]].values.tolist()
+[['q1', 4.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .frames import RESULT_STATUSES, SCHEMAS, UTC_TIME, InterviewData
+
+__all__ = [
+    "frames_from_documents",
+    "load_documents",
+]
+
+#: Stages named in the ``errors`` frame.
+STAGE_FETCH = "fetch"  # the API request failed after the client's retries
+STAGE_PARSE = "parse"  # the interview-data document is malformed
+STAGE_CANDIDATE = "candidate"  # a candidate record is malformed
+STAGE_QUESTION = "question"  # a question record is malformed
+STAGE_FILE = "file"  # an exported file could not be read
+
+_SCALES = (5, 10)
+
+
+class _Malformed(Exception):
+    """Internal: a document does not have the shape the API documents."""
+
+
+# --------------------------------------------------------------------------- small validators
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _num(doc: Mapping[str, Any], key: str, where: str) -> float | None:
+    v = doc.get(key)
+    if v is None:
+        return None
+    if not _is_num(v):
+        raise _Malformed(f"{where}.{key} is {type(v).__name__} {_short(v)}, expected a number")
+    f = float(v)
+    return None if math.isnan(f) else f
+
+
+def _str(doc: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
+    v = doc.get(key)
+    if v is None:
+        if required:
+            raise _Malformed(f"{where}.{key} is missing")
+        return None
+    if not isinstance(v, str):
+        raise _Malformed(f"{where}.{key} is {type(v).__name__} {_short(v)}, expected a string")
+    if required and not v:
+        raise _Malformed(f"{where}.{key} is empty")
+    return v
+
+
+def _bool(doc: Mapping[str, Any], key: str, where: str) -> bool | None:
+    v = doc.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, bool):
+        raise _Malformed(f"{where}.{key} is {type(v).__name__} {_short(v)}, expected true/false")
+    return v
+
+
+def _int(doc: Mapping[str, Any], key: str, where: str) -> int | None:
+    v = doc.get(key)
+    if v is None:
+        return None
+    if _is_num(v) and float(v).is_integer():
+        return int(v)
+    raise _Malformed(f"{where}.{key} is {type(v).__name__} {_short(v)}, expected an integer")
+
+
+def _list(doc: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    v = doc.get(key)
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise _Malformed(f"{where}.{key} is {type(v).__name__}, expected a list")
+    return v
+
+
+def _dict(v: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(v, Mapping):
+        raise _Malformed(f"{where} is {type(v).__name__} {_short(v)}, expected an object")
+    return v
+
+
+def _time(v: Any, where: str) -> float | str | None:
+    """Epoch seconds (the API's format) or an ISO-8601 string; parsed later in bulk."""
+    if v is None or _is_num(v) or isinstance(v, str):
+        return v
+    raise _Malformed(f"{where} is {type(v).__name__}, expected epoch seconds or ISO-8601")
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# --------------------------------------------------------------------------- column helpers
+def _times(values: list[Any]) -> pd.Series:
+    """UTC timestamps from epoch seconds (fast path) or ISO strings (mixed allowed)."""
+    if not values:
+        return pd.Series([], dtype=UTC_TIME)
+    try:
+        arr = np.array([np.nan if v is None else v for v in values], dtype="float64")
+    except (TypeError, ValueError):
+        out = [
+            pd.NaT
+            if v is None
+            else pd.Timestamp(float(v), unit="s", tz="UTC")
+            if _is_num(v)
+            else _iso(v)
+            for v in values
+        ]
+        return pd.Series(pd.to_datetime(out, utc=True), dtype=UTC_TIME)
+    return pd.Series(pd.to_datetime(arr * 1e6, unit="us", utc=True), dtype=UTC_TIME)
+
+
+def _iso(v: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(v)
+    except (ValueError, TypeError):
+        return pd.NaT
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _frame(name: str, columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """A frame of schema ``name`` from plain column lists (all the same length)."""
+    schema = SCHEMAS[name]
+    out: dict[str, Any] = {}
+    for col, dtype in schema.items():
+        values = columns[col]
+        if dtype == UTC_TIME:
+            out[col] = _times(values)
+        elif dtype == "bool":
+            out[col] = pd.Series(np.array(values, dtype=bool), dtype=bool)
+        else:
+            out[col] = pd.Series(pd.array(values, dtype=dtype))
+    for col, values in columns.items():
+        if col not in schema:
+            out[col] = pd.Series(values)
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------- per-document parsers
+def _parse_question(q: Any) -> tuple[Any, ...]:
+    q = _dict(q, "question")
+    where = f"question {q.get('id')!r}"
+    return (
+        _str(q, "posting_id", where, required=True),
+        _str(q, "id", where, required=True),
+        _int(q, "rank", where),
+        _str(q, "text", where),
+        _num(q, "score_weight", where),
+        bool(_bool(q, "not_scored", where)),
+        _str(q, "modality", where),
+        _str(q, "question_type", where),
+        _time(q.get("updated_at"), f"{where}.updated_at"),
+    )
+
+
+def _parse_posting(p: Any) -> tuple[Any, ...]:
+    p = _dict(p, "posting")
+    where = f"posting {p.get('id')!r}"
+    return (
+        _str(p, "id", where, required=True),
+        _str(p, "title", where),
+        _str(p, "name", where),
+        _str(p, "interviewer_name", where),
+        _time(p.get("created_at"), f"{where}.created_at"),
+        _time(p.get("updated_at"), f"{where}.updated_at"),
+    )
+
+
+def _parse_candidate(c: Any) -> tuple[Any, ...]:
+    c = _dict(c, "candidate")
+    where = f"candidate {c.get('interview_id')!r}"
+    wf = c.get("workflow")
+    last = None
+    if wf is not None:
+        last = _time(
+            _dict(wf, f"{where}.workflow").get("last_activity_at"), f"{where}.last_activity_at"
+        )
+    meta = c.get("metadata")
+    external_id = None
+    if isinstance(meta, Mapping) and meta.get("external_id") is not None:
+        external_id = str(meta["external_id"])
+    return (
+        _str(c, "interview_id", where, required=True),
+        _str(c, "posting_id", where, required=True),
+        _str(c, "candidate_id", where),
+        _str(c, "name", where),
+        _str(c, "email", where),
+        _str(c, "status", where, required=True),
+        _num(c, "score", where),
+        _time(c.get("created_at"), f"{where}.created_at"),
+        _time(c.get("interviewed_at"), f"{where}.interviewed_at"),
+        _bool(c, "shortlisted", where),
+        _bool(c, "dismissed", where),
+        last,
+        external_id,
+    )
+
+
+_NUM_TYPES = (int, float)
+
+
+def _bad(where: str, value: Any, expected: str) -> _Malformed:
+    return _Malformed(f"{where} is {type(value).__name__} {_short(value)}, expected {expected}")
+
+
+def _parse_interview(d: Any) -> dict[str, Any] | None:
+    """Validate one interview-data document and return its rows, or None if it has no results.
+
+    The hot loops check types inline (``type(x) is str``): this runs once per transcript turn
+    and scorecard item, millions of times for a large posting.
+
+    Raises _Malformed when the document does not have the documented shape.
+    """
+    d = _dict(d, "document")
+    iid = _str(d, "interview_id", "document", required=True)
+    where = f"interview {iid}"
+    pid = _str(d, "posting_id", where, required=True)
+    status = _str(d, "status", where, required=True)
+    score = _num(d, "score", where)
+    if status not in RESULT_STATUSES:
+        return None  # unfinished (pending, in_progress, evaluating, not_ready): not an error
+    wi = d.get("web_interview")
+    rows: dict[str, Any] = {
+        "interview": (iid, pid, status, score, None, None),
+        "scores": [],
+        "transcript": [],
+        "highlights": [],
+    }
+    if wi is None:
+        return rows
+    w = f"{where}.web_interview"
+    wi = _dict(wi, w)
+    rows["interview"] = (
+        iid,
+        pid,
+        status,
+        score,
+        _num(wi, "match_score", w),
+        _num(wi, "speech_score", w),
+    )
+
+    scores = rows["scores"]
+    exact: dict[tuple[Any, Any, Any], str] = {}
+    loose: dict[tuple[Any, Any], str] = {}
+    windows: list[tuple[float, float, str]] = []
+    scorecard = _list(wi, "scorecard", w)
+    for k, item in enumerate(scorecard):
+        iw = f"{w}.scorecard[{k}]"
+        if type(item) is not dict:
+            item = _dict(item, iw)
+        qid = item.get("question_id")
+        if type(qid) is not str or not qid:
+            raise _bad(f"{iw}.question_id", qid, "a non-empty string")
+        s = item.get("score")
+        if s is not None and type(s) not in _NUM_TYPES:
+            raise _bad(f"{iw}.score", s, "a number")
+        wt = item.get("score_weight")
+        if wt is not None and type(wt) not in _NUM_TYPES:
+            raise _bad(f"{iw}.score_weight", wt, "a number")
+        ns = item.get("not_scored")
+        if ns is not None and type(ns) is not bool:
+            raise _bad(f"{iw}.not_scored", ns, "true/false")
+        summary = item.get("evaluation_summary")
+        if summary is not None and type(summary) is not str:
+            raise _bad(f"{iw}.evaluation_summary", summary, "a string")
+        qtext = item.get("question_text")
+        if qtext is not None and type(qtext) is not str:
+            raise _bad(f"{iw}.question_text", qtext, "a string")
+        scores.append((iid, pid, qid, _int(item, "rank", iw), s, wt, ns is True, summary, qtext))
+        turns = item.get("transcript")
+        if not turns:
+            continue
+        if type(turns) is not list:
+            raise _bad(f"{iw}.transcript", turns, "a list")
+        lo = hi = None
+        for t in turns:
+            if type(t) is not dict:
+                raise _bad(f"{iw}.transcript[]", t, "an object")
+            sp, tx, ts = t.get("speaker"), t.get("text"), t.get("timestamp")
+            exact.setdefault((sp, tx, ts), qid)
+            loose.setdefault((sp, tx), qid)
+            if type(ts) in _NUM_TYPES:
+                if lo is None:
+                    lo = hi = ts
+                elif ts < lo:
+                    lo = ts
+                elif ts > hi:
+                    hi = ts
+        if lo is not None:
+            windows.append((lo, hi, qid))
+
+    turns = _list(wi, "transcript", w)
+    if not turns:  # no full transcript: rebuild it from the per-question dialogue
+        turns = [t for item in scorecard for t in (item.get("transcript") or ())]
+        turns.sort(key=lambda t: t.get("timestamp") if _is_num(t.get("timestamp")) else math.inf)
+    out = rows["transcript"]
+    for j, t in enumerate(turns):
+        if type(t) is not dict:
+            raise _bad(f"{w}.transcript[{j}]", t, "an object")
+        sp, tx, ts = t.get("speaker"), t.get("text"), t.get("timestamp")
+        if sp is not None and type(sp) is not str:
+            raise _bad(f"{w}.transcript[{j}].speaker", sp, "a string")
+        if tx is not None and type(tx) is not str:
+            raise _bad(f"{w}.transcript[{j}].text", tx, "a string")
+        if ts is not None and type(ts) not in _NUM_TYPES:
+            raise _bad(f"{w}.transcript[{j}].timestamp", ts, "a number")
+        qid = exact.get((sp, tx, ts)) or loose.get((sp, tx))
+        if qid is None and ts is not None:
+            for lo, hi, wq in windows:
+                if lo <= ts <= hi:
+                    qid = wq
+                    break
+        out.append((iid, j, sp, tx, ts, qid))
+
+    hl = rows["highlights"]
+    for kind, field in (("highlight", "highlights"), ("lowlight", "lowlights")):
+        for j, text in enumerate(_list(wi, field, w)):
+            if type(text) is not str:
+                raise _bad(f"{w}.{field}[{j}]", text, "a string")
+            hl.append((iid, kind, text))
+    return rows
+
+
+# --------------------------------------------------------------------------- the pure builder
+def _iter_docs(docs: Any, what: str) -> Iterator[Any]:
+    """Documents from a list, a mapping id -> list/document, or None."""
+    if docs is None:
+        return
+    if isinstance(docs, Mapping):
+        for value in docs.values():
+            if isinstance(value, list):
+                yield from value
+            else:
+                yield value
+    elif isinstance(docs, Iterable) and not isinstance(docs, (str, bytes)):
+        yield from docs
+    else:
+        raise DataError(
+            f"{what} must be a list of documents or a mapping; got {type(docs).__name__}"
+        )
+
+
+def _columns(rows: list[tuple[Any, ...]], names: Iterable[str]) -> dict[str, list[Any]]:
+    names = list(names)
+    if not rows:
+        return {n: [] for n in names}
+    return {n: list(col) for n, col in zip(names, zip(*rows, strict=True), strict=True)}
+
+
+def _world_parts(world: Any) -> dict[str, Any]:
+    parts = {}
+    for key in ("postings", "questions", "candidates", "interview_data"):
+        if isinstance(world, Mapping):
+            parts[key] = world.get(key)
+        else:
+            parts[key] = getattr(world, key, None)
+    return parts
+
+
+def frames_from_documents(
+    world: Any = None,
+    *,
+    postings: Any = None,
+    questions: Any = None,
+    candidates: Any = None,
+    interview_data: Any = None,
+    errors: Iterable[Mapping[str, Any]] | None = None,
+    score_scale: int | None = None,
+    strict: bool = False,
+) -> InterviewData:
+    """Build :class:`InterviewData` from raw HeyMilo API documents (a pure function).
+
+    Parameters
+    ----------
+    world
+        Optional object or mapping with attributes/keys ``postings``, ``questions``,
+        ``candidates`` and ``interview_data`` (e.g. the sandbox's ``World``); the keyword
+        arguments below override its parts.
+    postings
+        ``PostingResponse`` dicts (a list).
+    questions
+        ``QuestionResponse`` dicts: a list, or a mapping ``posting_id -> list``.
+    candidates
+        ``CandidateResponse`` dicts: a list, or a mapping ``posting_id -> list``.
+    interview_data
+        ``InterviewDataResponse`` dicts (the ``data`` of ``GET /interviews/{id}/data``): a list
+        or a mapping ``interview_id -> document``. Unfinished interviews (``not_ready``,
+        ``pending``, ...) are skipped, not errors.
+    errors
+        Earlier failures to carry into the ``errors`` frame (dicts with ``interview_id``,
+        ``stage``, ``error``), e.g. failed fetches.
+    score_scale
+        The per-question scale maximum (5 or 10). Detected from the scorecards when None
+        (10 if any scored item exceeds 5, else 5).
+    strict
+        Raise :class:`~milo_analytics.errors.DataError` on the first malformed document instead
+        of listing it in ``errors``.
+
+    Returns
+    -------
+    InterviewData
+        Frames ordered by posting id then interview id (independent of the input order);
+        duplicated documents keep the last one. ``scores.score_weight`` is the weight each
+        scorecard item was scored with; ``questions.score_weight`` is today's weight.
+        ``transcript.question_id`` is attributed by matching each turn to the per-question
+        dialogue of the scorecard (exact turn, then same speaker and text, then the
+        question's time window); turns outside any question stay unattributed.
+
+    Raises
+    ------
+    DataError
+        ``score_scale`` is not 5 or 10, or scores exceed it; with ``strict=True`` also for a
+        malformed document.
+
+    Examples
+    --------
+    >>> frames_from_documents(candidates=[{"interview_id": "I9", "posting_id": "P",
+    ...     "name": "B", "email": "b@x.org", "status": "pending"}]).candidates.status.tolist()
+    ['pending']
+    """
+    if score_scale is not None and score_scale not in _SCALES:
+        raise DataError(
+            f"score_scale={score_scale!r} is not supported; use 5 (1–5 scores) or 10 (1–10 scores), "
+            "or None to detect it"
+        )
+    if world is not None:
+        parts = _world_parts(world)
+        postings = parts["postings"] if postings is None else postings
+        questions = parts["questions"] if questions is None else questions
+        candidates = parts["candidates"] if candidates is None else candidates
+        interview_data = parts["interview_data"] if interview_data is None else interview_data
+
+    err_rows: list[tuple[Any, ...]] = []
+    for e in errors or ():
+        err_rows.append(
+            (e.get("interview_id"), str(e.get("stage") or STAGE_FETCH), str(e.get("error")))
+        )
+
+    def fail(interview_id: Any, stage: str, message: str) -> None:
+        if strict:
+            raise DataError(f"{stage} {interview_id or ''}: {message}".replace("  ", " "))
+        err_rows.append((interview_id if isinstance(interview_id, str) else None, stage, message))
+
+    # postings
+    p_rows: dict[str, tuple[Any, ...]] = {}
+    for p in _iter_docs(postings, "postings"):
+        try:
+            row = _parse_posting(p)
+        except _Malformed as exc:
+            fail(None, "posting", str(exc))
+            continue
+        p_rows[row[0]] = row
+
+    # questions (today's definitions)
+    q_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for q in _iter_docs(questions, "questions"):
+        try:
+            row = _parse_question(q)
+        except _Malformed as exc:
+            fail(None, STAGE_QUESTION, str(exc))
+            continue
+        q_rows[(row[0], row[1])] = row
+
+    # candidates
+    c_rows: dict[str, tuple[Any, ...]] = {}
+    for c in _iter_docs(candidates, "candidates"):
+        try:
+            row = _parse_candidate(c)
+        except _Malformed as exc:
+            iid = c.get("interview_id") if isinstance(c, Mapping) else None
+            fail(iid, STAGE_CANDIDATE, str(exc))
+            continue
+        c_rows[row[0]] = row
+
+    # interview data
+    docs: dict[str, Any] = {}
+    anonymous = 0
+    if isinstance(interview_data, Mapping):
+        items: Iterable[tuple[Any, Any]] = interview_data.items()
+    else:
+        items = ((None, d) for d in _iter_docs(interview_data, "interview_data"))
+    for key, d in items:
+        iid = d.get("interview_id") if isinstance(d, Mapping) else None
+        if not isinstance(iid, str) or not iid:
+            iid = key if isinstance(key, str) else None
+        if iid is None:
+            anonymous += 1
+            iid = f"\0anonymous-{anonymous}"
+        docs[iid] = d
+
+    def order(k: str, posting: str | None) -> tuple[str, str]:
+        return (posting or "", k)
+
+    i_rows: list[tuple[Any, ...]] = []
+    s_rows: list[tuple[Any, ...]] = []
+    t_rows: list[tuple[Any, ...]] = []
+    h_rows: list[tuple[Any, ...]] = []
+
+    def posting_of(iid: str, d: Any) -> str | None:
+        if isinstance(d, Mapping) and isinstance(d.get("posting_id"), str):
+            return d["posting_id"]
+        c = c_rows.get(iid)
+        return c[1] if c else None
+
+    for iid in sorted(docs, key=lambda k: order(k, posting_of(k, docs[k]))):
+        d = docs[iid]
+        real_id = None if iid.startswith("\0") else iid
+        try:
+            rows = _parse_interview(d)
+        except _Malformed as exc:
+            fail(real_id, STAGE_PARSE, str(exc))
+            continue
+        if rows is None:
+            continue
+        cand = c_rows.get(iid)
+        interviewed = cand[8] if cand else None
+        i_rows.append((*rows["interview"], interviewed))
+        s_rows.extend(rows["scores"])
+        t_rows.extend(rows["transcript"])
+        h_rows.extend(rows["highlights"])
+
+    # score scale
+    scored = [r[4] for r in s_rows if not r[6] and r[4] is not None]
+    top = max(scored) if scored else None
+    if score_scale is None:
+        scale = None if top is None else (10 if top > 5 else 5)
+    else:
+        scale = score_scale
+        if top is not None and top > scale:
+            raise DataError(
+                f"score_scale={scale} but a question score of {top:g} was found; the data uses "
+                "the 1–10 scale — pass score_scale=10 or leave it None to detect it"
+            )
+
+    frames = {
+        "postings": _frame(
+            "postings",
+            _columns([p_rows[k] for k in sorted(p_rows)], SCHEMAS["postings"]),
+        ),
+        "questions": _frame(
+            "questions",
+            _columns(
+                sorted(
+                    q_rows.values(),
+                    key=lambda r: (r[0], r[2] if r[2] is not None else 1 << 30, r[1]),
+                ),
+                SCHEMAS["questions"],
+            ),
+        ),
+        "candidates": _frame(
+            "candidates",
+            _columns(
+                [c_rows[k] for k in sorted(c_rows, key=lambda k: (c_rows[k][1], k))],
+                SCHEMAS["candidates"],
+            ),
+        ),
+        "interviews": _frame("interviews", _columns(i_rows, SCHEMAS["interviews"])),
+        "scores": _frame("scores", _columns(s_rows, SCHEMAS["scores"])),
+        "transcript": _frame("transcript", _columns(t_rows, SCHEMAS["transcript"])),
+        "highlights": _frame("highlights", _columns(h_rows, SCHEMAS["highlights"])),
+        "errors": _frame("errors", _columns(err_rows, SCHEMAS["errors"])),
+    }
+    return InterviewData(**frames, score_scale=scale)
+
+
+# --------------------------------------------------------------------------- folders of documents
+_KINDS = ("postings", "questions", "candidates", "interview_data")
+_INTERVIEW_KEYS = frozenset({"web_interview", "resume", "sms", "form", "cheat_detection"})
+_SKIP_NAMES = ("truth", "outcomes", "demographics", "readme", "manifest", "meta")
+
+
+def _kind_of(d: Mapping[str, Any]) -> str | None:
+    obj = d.get("object")
+    if obj == "interview_data":
+        return "interview_data"
+    if obj == "candidate":
+        return "candidates"
+    if obj == "question":
+        return "questions"
+    if obj == "posting":
+        return "postings"
+    keys = d.keys()
+    if "interview_id" in keys and "posting_id" in keys and "status" in keys:
+        return "interview_data" if _INTERVIEW_KEYS & keys else "candidates"
+    if {"id", "posting_id", "modality", "text"} <= keys:
+        return "questions"
+    if "id" in keys and "title" in keys and ("workflow" in keys or "company_id" in keys):
+        return "postings"
+    return None
+
+
+def _hint_of(name: str) -> str | None:
+    n = name.lower()
+    if "interview" in n and "interviewer" not in n:
+        return "interview_data"
+    if "candidate" in n:
+        return "candidates"
+    if "question" in n:
+        return "questions"
+    if "posting" in n:
+        return "postings"
+    return None
+
+
+def _collect(obj: Any, hint: str | None, out: dict[str, list[Any]], depth: int = 0) -> None:
+    """Classify documents inside ``obj`` (any JSON value) into ``out`` by kind."""
+    if isinstance(obj, Mapping):
+        if set(obj.keys()) >= {"data"} and set(obj.keys()) <= {"data", "meta", "pagination"}:
+            _collect(obj["data"], hint, out, depth)  # an API envelope
+            return
+        kind = _kind_of(obj)
+        shared = ("candidates", "interview_data")
+        if kind in shared and hint in shared and "object" not in obj:
+            kind = hint  # the two share their required fields: the folder/key decides
+        if kind is not None:
+            out[kind].append(obj)
+            return
+        if hint == "interview_data" and ("interview_id" in obj or (depth > 0 and "status" in obj)):
+            out[hint].append(obj)  # malformed interview document: keep it for `errors`
+            return
+        if depth > 4:
+            return
+        for key, value in obj.items():
+            sub = _hint_of(str(key)) or hint
+            if isinstance(value, (Mapping, list)):
+                _collect(value, sub, out, depth + 1)
+            elif sub == "interview_data" and depth > 0:
+                out["interview_data"].append(value)  # not even an object: malformed
+    elif isinstance(obj, list):
+        for value in obj:
+            if isinstance(value, (Mapping, list)):
+                _collect(value, hint, out, depth + 1)
+            elif hint == "interview_data":
+                out["interview_data"].append(value)
+
+
+def _read_json_file(path: Path) -> list[Any]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        text = fh.read()
+    if ".jsonl" in path.name or ".ndjson" in path.name:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [json.loads(text)]
+
+
+def _document_files(folder: Path) -> list[Path]:
+    files = []
+    for path in sorted(folder.rglob("*")):
+        name = path.name.lower()
+        if not path.is_file() or not any(
+            name.endswith(ext) for ext in (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson")
+        ):
+            continue
+        if name.startswith(_SKIP_NAMES) or name.startswith("."):
+            continue
+        files.append(path)
+    return files
+
+
+def collect_documents(folder_or_docs: Any) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
+    """Gather API documents by kind from a folder, a JSON file, a World or a mapping.
+
+    Returns ``(documents, errors)`` where ``documents`` maps ``postings``, ``questions``,
+    ``candidates`` and ``interview_data`` to lists of raw dicts and ``errors`` lists files that
+    could not be read. See :func:`load_documents` for the folder layout.
+    """
+    out: dict[str, list[Any]] = {k: [] for k in _KINDS}
+    errors: list[dict[str, Any]] = []
+    if isinstance(folder_or_docs, (str, Path)):
+        root = Path(folder_or_docs).expanduser()
+        if not root.exists():
+            raise DataError(
+                f"{root} does not exist; pass a folder of exported HeyMilo API JSON documents "
+                "(see load_documents' docstring for the layout)"
+            )
+        paths = [root] if root.is_file() else _document_files(root)
+        if not paths:
+            raise DataError(
+                f"{root} holds no .json/.json.gz/.jsonl documents; pass a folder of exported "
+                "HeyMilo API JSON documents"
+            )
+        for path in paths:
+            rel = path.relative_to(root) if path != root else Path(path.name)
+            hint = None
+            for part in rel.parts:
+                hint = _hint_of(part.split(".")[0]) or hint
+            try:
+                values = _read_json_file(path)
+            except (OSError, ValueError, EOFError) as exc:
+                stem = path.name.split(".")[0]
+                iid = stem if hint == "interview_data" else None
+                errors.append({"interview_id": iid, "stage": STAGE_FILE, "error": f"{rel}: {exc}"})
+                continue
+            for value in values:
+                if (
+                    hint == "interview_data"
+                    and isinstance(value, Mapping)
+                    and _kind_of(value) is None
+                ):
+                    doc = value.get("data", value) if set(value) <= {"data", "meta"} else value
+                    if isinstance(doc, Mapping) and "interview_id" not in doc:
+                        doc = {**doc, "interview_id": path.name.split(".")[0]}
+                    if isinstance(doc, Mapping) and _kind_of(doc) is None and "interview_id" in doc:
+                        out["interview_data"].append(doc)
+                        continue
+                _collect(value, hint, out)
+        return out, errors
+    if isinstance(folder_or_docs, Mapping) and not any(k in folder_or_docs for k in _KINDS):
+        _collect(folder_or_docs, None, out)
+        return out, errors
+    parts = _world_parts(folder_or_docs)
+    for kind in _KINDS:
+        out[kind] = list(_iter_docs(parts[kind], kind))
+    return out, errors
+
+
+def load_documents(
+    folder_or_docs: str | Path | Any,
+    *,
+    score_scale: int | None = None,
+    strict: bool = False,
+) -> InterviewData:
+    """Load InterviewData from exported HeyMilo API JSON documents, without the network.
+
+    Parameters
+    ----------
+    folder_or_docs
+        A folder, a single JSON file, the sandbox's ``World`` or a mapping with keys
+        ``postings``, ``questions``, ``candidates``, ``interview_data``.
+
+        The folder layout this toolkit documents (each file may be gzipped, ``.json.gz``, and
+        may hold the API's envelope ``{"data": ...}`` or the bare document)::
+
+            postings.json                   list of PostingResponse
+            questions/<posting_id>.json     list of QuestionResponse
+            candidates/<posting_id>.json    list of CandidateResponse (every page)
+            interviews/<interview_id>.json  InterviewDataResponse
+
+        Other layouts work too: every ``.json``/``.json.gz``/``.jsonl`` file under the folder is
+        read, and each document is recognised by its ``object`` field or its shape (this
+        covers the sandbox's ``World.save()`` folder, ``data/demo``). Files named ``truth*``,
+        ``outcomes*``, ``demographics*``, ``README*``, ``manifest*`` and ``meta*`` are skipped.
+    score_scale
+        5 or 10, or None to detect it (see :func:`frames_from_documents`).
+    strict
+        Raise on the first malformed document instead of listing it in ``errors``.
+
+    Returns
+    -------
+    InterviewData
+        Unreadable files and malformed documents are listed in ``errors``.
+
+    Raises
+    ------
+    DataError
+        The folder does not exist or holds no JSON documents.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     root = pathlib.Path(tmp)
+    ...     (root / "candidates").mkdir()
+    ...     _ = (root / "candidates" / "P.json").write_text(json.dumps([{"interview_id": "I1",
+    ...         "posting_id": "P", "name": "A", "email": "a@x.org", "status": "pending"}]))
+    ...     load_documents(root).candidates.interview_id.tolist()
+    ['I1']
+    """
+    docs, file_errors = collect_documents(folder_or_docs)
+    if strict and file_errors:
+        raise DataError(file_errors[0]["error"])
+    return frames_from_documents(
+        postings=docs["postings"],
+        questions=docs["questions"],
+        candidates=docs["candidates"],
+        interview_data=docs["interview_data"],
+        errors=file_errors,
+        score_scale=score_scale,
+        strict=strict,
+    )
