@@ -1,0 +1,1295 @@
+"""One self-contained HTML report of everything the toolkit knows about a set of interviews.
+
+:func:`build_report` runs the analyses on an :class:`~milo_analytics.frames.InterviewData`
+(plus, when given, hire outcomes, voluntary demographics and a weight suggestion) and returns a
+:class:`Report`. The HTML file works offline (plotly.js is embedded once), has a table of
+contents and a print layout, is byte-identical for identical inputs (pass ``generated_at``),
+and its size does not grow with the number of interviews (figures aggregate first, tables are
+capped).
+
+Safety: every candidate-derived string is escaped, in HTML and in the JSON embedded in the page
+(``<`` is written as ``\\u003c``). With ``redact_pii=True`` (the default) candidate names, emails
+and phone numbers are removed from every piece of free text and name/email/phone columns are
+never shown. The report never calls the API, and the value of ``HEYMILO_API_KEY`` is scrubbed
+from anything it shows.
+
+Examples
+--------
+>>> from milo_analytics.frames import InterviewData
+>>> report = build_report(InterviewData(), title="Empty", generated_at="2026-01-01T00:00:00Z")
+>>> [s["id"] for s in report.to_dict()["sections"]]
+['overview', 'data-quality']
+>>> "<h1>Empty</h1>" in report.to_html()
+True
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import html
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import MiloError
+from .frames import RESULT_STATUSES, UNFINISHED_STATUSES, InterviewData
+
+__all__ = ["Redactor", "Report", "build_report"]
+
+#: Rows shown per table (the rest is summarised as "n more rows").
+MAX_TABLE_ROWS = 40
+#: A figure whose JSON exceeds this many bytes is left out (it did not aggregate first).
+MAX_FIGURE_BYTES = 1_500_000
+#: Columns never shown when PII is redacted.
+PII_COLUMNS = frozenset(
+    {
+        "name",
+        "email",
+        "phone",
+        "phone_number",
+        "candidate_name",
+        "first_name",
+        "last_name",
+        "full_name",
+        "mobile",
+        "telephone",
+    }
+)
+REDACTED = "[redacted]"
+
+_STATUS_ORDER = [
+    "pending",
+    "in_progress",
+    "not_ready",
+    "evaluating",
+    "completed",
+    "shortlisted",
+    "dismissed",
+    "knocked_out",
+]
+
+_EMAIL_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_PHONE_RE = re.compile(
+    r"(?<![\w])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{3,4}(?![\w])"
+    r"|(?<![\w])\+\d[\d\s.-]{7,}\d(?![\w])"
+)
+_WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*", re.UNICODE)
+
+
+# --------------------------------------------------------------------------- redaction
+class Redactor:
+    """Remove candidate names, emails and phone numbers from free text.
+
+    Names are matched word by word against every token of the candidates' names
+    (case-sensitive, whole words, two letters or more), emails and phone numbers by pattern
+    and by the exact values in the candidates frame. The API key (``HEYMILO_API_KEY`` and any
+    ``secrets`` given) is always scrubbed, even when ``enabled`` is False.
+
+    Parameters
+    ----------
+    names, emails, phones
+        Known values from the data.
+    enabled
+        When False only secrets are scrubbed.
+    secrets
+        Strings that must never be shown (API keys).
+
+    Examples
+    --------
+    >>> r = Redactor(names=["Zebedee Quackenbush"])
+    >>> r("Zebedee said: mail zq@example.org or call 555-867-5309.")
+    '[redacted] said: mail [redacted] or call [redacted].'
+    """
+
+    def __init__(
+        self,
+        names: Iterable[Any] = (),
+        emails: Iterable[Any] = (),
+        phones: Iterable[Any] = (),
+        *,
+        enabled: bool = True,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        self.enabled = enabled
+        tokens: set[str] = set()
+        for name in names:
+            if isinstance(name, str):
+                tokens.update(t for t in _WORD_RE.findall(name) if len(t) >= 2)
+        self._tokens = frozenset(tokens)
+        self._literals = sorted(
+            {
+                str(v).strip()
+                for v in [*emails, *phones]
+                if isinstance(v, str) and len(v.strip()) >= 5
+            },
+            key=len,
+            reverse=True,
+        )
+        key = os.environ.get("HEYMILO_API_KEY", "")
+        self._secrets = sorted(
+            {s for s in [*secrets, key] if s and len(s) >= 6}, key=len, reverse=True
+        )
+
+    def __call__(self, value: Any) -> Any:
+        """Redact one value (non-strings are returned unchanged)."""
+        if not isinstance(value, str) or not value:
+            return value
+        text = value
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        if not self.enabled:
+            return text
+        for literal in self._literals:
+            if literal in text:
+                text = text.replace(literal, REDACTED)
+        text = _EMAIL_RE.sub(REDACTED, text)
+        text = _PHONE_RE.sub(REDACTED, text)
+        if self._tokens:
+            text = _WORD_RE.sub(
+                lambda m: REDACTED if m.group(0) in self._tokens else m.group(0), text
+            )
+        return text
+
+    def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A copy of ``frame`` with PII columns dropped (when enabled) and text redacted."""
+        out = frame.copy()
+        if self.enabled:
+            drop = [c for c in out.columns if str(c).lower() in PII_COLUMNS]
+            out = out.drop(columns=drop)
+        for col in out.columns:
+            if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+                out[col] = out[col].map(self, na_action="ignore")
+        if not isinstance(out.index, pd.RangeIndex):
+            out.index = out.index.map(lambda v: self(v) if isinstance(v, str) else v)
+        return out
+
+    @classmethod
+    def for_data(
+        cls,
+        data: InterviewData,
+        *,
+        enabled: bool = True,
+        extra_frames: Iterable[pd.DataFrame | None] = (),
+        secrets: Iterable[str] = (),
+    ) -> Redactor:
+        """Build a redactor from the names, emails and phones found in ``data`` (and frames)."""
+        names: list[Any] = []
+        emails: list[Any] = []
+        phones: list[Any] = []
+        for frame in [data.candidates, *extra_frames]:
+            if frame is None or not isinstance(frame, pd.DataFrame):
+                continue
+            for col in frame.columns:
+                low = str(col).lower()
+                if low in {"name", "candidate_name", "first_name", "last_name", "full_name"}:
+                    names.extend(frame[col].dropna().astype(str).tolist())
+                elif "email" in low:
+                    emails.extend(frame[col].dropna().astype(str).tolist())
+                elif "phone" in low or low in {"mobile", "telephone"}:
+                    phones.extend(frame[col].dropna().astype(str).tolist())
+        return cls(names, emails, phones, enabled=enabled, secrets=secrets)
+
+
+# --------------------------------------------------------------------------- blocks
+@dataclass
+class Block:
+    """One piece of a section: a figure, a table, a paragraph or an error message."""
+
+    kind: str  # "figure" | "table" | "html" | "error"
+    title: str | None = None
+    html: str = ""
+    text: str = ""
+    json: str = ""
+    id: str = ""
+    height: int = 420
+    notes: list[str] = field(default_factory=list)
+    data: Any = None  # JSON-able content for to_dict()
+
+
+@dataclass
+class Section:
+    """A report section: an id (anchor), a title, blocks, and an error when it failed."""
+
+    id: str
+    title: str
+    intro: str = ""
+    blocks: list[Block] = field(default_factory=list)
+    error: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- report
+class Report:
+    """A built report: render it with :meth:`to_html`, save it with :meth:`save_html`.
+
+    Attributes
+    ----------
+    title : str
+    generated_at : str
+        ISO timestamp shown in the page (injected for byte-identical output).
+    sections : list of Section
+    facts : dict
+        The headline numbers (counts, postings, date range).
+    problems : list of str
+        Parts that could not be computed (also shown in the page where they belong).
+
+    Examples
+    --------
+    >>> from milo_analytics.frames import InterviewData
+    >>> r = build_report(InterviewData(), generated_at="2026-01-01T00:00:00Z")
+    >>> r.to_html() == r.to_html()
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        generated_at: str,
+        sections: list[Section],
+        facts: dict[str, Any],
+        redact_pii: bool,
+        problems: list[str],
+    ) -> None:
+        self.title = title
+        self.generated_at = generated_at
+        self.sections = sections
+        self.facts = facts
+        self.redact_pii = redact_pii
+        self.problems = problems
+
+    # ---------------------------------------------------------------- output
+    def to_html(self) -> str:
+        """The complete, self-contained HTML page as a string."""
+        from . import __version__
+
+        has_figures = any(b.kind == "figure" for s in self.sections for b in s.blocks)
+        return _template("report.html.j2").render(
+            title=self.title,
+            generated_at=self.generated_at,
+            version=__version__,
+            plotly_version=_plotly_version(),
+            redact_pii=self.redact_pii,
+            facts=[(k, _fmt_value(v)) for k, v in self.facts.items()],
+            sections=self.sections,
+            css=_resource("report.css"),
+            plotlyjs=_plotlyjs() if has_figures else "",
+            has_figures=has_figures,
+        )
+
+    def save_html(self, path: str | Path) -> Path:
+        """Write the page to ``path`` (UTF-8) and return the path.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from milo_analytics.frames import InterviewData
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     p = build_report(InterviewData()).save_html(pathlib.Path(tmp) / "r.html")
+        ...     p.stat().st_size > 0
+        True
+        """
+        path = Path(path)
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_html(), encoding="utf-8", newline="\n")
+        return path
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's content as plain JSON-able data (tables as capped lists of records)."""
+        return {
+            "title": self.title,
+            "generated_at": self.generated_at,
+            "redact_pii": self.redact_pii,
+            "facts": {k: _jsonable(v) for k, v in self.facts.items()},
+            "problems": list(self.problems),
+            "sections": [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "error": s.error,
+                    "facts": {k: _jsonable(v) for k, v in s.facts.items()},
+                    "blocks": [
+                        {
+                            "kind": b.kind,
+                            "title": b.title,
+                            **({"text": b.text} if b.kind == "error" else {}),
+                            **({"data": b.data} if b.data is not None else {}),
+                            **({"notes": list(b.notes)} if b.notes else {}),
+                        }
+                        for b in s.blocks
+                    ],
+                }
+                for s in self.sections
+            ],
+        }
+
+    def _repr_html_(self) -> str:
+        """A compact notebook view: headline numbers, contents and the overview figures.
+
+        Figures are drawn by the plotly.js bundle embedded once per page (guarded, so a
+        second display does not load it again); no iframe.
+        """
+        esc = html.escape
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>"
+            f"{esc(_fmt_value(v))}</td></tr>"
+            for k, v in self.facts.items()
+        )
+        items = "".join(
+            f"<li>{esc(s.title)}" + (f" — <em>{esc(s.error)}</em>" if s.error else "") + "</li>"
+            for s in self.sections
+        )
+        figs = [b for s in self.sections[:1] for b in s.blocks if b.kind == "figure"][:3]
+        parts = [
+            f"<div class='milo-report-summary'><h3>{esc(self.title)}</h3>",
+            f"<table>{rows}</table><p><strong>Sections</strong></p><ol>{items}</ol>",
+        ]
+        if self.problems:
+            parts.append(
+                "<p><strong>Not computed:</strong></p><ul>"
+                + "".join(f"<li>{esc(p)}</li>" for p in self.problems)
+                + "</ul>"
+            )
+        if figs:
+            parts.append(
+                "<script type='text/javascript'>if (typeof window.Plotly === 'undefined') {"
+                + _plotlyjs()
+                + "}</script>"
+            )
+            for b in figs:
+                div_id = f"{b.id}-nb"
+                parts.append(
+                    f"<div id='{div_id}' style='height:{b.height}px;width:100%'></div>"
+                    f"<script type='text/javascript'>(function(){{var s={b.json};"
+                    f"Plotly.newPlot(document.getElementById('{div_id}'),s.data||[],s.layout||{{}},"
+                    "{responsive:true,displaylogo:false});})();</script>"
+                )
+        parts.append("<p><em>Use .save_html(path) for the full report.</em></p></div>")
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        return f"Report({self.title!r}, sections={[s.id for s in self.sections]})"
+
+
+# --------------------------------------------------------------------------- builder
+def build_report(
+    data: InterviewData,
+    *,
+    outcomes: pd.DataFrame | None = None,
+    demographics: pd.DataFrame | None = None,
+    suggestion: Any = None,
+    redact_pii: bool = True,
+    title: str | None = None,
+    generated_at: str | _dt.datetime | None = None,
+    strict: bool = False,
+) -> Report:
+    """Run the analyses on ``data`` and assemble a :class:`Report`.
+
+    Parameters
+    ----------
+    data
+        The interviews (one or several postings).
+    outcomes
+        Hire outcomes from :func:`~milo_analytics.read_outcomes` (``interview_id``, ``hired``,
+        optional ``performance``). Adds the outcomes-and-validity section.
+    demographics
+        From :func:`~milo_analytics.read_demographics`. Adds the adverse-impact section and
+        group gaps in the speech section.
+    suggestion
+        A :class:`~milo_analytics.WeightSuggestion`. Adds the weight-suggestion section.
+    redact_pii
+        Remove candidate names, emails and phone numbers everywhere (default True).
+    title
+        Page title; defaults to the posting titles.
+    generated_at
+        Timestamp shown in the page. Pass a fixed value for byte-identical output; defaults
+        to now (UTC).
+    strict
+        Re-raise unexpected exceptions from the analyses instead of showing them in the page
+        (errors a user can cause, :class:`~milo_analytics.errors.MiloError`, are always shown).
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from milo_analytics.frames import InterviewData
+    >>> cands = pd.DataFrame({"interview_id": ["i1"], "posting_id": "P", "name": ["Ada Lovelace"],
+    ...                       "status": ["pending"]})
+    >>> html_text = build_report(InterviewData(candidates=cands)).to_html()
+    >>> "Lovelace" in html_text
+    False
+    """
+    builder = _Builder(
+        data,
+        outcomes=outcomes,
+        demographics=demographics,
+        suggestion=suggestion,
+        redact_pii=redact_pii,
+        strict=strict,
+    )
+    sections = builder.build()
+    return Report(
+        title=builder.redact(title) if title else builder.default_title(),
+        generated_at=_timestamp(generated_at),
+        sections=sections,
+        facts=builder.facts,
+        redact_pii=redact_pii,
+        problems=builder.problems,
+    )
+
+
+class _Builder:
+    """Collects sections; each part runs in isolation so one failure does not sink the report."""
+
+    def __init__(
+        self,
+        data: InterviewData,
+        *,
+        outcomes: pd.DataFrame | None,
+        demographics: pd.DataFrame | None,
+        suggestion: Any,
+        redact_pii: bool,
+        strict: bool,
+    ) -> None:
+        if not isinstance(data, InterviewData):
+            from .errors import DataError
+
+            raise DataError(
+                f"build_report needs an InterviewData (from load_posting), got {type(data).__name__}"
+            )
+        self.data = data
+        self.outcomes = outcomes
+        self.demographics = demographics
+        self.suggestion = suggestion
+        self.strict = strict
+        self.redact = Redactor.for_data(
+            data, enabled=redact_pii, extra_frames=[outcomes, demographics]
+        )
+        self.problems: list[str] = []
+        self.facts: dict[str, Any] = {}
+        self._fig_counter: dict[str, int] = {}
+        self.postings = data.posting_ids
+        self.question_text = self._question_labels()
+
+    # ---------------------------------------------------------------- helpers
+    def default_title(self) -> str:
+        titles = []
+        p = self.data.postings
+        for pid in self.postings:
+            row = p[p["posting_id"] == pid]
+            label = None
+            if len(row):
+                for col in ("title", "name"):
+                    v = row.iloc[0][col]
+                    if isinstance(v, str) and v:
+                        label = v
+                        break
+            titles.append(label or pid)
+        if not titles:
+            return "HeyMilo interview report"
+        return (
+            "HeyMilo interview report — "
+            + ", ".join(self.redact(t) for t in titles[:4])
+            + (f" and {len(titles) - 4} more" if len(titles) > 4 else "")
+        )
+
+    def _question_labels(self) -> dict[str, str]:
+        q = self.data.questions
+        labels: dict[str, str] = {}
+        for qid, rank, text in zip(q["question_id"], q["rank"], q["text"], strict=False):
+            if not isinstance(qid, str):
+                continue
+            short = text if isinstance(text, str) and text else qid
+            short = short if len(short) <= 48 else short[:45].rstrip() + "…"
+            labels[qid] = f"Q{rank}: {short}" if pd.notna(rank) else short
+        return labels
+
+    def run(self, section: Section, label: str, fn: Callable[[], Any]) -> Any:
+        """Run one part; on failure add an error block to ``section`` and return None."""
+        try:
+            return fn()
+        except MiloError as exc:
+            message = f"{label}: {self.redact(str(exc))}"
+        except (ImportError, AttributeError, NotImplementedError) as exc:
+            if self.strict and not isinstance(exc, ImportError | NotImplementedError):
+                raise
+            message = f"{label}: not available in this installation ({type(exc).__name__}: {self.redact(str(exc))})"
+        except Exception as exc:
+            if self.strict:
+                raise
+            message = (
+                f"{label}: could not be computed ({type(exc).__name__}: {self.redact(str(exc))})"
+            )
+        section.blocks.append(Block(kind="error", text=message))
+        self.problems.append(message)
+        return None
+
+    def figure(
+        self, section: Section, fig: Any, *, title: str | None = None, notes: Iterable[str] = ()
+    ) -> None:
+        """Add a plotly figure (redacted, escaped, deterministic id)."""
+        if fig is None:
+            return
+        n = self._fig_counter.get(section.id, 0) + 1
+        self._fig_counter[section.id] = n
+        fig_id = f"fig-{section.id}-{n}"
+        spec = fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else dict(fig)
+        spec = {"data": spec.get("data", []), "layout": spec.get("layout", {})}
+        spec = _redact_tree(spec, self.redact)
+        text = _figure_json(spec)
+        height = spec["layout"].get("height") or 420
+        if len(text) > MAX_FIGURE_BYTES:
+            msg = (
+                f"figure {title or fig_id!r} left out: {len(text) / 1e6:.1f} MB of data "
+                "(figures must aggregate before plotting)"
+            )
+            section.blocks.append(Block(kind="error", text=msg))
+            self.problems.append(msg)
+            return
+        plot_title = title
+        if plot_title is None:
+            t = spec["layout"].get("title")
+            plot_title = t.get("text") if isinstance(t, dict) else t
+        section.blocks.append(
+            Block(
+                kind="figure",
+                id=fig_id,
+                json=text,
+                height=int(height),
+                notes=[self.redact(n) for n in notes],
+                data={"figure": fig_id, "title": plot_title},
+            )
+        )
+
+    def table(
+        self,
+        section: Section,
+        frame: pd.DataFrame | None,
+        *,
+        title: str | None = None,
+        notes: Iterable[str] = (),
+        max_rows: int = MAX_TABLE_ROWS,
+        label_questions: bool = True,
+    ) -> None:
+        """Add a capped, escaped, redacted table."""
+        if frame is None:
+            return
+        frame = self.redact.frame(pd.DataFrame(frame))
+        if label_questions and "question_id" in frame.columns and "text" not in frame.columns:
+            pos = list(frame.columns).index("question_id") + 1
+            frame.insert(pos, "question", frame["question_id"].map(self.question_text))
+        section.blocks.append(
+            Block(
+                kind="table",
+                title=title,
+                html=_table_html(frame, max_rows=max_rows),
+                notes=[self.redact(n) for n in notes],
+                data=_records(frame, max_rows),
+            )
+        )
+
+    def paragraph(self, section: Section, text: str, *, title: str | None = None) -> None:
+        section.blocks.append(
+            Block(
+                kind="html", title=title, html=f"<p>{html.escape(self.redact(text))}</p>", data=text
+            )
+        )
+
+    def add_result(
+        self, section: Section, result: Any, *, title: str | None = None, plot: bool = True
+    ) -> None:
+        """A Result-like object: its table, notes and plot."""
+        if result is None:
+            return
+        table = getattr(result, "table", None)
+        if table is None and hasattr(result, "to_frame"):
+            table = result.to_frame()
+        notes = [str(n) for n in getattr(result, "notes", []) or []]
+        heading = title or getattr(result, "title", None)
+        if plot and hasattr(result, "plot"):
+            fig = self.run(section, f"{heading or 'figure'}", result.plot)
+            self.figure(section, fig, title=heading)
+        if isinstance(table, pd.DataFrame):
+            self.table(section, table, title=None if plot else heading, notes=notes)
+        elif notes:
+            section.blocks.append(
+                Block(kind="html", html="", notes=[self.redact(n) for n in notes])
+            )
+
+    # ---------------------------------------------------------------- sections
+    def build(self) -> list[Section]:
+        d = self.data
+        self.facts = self._facts()
+        sections = [self.overview()]
+        if len(d.interviews) or len(d.scores):
+            sections.append(self.weights())
+            sections.append(self.questions())
+        if d.interviews["speech_score"].notna().any():
+            sections.append(self.speech())
+        if self.outcomes is not None:
+            sections.append(self.validity())
+        if self.suggestion is not None:
+            sections.append(self.suggestion_section())
+        if self.demographics is not None:
+            sections.append(self.impact())
+        sections.append(self.data_quality())
+        return sections
+
+    def _facts(self) -> dict[str, Any]:
+        s = self.data.summary()
+        facts: dict[str, Any] = {
+            "Postings": ", ".join(self.postings) or "—",
+            "Candidates": s["candidates"],
+            "Completed interviews": s["interviews"],
+            "Scored questions": int((~self.data.questions["not_scored"]).sum()),
+            "Score scale": f"1–{s['score_scale']}" if s["score_scale"] else "unknown",
+        }
+        if s["first_created"] is not None:
+            facts["Candidates created"] = (
+                f"{s['first_created']:%Y-%m-%d} → {s['last_created']:%Y-%m-%d}"
+            )
+        facts["Load errors"] = s["errors"]
+        if self.outcomes is not None:
+            facts["Outcomes"] = f"{len(self.outcomes):,} rows"
+        if self.demographics is not None:
+            facts["Demographics"] = f"{len(self.demographics):,} rows"
+        return facts
+
+    def overview(self) -> Section:
+        from . import plots
+
+        sec = Section(
+            "overview",
+            "Overview",
+            intro="How many candidates reached each stage, and how overall and speech scores are distributed.",
+        )
+        d = self.data
+        c = d.candidates
+        counts = (
+            c.groupby(["posting_id", "status"], dropna=False).size().rename("n").reset_index()
+            if len(c)
+            else pd.DataFrame(columns=["posting_id", "status", "n"])
+        )
+        counts["status"] = counts["status"].fillna("unknown")
+        order = {s: i for i, s in enumerate(_STATUS_ORDER)}
+        counts["_o"] = counts["status"].map(lambda s: order.get(s, len(order)))
+        counts = counts.sort_values(["posting_id", "_o", "status"]).drop(columns="_o")
+        counts = counts.reset_index(drop=True)
+        sec.facts["statuses"] = counts.groupby("status")["n"].sum().to_dict()
+        if len(counts):
+            funnel = pd.DataFrame(
+                {
+                    "posting_id": counts["posting_id"],
+                    "status": counts["status"].map(self.redact),
+                    "n": counts["n"].astype(int),
+                }
+            )
+            self.figure(
+                sec, self.run(sec, "Status funnel", lambda: plots.report_status_funnel(funnel))
+            )
+            wide = funnel.pivot_table(
+                index="status", columns="posting_id", values="n", aggfunc="sum", fill_value=0
+            )
+            wide = wide.reindex(sorted(wide.index, key=lambda s: (order.get(s, 99), s)))
+            wide.columns.name = None
+            wide["total"] = wide.sum(axis=1)
+            self.table(sec, wide, title="Candidates by status")
+        iv = d.interviews
+        if len(iv) and iv["score"].notna().any():
+            bins = _histogram(iv, "score", edges=np.linspace(0, 100, 21))
+            self.figure(
+                sec,
+                self.run(
+                    sec,
+                    "Score distribution",
+                    lambda: plots.report_histogram(
+                        bins, title="Overall score (0–100)", xaxis="overall score"
+                    ),
+                ),
+            )
+            self.table(sec, _describe(iv, "score"), title="Overall score by posting")
+        if len(iv) and iv["speech_score"].notna().any():
+            bins = _histogram(iv, "speech_score", edges=np.linspace(0, 5, 21))
+            self.figure(
+                sec,
+                self.run(
+                    sec,
+                    "Speech score distribution",
+                    lambda: plots.report_histogram(
+                        bins, title="Speech score (0–5)", xaxis="speech score"
+                    ),
+                ),
+            )
+        if len(iv) >= 2:
+            res = self.run(sec, "Drift", lambda: _analysis("drift")(d))
+            self.add_result(sec, res, title="Scores over time")
+        return sec
+
+    def weights(self) -> Section:
+        sec = Section(
+            "weights",
+            "Question weights",
+            intro=(
+                "A question's nominal weight is not its influence on the overall score: the "
+                "effective share depends on each question's spread and its correlations "
+                "(METHODS §2). The reconstruction checks how the vendor's overall score is built "
+                "from the scorecard."
+            ),
+        )
+        res = self.run(sec, "Effective weights", lambda: _analysis("effective_weights")(self.data))
+        self.add_result(sec, res, title="Nominal vs effective weights")
+        res = self.run(
+            sec, "Score reconstruction", lambda: _analysis("reconcile_scores")(self.data)
+        )
+        self.add_result(sec, res, title="Score reconstruction")
+        return sec
+
+    def questions(self) -> Section:
+        sec = Section(
+            "questions",
+            "Questions and reliability",
+            intro=(
+                "Per-question score distributions, item statistics and Cronbach's α with the "
+                "Feldt interval (METHODS §3)."
+            ),
+        )
+        res = self.run(sec, "Item statistics", lambda: _analysis("item_statistics")(self.data))
+        self.add_result(sec, res, title="Item statistics")
+        rows = []
+        for pid in self.postings:
+            m = self.data.score_matrix(pid)
+            if m.shape[1] < 2 or m.shape[0] < 3:
+                continue
+            out = self.run(sec, f"Cronbach's α ({pid})", lambda m=m: _analysis("cronbach_alpha")(m))
+            if out is not None:
+                alpha, (lo, hi) = out
+                rows.append(
+                    {
+                        "posting_id": pid,
+                        "questions": m.shape[1],
+                        "interviews": m.shape[0],
+                        "alpha": alpha,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
+                )
+            corr = m.corr()
+            corr.index = [self.question_text.get(q, q) for q in corr.index]
+            corr.columns = list(corr.index)
+            from . import plots
+
+            self.figure(
+                sec,
+                self.run(
+                    sec,
+                    "Correlation heatmap",
+                    lambda c=corr, p=pid: plots.report_heatmap(
+                        c, title=f"Inter-item correlations — {p}"
+                    ),
+                ),
+            )
+        if rows:
+            self.table(
+                sec,
+                pd.DataFrame(rows),
+                title="Reliability (Cronbach's α, Feldt 95% CI)",
+                notes=["Pairwise deletion of missing answers (pingouin's default)."],
+            )
+        self._examples(sec)
+        return sec
+
+    def _examples(self, sec: Section) -> None:
+        """Up to two evaluation summaries per question (redacted, escaped), deterministic."""
+        s = self.data.scores
+        if s.empty or s["evaluation_summary"].isna().all():
+            return
+        s = s[s["evaluation_summary"].notna() & (s["evaluation_summary"].str.len() > 0)]
+        s = s.sort_values(["posting_id", "rank", "interview_id"], kind="stable")
+        parts = []
+        for (pid, qid), grp in s.groupby(["posting_id", "question_id"], sort=False):
+            quotes = "".join(
+                f"<blockquote class='milo-quote'>{html.escape(self.redact(str(t))[:600])}</blockquote>"
+                for t in grp["evaluation_summary"].head(2)
+            )
+            label = html.escape(self.question_text.get(qid, qid))
+            parts.append(
+                f"<details><summary>{html.escape(pid)} · {label}</summary>{quotes}</details>"
+            )
+            if len(parts) >= 30:
+                break
+        section_html = "".join(parts)
+        sec.blocks.append(
+            Block(
+                kind="html",
+                title="How answers were evaluated (examples)",
+                html=section_html,
+                notes=["The first two evaluation summaries per question, by interview id."],
+            )
+        )
+
+    def speech(self) -> Section:
+        sec = Section(
+            "speech",
+            "Speech score",
+            intro="The speech score (0–5: clarity, delivery, tone) is not a question and carries no weight (METHODS §7).",
+        )
+        res = self.run(
+            sec,
+            "Speech summary",
+            lambda: _analysis("speech_summary")(
+                self.data, outcomes=self.outcomes, demographics=self.demographics
+            ),
+        )
+        self.add_result(sec, res, title="Speech score")
+        return sec
+
+    def validity(self) -> Section:
+        from . import plots
+
+        sec = Section(
+            "validity",
+            "Outcomes and validity",
+            intro=(
+                "How the overall score and each question relate to hire outcomes. A model of "
+                "'hired' reproduces past decisions, including any past bias; prefer performance "
+                "or retention where available."
+            ),
+        )
+        out = self.outcomes
+        jr = getattr(out, "attrs", {}).get("join_report")
+        if isinstance(jr, dict):
+            self.table(sec, _join_table(jr), title="How the outcomes file joined")
+        if "interview_id" not in out.columns:
+            sec.error = "The outcomes could not be joined to interviews (no interview_id column)."
+            return sec
+        iv = self.data.interviews[["interview_id", "posting_id", "score", "speech_score"]]
+        o = out.drop(
+            columns=[c for c in ("posting_id", "score", "speech_score") if c in out.columns]
+        )
+        merged = iv.merge(o, on="interview_id", how="inner")
+        targets = [t for t in ("hired", "performance") if t in merged.columns]
+        rows = []
+        for pid, grp in merged.groupby("posting_id", sort=True):
+            for target in targets:
+                y = pd.to_numeric(grp[target].astype("Float64"), errors="coerce")
+                for pred in ("score", "speech_score"):
+                    x = pd.to_numeric(grp[pred], errors="coerce").astype("float64")
+                    ok = x.notna() & y.notna()
+                    n = int(ok.sum())
+                    r = _pearson(x[ok].to_numpy(float), y[ok].to_numpy(float))
+                    rows.append(
+                        {
+                            "posting_id": pid,
+                            "outcome": target,
+                            "predictor": pred,
+                            "n": n,
+                            "mean_outcome": float(y[ok].mean()) if n else math.nan,
+                            "r": r,
+                        }
+                    )
+        if rows:
+            self.table(
+                sec,
+                pd.DataFrame(rows),
+                title="Validity coefficients",
+                notes=[
+                    "r: Pearson (point-biserial for hired) correlation over interviews with both values."
+                ],
+            )
+        if "hired" in merged.columns and len(merged):
+            bands = _hire_rate_by_band(merged)
+            if len(bands):
+                self.figure(
+                    sec,
+                    self.run(
+                        sec,
+                        "Hire rate by score band",
+                        lambda: plots.report_rate_bars(
+                            bands, title="Hire rate by overall-score quintile"
+                        ),
+                    ),
+                )
+        target = (
+            "performance"
+            if "performance" in merged.columns and merged["performance"].notna().sum() >= 30
+            else "hired"
+        )
+        if target in merged.columns:
+            for pid in self.postings:
+                m = self.data.score_matrix(pid)
+                if m.shape[1] < 2:
+                    continue
+                y = (
+                    out.set_index("interview_id")[target]
+                    if out["interview_id"].is_unique
+                    else (out.drop_duplicates("interview_id").set_index("interview_id")[target])
+                )
+                y = pd.to_numeric(y.astype("Float64"), errors="coerce").reindex(m.index)
+                ok = y.notna() & m.notna().all(axis=1)
+                if ok.sum() < 20:
+                    continue
+                X = m[ok].rename(columns=self.question_text)
+                rw = self.run(
+                    sec,
+                    f"Relative weights ({pid})",
+                    lambda X=X, yy=y[ok]: _analysis("relative_weights")(X, yy.astype(float)),
+                )
+                if isinstance(rw, pd.DataFrame) and len(rw):
+                    self.figure(
+                        sec,
+                        self.run(
+                            sec,
+                            "Relative weights figure",
+                            lambda rw=rw, p=pid: plots.report_importance(
+                                rw,
+                                title=f"Question importance for {target} — {p} (Johnson's relative weights)",
+                            ),
+                        ),
+                    )
+                    r2 = rw.attrs.get("r2")
+                    self.table(
+                        sec,
+                        rw.reset_index(names="question"),
+                        label_questions=False,
+                        notes=[f"R² = {r2:.3f}" if isinstance(r2, float) else ""][
+                            : 1 if isinstance(r2, float) else 0
+                        ],
+                    )
+        return sec
+
+    def suggestion_section(self) -> Section:
+        sec = Section(
+            "suggestion",
+            "Suggested question weights",
+            intro=(
+                "Weights fitted to outcomes, shrunk toward today's weights and compared out of "
+                "sample with the current and equal weights (METHODS §5). Past candidates keep "
+                "their scores; new weights apply to interviews scored after a push."
+            ),
+        )
+        sg = self.suggestion
+        rec = getattr(sg, "recommendation", None)
+        if rec is not None:
+            sec.facts["recommendation"] = rec
+            self.paragraph(sec, f"Recommendation: {rec}.")
+        fig = self.run(sec, "Suggestion figure", sg.plot) if hasattr(sg, "plot") else None
+        self.figure(sec, fig)
+        table = getattr(sg, "table", None)
+        if isinstance(table, pd.DataFrame):
+            self.table(sec, table, title="Current and suggested weights", label_questions=False)
+        comp = getattr(sg, "comparison", None)
+        if isinstance(comp, pd.DataFrame):
+            self.table(sec, comp, title="Out-of-sample comparison (same folds)")
+        notes = [str(n) for n in getattr(sg, "notes", []) or []]
+        if notes:
+            sec.blocks.append(Block(kind="html", html="", notes=[self.redact(n) for n in notes]))
+        return sec
+
+    def impact(self) -> Section:
+        sec = Section(
+            "adverse-impact",
+            "Adverse impact",
+            intro=(
+                "Impact ratios by sex and race/ethnicity as NYC Local Law 144 and the EEOC "
+                "four-fifths rule define them (METHODS §6): scoring rate = share strictly above "
+                "the median; a ratio below 0.8 is flagged."
+            ),
+        )
+        jr = getattr(self.demographics, "attrs", {}).get("join_report")
+        if isinstance(jr, dict):
+            self.table(sec, _join_table(jr), title="How the demographics file joined")
+        res = self.run(
+            sec, "Bias audit", lambda: _analysis("bias_audit")(self.data, self.demographics)
+        )
+        self.add_result(sec, res, title="Impact ratios")
+        return sec
+
+    def data_quality(self) -> Section:
+        sec = Section(
+            "data-quality",
+            "Data quality",
+            intro="Documents that failed to load or parse, unfinished interviews, and missing values.",
+        )
+        d = self.data
+        c = d.candidates
+        unfinished = int(c["status"].isin(UNFINISHED_STATUSES).sum())
+        with_results = int(c["status"].isin(RESULT_STATUSES).sum())
+        missing_results = max(with_results - len(d.interviews), 0)
+        rows = [
+            ("Load errors", len(d.errors)),
+            ("Unfinished interviews (not errors)", unfinished),
+            ("Candidates with results but no interview document", missing_results),
+            ("Interviews without an overall score", int(d.interviews["score"].isna().sum())),
+            ("Interviews without a speech score", int(d.interviews["speech_score"].isna().sum())),
+            ("Scorecard items without a score", int(d.scores["score"].isna().sum())),
+        ]
+        sec.facts.update({k: v for k, v in rows})
+        self.table(sec, pd.DataFrame(rows, columns=["check", "count"]), title="Checks")
+        if len(d.errors):
+            by_stage = d.errors.groupby("stage", dropna=False).size().rename("n").reset_index()
+            self.table(sec, by_stage, title="Load errors by stage")
+            errs = d.errors.sort_values(["stage", "interview_id"], kind="stable")
+            self.table(sec, errs, title="Load errors", max_rows=25)
+        return sec
+
+
+# --------------------------------------------------------------------------- helpers
+def _analysis(name: str) -> Callable[..., Any]:
+    from . import analysis
+
+    return getattr(analysis, name)
+
+
+def _histogram(frame: pd.DataFrame, column: str, *, edges: np.ndarray) -> pd.DataFrame:
+    """Counts per bin and posting (aggregate before plotting)."""
+    rows = []
+    for pid, grp in frame.groupby("posting_id", sort=True):
+        v = pd.to_numeric(grp[column], errors="coerce").dropna().to_numpy(float)
+        if not len(v):
+            continue
+        counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), bins=edges)
+        for left, right, n in zip(edges[:-1], edges[1:], counts, strict=True):
+            rows.append(
+                {"posting_id": pid, "left": float(left), "right": float(right), "count": int(n)}
+            )
+    return pd.DataFrame(rows, columns=["posting_id", "left", "right", "count"])
+
+
+def _describe(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    g = frame.groupby("posting_id", sort=True)[column]
+    out = pd.DataFrame(
+        {
+            "n": g.count(),
+            "mean": g.mean(),
+            "sd": g.std(),
+            "min": g.min(),
+            "median": g.median(),
+            "max": g.max(),
+        }
+    ).astype({"n": "int64"})
+    return out.reset_index()
+
+
+def _hire_rate_by_band(merged: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for pid, grp in merged.groupby("posting_id", sort=True):
+        g = grp[grp["score"].notna() & grp["hired"].notna()]
+        if len(g) < 25:
+            continue
+        ranks = g["score"].astype(float).rank(method="first")
+        band = np.ceil(ranks / len(g) * 5).clip(1, 5).astype(int)
+        hired = g["hired"].astype(float)
+        for b in range(1, 6):
+            sel = band == b
+            rows.append(
+                {
+                    "posting_id": pid,
+                    "band": f"Q{b}",
+                    "n": int(sel.sum()),
+                    "rate": float(hired[sel].mean()) if sel.any() else math.nan,
+                }
+            )
+    return pd.DataFrame(rows, columns=["posting_id", "band", "n", "rate"])
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
+        return math.nan
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _join_table(report: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for key, value in report.items():
+        if isinstance(value, int | float | str | bool) or value is None:
+            rows.append({"item": str(key), "value": value})
+        elif isinstance(value, list | tuple | dict | pd.DataFrame):
+            rows.append({"item": str(key), "value": len(value)})
+    return pd.DataFrame(rows, columns=["item", "value"]).astype({"item": "str", "value": "str"})
+
+
+def _redact_tree(node: Any, redact: Redactor, key: str | None = None) -> Any:
+    """Redact every string value of a figure spec (keys and the template are left alone)."""
+    if isinstance(node, dict):
+        return {k: (v if k == "template" else _redact_tree(v, redact, k)) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [_redact_tree(v, redact, key) for v in node]
+    if isinstance(node, np.ndarray) and node.dtype.kind in "OUS":
+        return [_redact_tree(v, redact, key) for v in node.tolist()]
+    if isinstance(node, str):
+        return redact(node)
+    return node
+
+
+def _figure_json(spec: dict[str, Any]) -> str:
+    """plotly's JSON (typed arrays, NaN handling) made safe for a ``<script>`` element."""
+    import plotly.io.json as pjson
+
+    text = pjson.to_json_plotly(spec)
+    return _script_safe(text)
+
+
+def _script_safe(text: str) -> str:
+    """Escape ``<``, ``>``, ``&`` and line separators inside JSON (valid JSON, inert in HTML)."""
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _table_html(frame: pd.DataFrame, *, max_rows: int) -> str:
+    esc = html.escape
+    show_index = not isinstance(frame.index, pd.RangeIndex)
+    shown = frame.head(max_rows)
+    cols = list(shown.columns)
+    text_cols = {
+        c
+        for c in cols
+        if not pd.api.types.is_numeric_dtype(shown[c].dtype)
+        or pd.api.types.is_bool_dtype(shown[c].dtype)
+    }
+    head = ""
+    if show_index:
+        head += f"<th class='text'>{esc(str(shown.index.name or ''))}</th>"
+    head += "".join(
+        f"<th class='{'text' if c in text_cols else 'num'}'>{esc(str(c))}</th>" for c in cols
+    )
+    body = []
+    for idx, row in zip(shown.index, shown.itertuples(index=False, name=None), strict=True):
+        cells = f"<td class='text'>{esc(_fmt_value(idx))}</td>" if show_index else ""
+        for c, v in zip(cols, row, strict=True):
+            cells += f"<td class='{'text' if c in text_cols else 'num'}'>{esc(_fmt_value(v))}</td>"
+        body.append(f"<tr>{cells}</tr>")
+    out = (
+        "<div class='milo-table-wrap'><table class='milo-table'><thead><tr>"
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table></div>"
+    )
+    if len(frame) > max_rows:
+        out += f"<p class='milo-more'>{len(frame) - max_rows:,} more rows not shown.</p>"
+    return out
+
+
+def _fmt_value(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer):
+        return f"{int(v):,}" if abs(int(v)) >= 10_000 else str(int(v))
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        if math.isnan(f):
+            return ""
+        if f.is_integer() and abs(f) < 1e6:
+            return f"{f:.1f}" if abs(f) < 100 else f"{f:.0f}"
+        return f"{f:.3f}" if abs(f) < 100 else f"{f:,.1f}"
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    try:
+        if pd.isna(v):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(v)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        return None if math.isnan(float(v)) else float(v)
+    if v is None or isinstance(v, str):
+        return v
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(v)
+
+
+def _records(frame: pd.DataFrame, max_rows: int) -> dict[str, Any]:
+    shown = frame.head(max_rows)
+    if not isinstance(shown.index, pd.RangeIndex):
+        shown = shown.reset_index()
+    return {
+        "columns": [str(c) for c in shown.columns],
+        "rows": [[_jsonable(v) for v in row] for row in shown.itertuples(index=False, name=None)],
+        "total_rows": len(frame),
+    }
+
+
+def _timestamp(value: str | _dt.datetime | None) -> str:
+    if value is None:
+        value = _dt.datetime.now(_dt.UTC)
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.UTC)
+        return value.astimezone(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
+@functools.cache
+def _plotlyjs() -> str:
+    from plotly.offline import get_plotlyjs
+
+    # Inline-safe: the bundle must not close its own <script> element.
+    return get_plotlyjs().replace("</script", "<\\/script")
+
+
+def _plotly_version() -> str:
+    import plotly
+
+    return plotly.__version__
+
+
+@functools.cache
+def _resource(name: str) -> str:
+    return (Path(__file__).parent / "templates" / name).read_text(encoding="utf-8")
+
+
+@functools.cache
+def _env() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+        autoescape=True,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def _template(name: str) -> Any:
+    return _env().get_template(name)
+
+
+def _dump(value: Any) -> str:  # pragma: no cover - debugging aid
+    return json.dumps(_jsonable(value), indent=2)
