@@ -11,6 +11,7 @@ calibration, report/demo). Keep heavy imports inside the command functions so th
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -57,6 +58,303 @@ def echo_err(message: str) -> None:
 # === calibration (suggest-weights, push-weights, rollback) ===
 
 # === report and demo ===
+# `demo` (the main job on the embedded demo world) and `report` (one real posting).
+
+_DEMO_HELP = (
+    "Run the whole toolkit on the embedded demo world, without an account.\n\n"
+    "Starts the local HeyMilo-compatible sandbox from the packaged demo world, pulls every "
+    "posting over HTTP into a fresh store in OUT, reads the demo ATS export (outcomes.csv) and "
+    "voluntary self-identification file (demographics.csv), runs the analyses, the "
+    "adverse-impact audit and the weight suggestion, and writes OUT/milo-report.html and "
+    "OUT/suggestion.json.\n\n"
+    "It prints a short summary, the paths and the dry-run push plan. Nothing is written to the "
+    "sandbox unless --apply is given."
+)
+_REPORT_HELP = (
+    "Write one self-contained HTML report for a posting of a real account.\n\n"
+    "Pulls the posting incrementally into the local store (HEYMILO_API_KEY must be set unless "
+    "--offline), joins the optional outcomes and demographics files, runs the analyses and "
+    "writes the report. Candidate names, emails and phone numbers are redacted unless "
+    "--no-redact is given.\n\n"
+    "Example: milo-analytics report 13D77095 --outcomes ats.csv --demographics eeo.csv -o r.html"
+)
+
+
+@app.command("demo", help=_DEMO_HELP)
+def demo_command(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for milo-report.html, suggestion.json and the store.",
+            file_okay=False,
+        ),
+    ] = Path("milo-demo"),
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="Push the suggested weights to the sandbox (not a real account) and verify them.",
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress messages on stderr.")
+    ] = False,
+) -> None:
+    from . import (
+        build_report,
+        load_postings,
+        push_weights,
+        read_demographics,
+        read_outcomes,
+        suggest_weights,
+    )
+    from .sandbox import run_sandbox
+    from .sandbox.world import demo_world_path
+    from .store import Store
+
+    def say(msg: str) -> None:
+        if not quiet:
+            echo_err(msg)
+
+    out.mkdir(parents=True, exist_ok=True)
+    store_path = out / "store.sqlite"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{store_path}{suffix}").unlink(missing_ok=True)
+    world_dir = demo_world_path()
+    say("Starting the sandbox with the demo world …")
+    with run_sandbox("demo") as sb, sb.client() as client:
+        posting_ids = [str(p["id"]) for p in client.postings.list(raw=True)]
+        say(f"Pulling {len(posting_ids)} postings over HTTP into {store_path} …")
+        store = Store(store_path)
+        try:
+            data = load_postings(posting_ids, client=client, store=store, progress=not quiet)
+        finally:
+            _close(store)
+        outcomes = read_outcomes(world_dir / "outcomes.csv", data=data)
+        demographics = read_demographics(world_dir / "demographics.csv", data=data)
+        target_posting = _main_posting(data)
+        say(f"Suggesting weights for posting {target_posting} from hire outcomes …")
+        suggestion = suggest_weights(
+            data.filter(posting_id=target_posting), outcomes, demographics=demographics
+        )
+        suggestion_path = out / "suggestion.json"
+        suggestion_path.write_text(_suggestion_json(suggestion), encoding="utf-8")
+        say("Writing the report …")
+        report = build_report(
+            data,
+            outcomes=outcomes,
+            demographics=demographics,
+            suggestion=suggestion,
+            title="HeyMilo demo world — interview analytics",
+        )
+        report_path = report.save_html(out / "milo-report.html")
+        plan = push_weights(client, suggestion, apply=False)
+        _print_summary(data, report, suggestion)
+        typer.echo(f"Report:     {report_path}")
+        typer.echo(f"Suggestion: {suggestion_path}")
+        typer.echo("")
+        typer.echo(_plan_text(plan, applied=False))
+        if apply:
+            result = push_weights(client, suggestion, apply=True, audit_dir=out)
+            typer.echo("")
+            typer.echo(_plan_text(result, applied=True))
+            live = {
+                str(q["id"]): q.get("score_weight")
+                for q in client.questions.list(target_posting, raw=True)
+            }
+            mismatched = [
+                r
+                for r in _plan_rows(result)
+                if r.get("action") not in (None, "keep", "unchanged")
+                and live.get(str(r["question_id"])) != r.get("new")
+            ]
+            if mismatched:
+                from .errors import PushError
+
+                raise PushError(
+                    f"verification failed: {len(mismatched)} weights differ on the sandbox after the "
+                    f"push; see {getattr(result, 'audit_log', 'the audit log')}"
+                )
+            typer.echo(
+                "Verified: the sandbox now serves the new weights. Candidates scored earlier keep "
+                "their scores; interviews completed from now on use the new weights."
+            )
+            log = getattr(result, "audit_log", None)
+            if log:
+                typer.echo(f"Audit log:  {log}")
+        else:
+            typer.echo("Dry run: nothing was written. Re-run with --apply to push to the sandbox.")
+
+
+@app.command("report", help=_REPORT_HELP)
+def report_command(
+    posting: Annotated[str, typer.Argument(help="The HeyMilo posting id (e.g. 13D77095).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the HTML report.", dir_okay=False)
+    ] = Path("report.html"),
+    outcomes: Annotated[
+        Path | None,
+        typer.Option(
+            "--outcomes",
+            help="ATS export with hire outcomes (CSV or Excel; joined by email).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    demographics: Annotated[
+        Path | None,
+        typer.Option(
+            "--demographics",
+            help="Voluntary self-identification file (CSV or Excel; joined by email).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    suggestion: Annotated[
+        Path | None,
+        typer.Option(
+            "--suggestion",
+            help="A suggestion.json from suggest-weights to include.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="SQLite store to use (default: the user data directory)."),
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Use only what the store already has; make no requests."),
+    ] = False,
+    title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
+    no_redact: Annotated[
+        bool,
+        typer.Option(
+            "--no-redact",
+            help="Keep candidate names, emails and phone numbers (redacted by default).",
+        ),
+    ] = False,
+) -> None:
+    """Write an HTML report for one posting (see ``_REPORT_HELP``)."""
+    from . import build_report, load_posting, read_demographics, read_outcomes
+    from .store import Store
+
+    st = Store(store) if store is not None else None
+    try:
+        if offline:
+            data = load_posting(posting, store=st, refresh=False)
+        else:
+            from . import HeyMiloClient
+
+            with HeyMiloClient() as client:
+                data = load_posting(posting, client=client, store=st)
+    finally:
+        if st is not None:
+            _close(st)
+    out_frame = read_outcomes(outcomes, data=data) if outcomes else None
+    demo_frame = read_demographics(demographics, data=data) if demographics else None
+    sugg = None
+    if suggestion is not None:
+        from . import WeightSuggestion
+
+        sugg = WeightSuggestion.from_json(suggestion.read_text(encoding="utf-8"))
+    report = build_report(
+        data,
+        outcomes=out_frame,
+        demographics=demo_frame,
+        suggestion=sugg,
+        redact_pii=not no_redact,
+        title=title,
+    )
+    path = report.save_html(output)
+    typer.echo(
+        f"{len(data.candidates):,} candidates, {len(data.interviews):,} completed interviews, "
+        f"{len(data.errors):,} load errors"
+    )
+    for problem in report.problems:
+        typer.echo(f"note: {problem}")
+    typer.echo(f"Report: {path}")
+
+
+def _close(obj: object) -> None:
+    close = getattr(obj, "close", None)
+    if callable(close):
+        close()
+
+
+def _main_posting(data: object) -> str:
+    """The posting with the most completed interviews (the one to calibrate)."""
+    iv = data.interviews  # type: ignore[attr-defined]
+    counts = iv.groupby("posting_id").size().sort_values(ascending=False, kind="stable")
+    if counts.empty:
+        from .errors import InsufficientDataError
+
+        raise InsufficientDataError("no completed interviews to calibrate weights on")
+    return str(counts.index[0])
+
+
+def _suggestion_json(suggestion: object) -> str:
+    text = suggestion.to_json()  # type: ignore[attr-defined]
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _plan_rows(result: object) -> list[dict]:
+    plan = getattr(result, "plan", None)
+    if plan is None:
+        return []
+    if hasattr(plan, "to_dict"):
+        return list(plan.to_dict("records"))
+    return [dict(r) for r in plan]
+
+
+def _plan_text(result: object, *, applied: bool) -> str:
+    rows = _plan_rows(result)
+    head = "Applied push:" if applied else "Dry-run push plan (nothing written):"
+    if not rows:
+        return f"{head} no questions."
+    lines = [head, f"  {'question':<28} {'baseline':>8} {'live':>8} {'new':>8}  action"]
+    for r in rows:
+        lines.append(
+            f"  {str(r.get('question_id', ''))[:28]:<28} {_num(r.get('baseline')):>8} "
+            f"{_num(r.get('live')):>8} {_num(r.get('new')):>8}  {r.get('action', '')}"
+        )
+    return "\n".join(lines)
+
+
+def _num(v: object) -> str:
+    if v is None:
+        return "—"
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(v)
+    if f != f:
+        return "—"
+    return f"{f:g}"
+
+
+def _print_summary(data: object, report: object, suggestion: object) -> None:
+    d = data  # InterviewData
+    typer.echo("milo-analytics demo")
+    typer.echo(
+        f"  {len(d.posting_ids)} postings, {len(d.candidates):,} candidates, "  # type: ignore[attr-defined]
+        f"{len(d.interviews):,} completed interviews, {len(d.errors):,} load errors"  # type: ignore[attr-defined]
+    )
+    for section in report.sections:  # type: ignore[attr-defined]
+        for key, value in section.facts.items():
+            if key in ("recommendation",):
+                typer.echo(f"  weight suggestion: {value}")
+    rec = getattr(suggestion, "recommendation", None)
+    if rec is not None and not any(
+        "recommendation" in s.facts
+        for s in report.sections  # type: ignore[attr-defined]
+    ):
+        typer.echo(f"  weight suggestion: {rec}")
+    for problem in report.problems:  # type: ignore[attr-defined]
+        typer.echo(f"  note: {problem}")
 
 
 # --------------------------------------------------------------------------- entry point
