@@ -1,0 +1,350 @@
+"""The HTML report: escaping, redaction, determinism, size bound and structure.
+
+These tests build InterviewData by hand (fast, no server); tests/test_report_demo.py builds the
+report from the demo world pulled over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from milo_analytics.errors import DataError
+from milo_analytics.frames import InterviewData
+from milo_analytics.report import Redactor, Report, build_report
+
+STAMP = "2026-01-01 00:00 UTC"
+PLANTED_NAME = "Zebedee Quackenbush"
+PLANTED_EMAIL = "zebedee.q@planted-example.org"
+PLANTED_PHONE = "+1 (555) 867-5309"
+XSS_ANSWER = "<script>alert('pwned')</script> and <img src=x onerror=alert(1)>"
+XSS_QUESTION = "Tell us </script><script>alert(2)</script> about you"
+
+
+def make_data(n: int = 300, *, seed: int = 0, plant: bool = True) -> InterviewData:
+    """A one-posting data set with n candidates, planted PII and hostile strings."""
+    rng = np.random.default_rng(seed)
+    qids = [f"q{i}" for i in range(1, 6)]
+    weights = [2.0, 3.0, 2.0, 2.0, 1.5]
+    texts = [f"Question {i}" for i in range(1, 6)]
+    if plant:
+        texts[1] = XSS_QUESTION
+    questions = pd.DataFrame(
+        {
+            "posting_id": "P1",
+            "question_id": qids,
+            "rank": range(1, 6),
+            "text": texts,
+            "score_weight": weights,
+            "not_scored": False,
+            "modality": "video",
+            "question_type": "open",
+        }
+    )
+    ids = [f"I{i:06d}" for i in range(n)]
+    names = [f"Cand{i} Person{i}" for i in range(n)]
+    emails = [f"cand{i}@mail.example" for i in range(n)]
+    if plant:
+        names[0], emails[0] = PLANTED_NAME, PLANTED_EMAIL
+    status = np.array(["completed"] * n, dtype=object)
+    status[rng.random(n) < 0.1] = "pending"
+    status[0] = "completed"
+    created = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(
+        rng.integers(0, 120 * 86400, n), unit="s"
+    )
+    cands = pd.DataFrame(
+        {
+            "interview_id": ids,
+            "posting_id": "P1",
+            "candidate_id": ids,
+            "name": names,
+            "email": emails,
+            "phone_number": [PLANTED_PHONE if i == 0 else "" for i in range(n)],
+            "status": status,
+            "created_at": created,
+        }
+    )
+    done = [i for i, s in zip(ids, status, strict=True) if s != "pending"]
+    latent = rng.normal(size=(len(done), 1))
+    S = np.clip(np.round(3 + latent + rng.normal(scale=0.9, size=(len(done), 5))), 1, 5)
+    w = np.array(weights)
+    score = np.round(100 * (S @ w) / (w.sum() * 5), 1)
+    iv = pd.DataFrame(
+        {
+            "interview_id": done,
+            "posting_id": "P1",
+            "status": "completed",
+            "score": score,
+            "match_score": np.round(score),
+            "speech_score": np.round(rng.uniform(1, 5, len(done)), 1),
+            "interviewed_at": created[: len(done)],
+        }
+    )
+    rows = []
+    for k, iid in enumerate(done):
+        for j, q in enumerate(qids):
+            summary = f"The answer covered the topic ({k})."
+            if plant and k == 0:
+                summary = (
+                    f"{PLANTED_NAME.split()[0]} said {XSS_ANSWER}; reach me at {PLANTED_EMAIL} "
+                    f"or {PLANTED_PHONE}."
+                )
+            rows.append((iid, "P1", q, j + 1, S[k, j], weights[j], False, summary))
+    scores = pd.DataFrame(
+        rows,
+        columns=[
+            "interview_id",
+            "posting_id",
+            "question_id",
+            "rank",
+            "score",
+            "score_weight",
+            "not_scored",
+            "evaluation_summary",
+        ],
+    )
+    errors = pd.DataFrame(
+        {
+            "interview_id": ["IERR1"],
+            "stage": ["data"],
+            "error": [f"malformed document mentioning {PLANTED_NAME} <script>x</script>"],
+        }
+    )
+    return InterviewData(
+        questions=questions, candidates=cands, interviews=iv, scores=scores, errors=errors
+    )
+
+
+@pytest.fixture(scope="module")
+def data() -> InterviewData:
+    return make_data()
+
+
+@pytest.fixture(scope="module")
+def page(data: InterviewData) -> str:
+    return build_report(data, generated_at=STAMP).to_html()
+
+
+def _figure_specs(page: str) -> dict[str, dict]:
+    specs = {}
+    for fid, body in re.findall(
+        r'<script type="application/json" id="([^"]+)-json">(.*?)</script>', page, re.S
+    ):
+        specs[fid] = json.loads(body)
+    return specs
+
+
+# --------------------------------------------------------------------------- escaping
+def test_candidate_html_is_escaped_in_tables_and_text(page: str) -> None:
+    assert "<script>alert('pwned')" not in page
+    assert "<img src=x" not in page
+    # ... and still readable as text
+    assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    # the only <script> elements are the page's own (JSON figure specs and plotly.js + boot)
+    for tag in re.findall(r"<script[^>]*>", page):
+        assert tag in ('<script type="text/javascript">',) or tag.startswith(
+            '<script type="application/json" id="fig-'
+        ), tag
+
+
+def test_json_in_the_page_cannot_close_its_script_element(page: str) -> None:
+    specs = _figure_specs(page)
+    assert specs, "the report has figures"
+    for body in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', page, re.S):
+        assert "<" not in body and ">" not in body and "&" not in body
+    # the hostile question text survives intact inside the figure data (heatmap labels)
+    labels = json.dumps(specs)
+    assert "</script><script>alert(2)" in labels  # decoded JSON holds the original text
+    assert "</script><script>alert(2)" not in page
+
+
+# --------------------------------------------------------------------------- redaction
+@pytest.mark.parametrize(
+    "needle",
+    [
+        PLANTED_NAME,
+        "Zebedee",
+        "Quackenbush",
+        PLANTED_EMAIL,
+        "867-5309",
+        "cand17@mail.example",
+        "Person17",
+    ],
+)
+def test_redaction_removes_names_emails_and_phones_everywhere(page: str, needle: str) -> None:
+    assert needle.lower() not in page.lower()
+
+
+def test_without_redaction_the_planted_values_are_shown(data: InterviewData) -> None:
+    # proves the redaction test above can fail: the text does carry the planted PII
+    page = build_report(data, generated_at=STAMP, redact_pii=False).to_html()
+    assert "Zebedee" in page
+    assert PLANTED_EMAIL in page
+
+
+def test_api_key_never_appears(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "mk_live_SECRETKEY_0123456789abcdef"
+    monkeypatch.setenv("HEYMILO_API_KEY", key)
+    d = make_data(60)
+    d.errors = pd.DataFrame(
+        {"interview_id": ["X"], "stage": ["data"], "error": [f"401 with X-API-KEY: {key}"]}
+    )
+    d = InterviewData(**{n: getattr(d, n) for n in InterviewData.FRAME_NAMES})
+    for redact in (True, False):
+        report = build_report(d, generated_at=STAMP, redact_pii=redact, title=f"t {key}")
+        assert key not in report.to_html()
+        assert key not in json.dumps(report.to_dict())
+
+
+def test_redactor_patterns() -> None:
+    r = Redactor(names=["Ana María O'Neil"], emails=["ana@x.org"])
+    assert r("Ana said hi to O'Neil") == "[redacted] said hi to [redacted]"
+    assert r("Write to a.b+c@d.co.uk today") == "Write to [redacted] today"
+    assert r("call 212-555-0199 or (212) 555 0199") == "call [redacted] or [redacted]"
+    # dates and scores are not phone numbers
+    assert r("on 2026-01-05 scored 87.5") == "on 2026-01-05 scored 87.5"
+    # words that merely contain a name token are kept
+    assert r("Anaconda") == "Anaconda"
+    assert Redactor(names=["Ana"], enabled=False)("Ana") == "Ana"
+
+
+# --------------------------------------------------------------------------- determinism
+def test_identical_inputs_give_identical_bytes(data: InterviewData, page: str) -> None:
+    again = build_report(make_data(), generated_at=STAMP).to_html()
+    assert again == page
+    other = build_report(data, generated_at="2030-05-05 10:00 UTC").to_html()
+    assert other != page and other.replace("2030-05-05 10:00 UTC", STAMP) == page
+
+
+def test_figure_ids_are_deterministic_and_unique(page: str) -> None:
+    ids = re.findall(r'<div class="milo-figure" id="([^"]+)"', page)
+    assert ids and len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"fig-[a-z-]+-\d+", i) for i in ids)
+    assert "fig-overview-1" in ids
+
+
+def test_save_html_writes_the_same_bytes(tmp_path, data: InterviewData, page: str) -> None:
+    path = build_report(data, generated_at=STAMP).save_html(tmp_path / "sub" / "r.html")
+    assert path.read_bytes() == page.encode("utf-8")
+
+
+# --------------------------------------------------------------------------- self-contained
+def test_plotlyjs_is_inlined_exactly_once_and_nothing_is_fetched(page: str) -> None:
+    from plotly.offline import get_plotlyjs
+
+    banner = get_plotlyjs()[:300]
+    assert page.count(banner) == 1
+    assert page.count("Plotly.newPlot") == 1  # one boot loop for every figure
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", page)
+    ours = page.replace(get_plotlyjs().replace("</script", "<\\/script"), "")
+    assert len(ours) < len(page) - 1_000_000  # the bundle was found and removed
+    assert "http://" not in ours and "https://" not in ours
+
+
+def test_table_of_contents_links_every_section(page: str, data: InterviewData) -> None:
+    report = build_report(data, generated_at=STAMP)
+    for section in report.sections:
+        assert f'<a href="#{section.id}">' in page
+        assert f'<section id="{section.id}"' in page
+    assert "@media print" in page
+
+
+# --------------------------------------------------------------------------- size bound
+def test_size_does_not_grow_with_the_number_of_interviews() -> None:
+    small = build_report(make_data(300, seed=1), generated_at=STAMP).to_html()
+    large = build_report(make_data(3000, seed=1), generated_at=STAMP).to_html()
+    assert abs(len(large) - len(small)) < 0.02 * len(small), (len(small), len(large))
+    assert len(large) < 6_000_000
+
+
+def test_a_figure_that_did_not_aggregate_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import plotly.graph_objects as go
+
+    from milo_analytics import report as rep
+
+    monkeypatch.setattr(rep, "MAX_FIGURE_BYTES", 5_000)
+    big = go.Figure(go.Scatter(x=list(range(5_000)), y=[str(i) for i in range(5_000)]))
+    section = rep.Section("x", "X")
+    builder = rep._Builder(
+        make_data(30),
+        outcomes=None,
+        demographics=None,
+        suggestion=None,
+        redact_pii=True,
+        strict=True,
+    )
+    builder.figure(section, big, title="big")
+    assert [b.kind for b in section.blocks] == ["error"]
+    assert "aggregate" in section.blocks[0].text
+
+
+# --------------------------------------------------------------------------- sections
+def test_sections_follow_their_inputs(data: InterviewData) -> None:
+    plain = build_report(data, generated_at=STAMP)
+    ids = [s.id for s in plain.sections]
+    assert ids[0] == "overview" and ids[-1] == "data-quality"
+    assert "validity" not in ids and "adverse-impact" not in ids and "suggestion" not in ids
+    empty = build_report(InterviewData(), generated_at=STAMP)
+    assert [s.id for s in empty.sections] == ["overview", "data-quality"]
+
+
+def test_an_analysis_raising_data_error_shows_its_message(
+    monkeypatch: pytest.MonkeyPatch, data: InterviewData
+) -> None:
+    from milo_analytics import report as rep
+
+    def boom(*args, **kwargs):
+        raise DataError("speech scores are all missing; nothing to summarise")
+
+    real = rep._analysis
+
+    def fake(name: str):
+        return boom if name == "speech_summary" else real(name)
+
+    monkeypatch.setattr(rep, "_analysis", fake)
+    report = build_report(data, generated_at=STAMP, strict=True)
+    speech = next(s for s in report.sections if s.id == "speech")
+    assert any(
+        b.kind == "error" and "speech scores are all missing" in b.text for b in speech.blocks
+    )
+    assert "speech scores are all missing" in report.to_html()
+    assert any("speech scores are all missing" in p for p in report.problems)
+
+
+def test_data_quality_counts(data: InterviewData) -> None:
+    report = build_report(data, generated_at=STAMP)
+    dq = next(s for s in report.sections if s.id == "data-quality")
+    assert dq.facts["Load errors"] == 1
+    assert dq.facts["Unfinished interviews (not errors)"] == int(
+        (data.candidates["status"] == "pending").sum()
+    )
+
+
+def test_to_dict_is_json_and_pii_free(data: InterviewData) -> None:
+    d = build_report(data, generated_at=STAMP).to_dict()
+    text = json.dumps(d)
+    assert d["generated_at"] == STAMP
+    assert "Zebedee" not in text and PLANTED_EMAIL not in text
+    overview = d["sections"][0]
+    assert overview["id"] == "overview"
+    kinds = [b["kind"] for b in overview["blocks"]]
+    assert "figure" in kinds and "table" in kinds
+
+
+def test_repr_html_is_compact_and_draws_figures(data: InterviewData) -> None:
+    report = build_report(data, generated_at=STAMP)
+    out = report._repr_html_()
+    assert "<iframe" not in out
+    assert "Plotly.newPlot" in out and "window.Plotly" in out
+    assert "Zebedee" not in out
+    assert isinstance(report, Report) and "overview" in repr(report)
+
+
+def test_build_report_rejects_non_interview_data() -> None:
+    with pytest.raises(DataError, match="InterviewData"):
+        build_report(pd.DataFrame())
