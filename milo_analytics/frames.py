@@ -38,6 +38,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "interviewer_name": "str",
         "created_at": UTC_TIME,
         "updated_at": UTC_TIME,
+        "score_scale": "Int64",
     },
     "questions": {
         "posting_id": "str",
@@ -180,7 +181,9 @@ class InterviewData:
     postings : DataFrame
         One row per posting loaded.
     score_scale : int or None
-        Maximum of the per-question score scale (5 or 10), detected or set by the user.
+        Maximum of the per-question score scale (5 or 10), detected or set by the user. When
+        postings use different scales this is the largest; ``postings.score_scale`` holds each
+        posting's own scale.
 
     Examples
     --------

@@ -31,22 +31,40 @@ Examples
 from __future__ import annotations
 
 import gzip
+import hashlib
+import itertools
 import json
+import logging
 import math
-from collections.abc import Iterable, Iterator, Mapping
+import sys
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import AuthenticationError, ConfigError, DataError, MiloError, NotFoundError
 from .frames import RESULT_STATUSES, SCHEMAS, UTC_TIME, InterviewData
+from .store import Store, SyncState
 
 __all__ = [
+    "PullReport",
+    "candidate_fingerprint",
     "frames_from_documents",
+    "frames_from_store",
     "load_documents",
+    "load_posting",
+    "load_postings",
+    "needs_fetch",
+    "pull_posting",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Stages named in the ``errors`` frame.
 STAGE_FETCH = "fetch"  # the API request failed after the client's retries
@@ -410,7 +428,7 @@ def frames_from_documents(
     candidates: Any = None,
     interview_data: Any = None,
     errors: Iterable[Mapping[str, Any]] | None = None,
-    score_scale: int | None = None,
+    score_scale: int | Mapping[str, int] | None = None,
     strict: bool = False,
 ) -> InterviewData:
     """Build :class:`InterviewData` from raw HeyMilo API documents (a pure function).
@@ -435,8 +453,10 @@ def frames_from_documents(
         Earlier failures to carry into the ``errors`` frame (dicts with ``interview_id``,
         ``stage``, ``error``), e.g. failed fetches.
     score_scale
-        The per-question scale maximum (5 or 10). Detected from the scorecards when None
-        (10 if any scored item exceeds 5, else 5).
+        The per-question scale maximum (5 or 10), for every posting or as a mapping
+        ``posting_id -> 5 or 10``. Detected per posting from its scorecards when None (10 if any
+        scored item exceeds 5, else 5). ``postings.score_scale`` holds each posting's scale;
+        ``InterviewData.score_scale`` the largest.
     strict
         Raise :class:`~milo_analytics.errors.DataError` on the first malformed document instead
         of listing it in ``errors``.
@@ -463,9 +483,14 @@ def frames_from_documents(
     ...     "name": "B", "email": "b@x.org", "status": "pending"}]).candidates.status.tolist()
     ['pending']
     """
-    if score_scale is not None and score_scale not in _SCALES:
+    bad_scale = [
+        v
+        for v in (score_scale.values() if isinstance(score_scale, Mapping) else [score_scale])
+        if v is not None and v not in _SCALES
+    ]
+    if bad_scale:
         raise DataError(
-            f"score_scale={score_scale!r} is not supported; use 5 (1–5 scores) or 10 (1–10 scores), "
+            f"score_scale={bad_scale[0]!r} is not supported; use 5 (1–5 scores) or 10 (1–10 scores), "
             "or None to detect it"
         )
     if world is not None:
@@ -564,18 +589,34 @@ def frames_from_documents(
         t_rows.extend(rows["transcript"])
         h_rows.extend(rows["highlights"])
 
-    # score scale
-    scored = [r[4] for r in s_rows if not r[6] and r[4] is not None]
-    top = max(scored) if scored else None
-    if score_scale is None:
-        scale = None if top is None else (10 if top > 5 else 5)
+    # score scale, per posting (postings may differ: the guides use 1–5, the spec 1–10)
+    top: dict[str, float] = {}
+    for r in s_rows:
+        if not r[6] and r[4] is not None and (r[1] not in top or r[4] > top[r[1]]):
+            top[r[1]] = r[4]
+    seen = set(p_rows) | {k[0] for k in q_rows} | {r[1] for r in c_rows.values()}
+    seen |= {r[1] for r in i_rows if r[1] is not None}
+    scales: dict[str, int | None] = {}
+    for pid in seen:
+        wanted = score_scale.get(pid) if isinstance(score_scale, Mapping) else score_scale
+        if wanted is None:
+            scales[pid] = None if pid not in top else (10 if top[pid] > 5 else 5)
+        else:
+            if pid in top and top[pid] > wanted:
+                raise DataError(
+                    f"score_scale={wanted} but posting {pid} has a question score of "
+                    f"{top[pid]:g}; it uses the 1–10 scale — pass score_scale=10 or leave it "
+                    "None to detect it"
+                )
+            scales[pid] = wanted
+    known = [v for v in scales.values() if v is not None]
+    if isinstance(score_scale, int):
+        scale: int | None = score_scale
     else:
-        scale = score_scale
-        if top is not None and top > scale:
-            raise DataError(
-                f"score_scale={scale} but a question score of {top:g} was found; the data uses "
-                "the 1–10 scale — pass score_scale=10 or leave it None to detect it"
-            )
+        scale = max(known) if known else None
+    for pid in seen - set(p_rows):
+        p_rows[pid] = (pid, None, None, None, None, None)
+    p_rows = {k: (*v, scales.get(k)) for k, v in p_rows.items()}
 
     frames = {
         "postings": _frame(
@@ -822,4 +863,526 @@ def load_documents(
         errors=file_errors,
         score_scale=score_scale,
         strict=strict,
+    )
+
+
+# --------------------------------------------------------------------------- pulling from the API
+#: Candidate statuses whose interview has results to fetch.
+_HAS_RESULTS = RESULT_STATUSES
+#: Below this many documents to fetch, no progress bar is shown by default.
+_PROGRESS_MIN = 100
+
+ProgressArg = bool | Callable[[int, int], None] | None
+
+
+def candidate_fingerprint(candidate: Mapping[str, Any]) -> str:
+    """Fingerprint of the parts of a candidate record that change when its results change.
+
+    Score, status, last activity, interview time, shortlisted and dismissed: a recruiter's
+    override changes the score and the last activity; a status move changes the status.
+
+    Examples
+    --------
+    >>> a = {"status": "completed", "score": 71.0, "workflow": {"last_activity_at": 5.0}}
+    >>> candidate_fingerprint(a) == candidate_fingerprint(dict(a, score=60.0))
+    False
+    """
+    wf = candidate.get("workflow")
+    last = wf.get("last_activity_at") if isinstance(wf, Mapping) else None
+    key = [
+        candidate.get("status"),
+        candidate.get("score"),
+        last,
+        candidate.get("interviewed_at"),
+        candidate.get("shortlisted"),
+        candidate.get("dismissed"),
+    ]
+    return hashlib.sha1(json.dumps(key, default=str).encode()).hexdigest()[:20]
+
+
+def needs_fetch(candidate: Mapping[str, Any], state: SyncState | None) -> bool:
+    """The refetch rule of DESIGN.md, for one candidate of the listing.
+
+    Fetch when the listing says results exist and the store has no good copy, or the candidate
+    record changed since the copy (score, status, last activity), or the last fetch failed.
+    Unfinished interviews are never fetched.
+
+    Examples
+    --------
+    >>> needs_fetch({"status": "pending"}, None), needs_fetch({"status": "completed"}, None)
+    (False, True)
+    """
+    if candidate.get("status") not in _HAS_RESULTS:
+        return False
+    if state is None or state.state != "ok" or not state.has_document:
+        return True
+    return state.fingerprint != candidate_fingerprint(candidate)
+
+
+@dataclass
+class PullReport:
+    """What one pull of one posting did.
+
+    Attributes
+    ----------
+    posting_id : str
+    candidates : int
+        Candidates in the listing.
+    with_results : int
+        Candidates whose listing says results exist.
+    fetched : int
+        Interview-data documents fetched and stored.
+    failed : int
+        Documents that failed (fetch error or malformed) and are listed in ``errors``.
+    unchanged : int
+        Interviews with results served from the store without a request.
+    seconds : float
+        Wall time of the pull.
+    """
+
+    posting_id: str
+    candidates: int = 0
+    with_results: int = 0
+    fetched: int = 0
+    failed: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+
+
+def _interactive() -> bool:
+    if "ipykernel" in sys.modules:
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Progress:
+    """tqdm.auto bar, a user callback ``(done, total)``, or nothing."""
+
+    def __init__(self, progress: ProgressArg, total: int, desc: str) -> None:
+        self.total = total
+        self.done = 0
+        self.callback: Callable[[int, int], None] | None = None
+        self.bar: Any = None
+        if callable(progress) and not isinstance(progress, bool):
+            self.callback = progress
+        elif progress is True or (progress is None and total >= _PROGRESS_MIN and _interactive()):
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, unit="doc", leave=False)
+
+    def update(self) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _posting_not_found(posting_id: str, client: Any, exc: NotFoundError) -> NotFoundError:
+    return NotFoundError(
+        f"posting {posting_id!r} was not found at {client.base_url} (or this API key cannot "
+        "see it); check the id with client.postings.list() or `milo-analytics postings`",
+        status_code=exc.status_code,
+        code=exc.code,
+        body=exc.body,
+        method=exc.method,
+        path=exc.path,
+        request_id=exc.request_id,
+    )
+
+
+def _validate_fetched(interview_id: str, doc: Any) -> None:
+    """Raise _Malformed when a fetched document is not this interview's InterviewDataResponse."""
+    if not isinstance(doc, dict):
+        raise _Malformed(f"the response is {type(doc).__name__}, expected an object")
+    got = doc.get("interview_id")
+    if got is not None and got != interview_id:
+        raise _Malformed(f"the response is for interview {got!r}, not {interview_id!r}")
+    _parse_interview(dict(doc, interview_id=interview_id) if got is None else doc)
+
+
+def pull_posting(
+    client: Any,
+    store: Store,
+    posting_id: str,
+    *,
+    strict: bool = False,
+    progress: ProgressArg = None,
+    concurrency: int = 16,
+) -> PullReport:
+    """Bring the store up to date with one posting (the API → store half of load_posting).
+
+    Lists the posting's questions and every candidate page, stores them, then fetches the
+    interview data of the candidates the refetch rule selects (:func:`needs_fetch`) on a
+    thread pool sharing ``client``. Each document is committed with its sync state in one
+    transaction as it arrives, so an interruption loses at most the documents in flight.
+
+    Parameters
+    ----------
+    client
+        A :class:`~milo_analytics.api.HeyMiloClient` (thread-safe; it retries and paces).
+    store
+        The :class:`~milo_analytics.store.Store` to update.
+    posting_id
+        The posting (interviewer) id.
+    strict
+        Raise on the first document that fails after the client's retries or is malformed.
+    progress
+        ``None`` (a tqdm bar on long pulls when interactive), ``False``, ``True`` or a callable
+        ``(done, total)`` called after each document.
+    concurrency
+        Interview-data requests in flight at once.
+
+    Returns
+    -------
+    PullReport
+
+    Raises
+    ------
+    NotFoundError
+        The posting does not exist (or the key cannot see it).
+    AuthenticationError
+        The key is wrong; the pull stops at once.
+    APIError, DataError
+        With ``strict=True``, the first failed or malformed document.
+    """
+    t0 = time.perf_counter()
+    report = PullReport(posting_id)
+    try:
+        posting = client.postings.retrieve(posting_id, raw=True)
+    except NotFoundError as exc:
+        raise _posting_not_found(posting_id, client, exc) from None
+    source = str(getattr(client, "base_url", "") or "") or None
+    info = store.posting_info(posting_id)
+    if info is not None and source and info["source"] and info["source"] != source:
+        logger.warning(
+            "posting %s was stored from %s; now pulling from %s: starting afresh",
+            posting_id,
+            info["source"],
+            source,
+        )
+        store.clear_posting(posting_id)
+    store.save_posting(posting_id, posting if isinstance(posting, dict) else None, source=source)
+
+    questions = list(client.questions.list(posting_id, raw=True))
+    store.save_questions(posting_id, questions)
+
+    listing: dict[str, dict[str, Any]] = {}
+    for cand in client.candidates.list(posting_id, raw=True):
+        iid = cand.get("interview_id") if isinstance(cand, dict) else None
+        if isinstance(iid, str) and iid:
+            listing.pop(iid, None)  # a record seen twice (it moved while paging): keep the last
+            listing[iid] = cand
+    store.save_candidates(posting_id, listing.values())
+    report.candidates = len(listing)
+
+    states = store.sync_states(posting_id)
+    todo: list[tuple[str, str]] = []
+    for iid, cand in listing.items():
+        if cand.get("status") in _HAS_RESULTS:
+            report.with_results += 1
+            if needs_fetch(cand, states.get(iid)):
+                todo.append((iid, candidate_fingerprint(cand)))
+    report.unchanged = report.with_results - len(todo)
+    logger.info(
+        "posting %s: %d candidates, %d with results, %d to fetch",
+        posting_id,
+        report.candidates,
+        report.with_results,
+        len(todo),
+    )
+    if todo:
+        _fetch_all(client, store, posting_id, todo, report, strict, progress, concurrency)
+    store.mark_synced(posting_id)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _fetch_all(
+    client: Any,
+    store: Store,
+    posting_id: str,
+    todo: list[tuple[str, str]],
+    report: PullReport,
+    strict: bool,
+    progress: ProgressArg,
+    concurrency: int,
+) -> None:
+    def fetch(iid: str) -> Any:
+        return client.interviews.data(iid, raw=True)
+
+    bar = _Progress(progress, len(todo), f"posting {posting_id}")
+    pool = ThreadPoolExecutor(max_workers=min(concurrency, len(todo)), thread_name_prefix="milo")
+    window = max(2 * concurrency, 8)  # bounded: never more than this many documents in memory
+    pending: dict[Future[Any], tuple[str, str]] = {}
+    queue = iter(todo)
+    clean = False
+    try:
+        for item in itertools.islice(queue, window):
+            pending[pool.submit(fetch, item[0])] = item
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                iid, fp = pending.pop(fut)
+                _store_result(store, posting_id, iid, fp, fut, report, strict)
+                bar.update()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending[pool.submit(fetch, nxt[0])] = nxt
+        clean = True
+    finally:
+        bar.close()
+        # On Ctrl-C or a strict failure, drop what is queued; requests in flight finish in the
+        # background and their results are discarded (the store only has committed documents).
+        pool.shutdown(wait=clean, cancel_futures=True)
+
+
+def _store_result(
+    store: Store,
+    posting_id: str,
+    iid: str,
+    fp: str,
+    fut: Future[Any],
+    report: PullReport,
+    strict: bool,
+) -> None:
+    try:
+        doc = fut.result()
+    except AuthenticationError:
+        raise
+    except MiloError as exc:
+        report.failed += 1
+        store.save_interview_error(iid, posting_id, STAGE_FETCH, str(exc))
+        logger.warning("interview %s: fetch failed: %s", iid, exc)
+        if strict:
+            raise
+        return
+    except Exception as exc:  # an unexpected failure in the worker: keep going, but say so
+        report.failed += 1
+        msg = f"{type(exc).__name__}: {exc}"
+        store.save_interview_error(iid, posting_id, STAGE_FETCH, msg)
+        logger.warning("interview %s: fetch failed: %s", iid, msg)
+        if strict:
+            raise
+        return
+    try:
+        _validate_fetched(iid, doc)
+    except _Malformed as exc:
+        report.failed += 1
+        store.save_interview_error(iid, posting_id, STAGE_PARSE, f"malformed document: {exc}")
+        logger.warning("interview %s: malformed document: %s", iid, exc)
+        if strict:
+            raise DataError(f"interview {iid}: malformed document: {exc}") from None
+        return
+    store.save_interview(iid, posting_id, doc, fp)
+    report.fetched += 1
+
+
+# --------------------------------------------------------------------------- store → frames
+def frames_from_store(
+    store: Store,
+    posting_ids: Iterable[str],
+    *,
+    score_scale: int | Mapping[str, int] | None = None,
+    strict: bool = False,
+) -> InterviewData:
+    """Build InterviewData for ``posting_ids`` from the store alone (no network).
+
+    Only interviews in each posting's stored candidate listing are included; ``errors`` lists
+    those whose last fetch failed (a stale good copy, if any, still appears in the frames).
+
+    Raises
+    ------
+    DataError
+        A posting was never pulled into this store.
+    """
+    postings, questions, candidates, errors = [], [], [], []
+    docs: dict[str, Any] = {}
+    for pid in posting_ids:
+        if not store.has_posting(pid):
+            known = store.posting_ids()
+            raise DataError(
+                f"posting {pid!r} is not in the store at {store.path}; pull it first with "
+                f"load_posting({pid!r}) (refresh=True)"
+                + (f"; the store has {', '.join(known[:10])}" if known else "; the store is empty")
+            )
+        doc = store.posting(pid)
+        if doc is not None:
+            postings.append(doc)
+        questions.extend(store.questions(pid))
+        cands = store.candidates(pid)
+        candidates.extend(cands)
+        ids = {c.get("interview_id") for c in cands if isinstance(c, dict)}
+        for iid, blob in store.iter_interview_blobs(pid):
+            if iid in ids:
+                docs[iid] = blob
+        errors.extend(e for e in store.errors(pid) if e["interview_id"] in ids)
+    interview_data = {iid: _unpack_doc(blob) for iid, blob in docs.items()}
+    return frames_from_documents(
+        postings=postings,
+        questions=questions,
+        candidates=candidates,
+        interview_data=interview_data,
+        errors=errors,
+        score_scale=score_scale,
+        strict=strict,
+    )
+
+
+def _unpack_doc(blob: bytes) -> Any:
+    return json.loads(zlib.decompress(blob))
+
+
+# --------------------------------------------------------------------------- the public loaders
+def _check_ids(posting_ids: Any) -> list[str]:
+    if isinstance(posting_ids, str):
+        posting_ids = [posting_ids]
+    ids = list(dict.fromkeys(posting_ids))
+    bad = [p for p in ids if not isinstance(p, str) or not p.strip()]
+    if bad or not ids:
+        raise ConfigError(
+            f"posting ids must be non-empty strings; got {bad or ids!r} "
+            "(find them with client.postings.list())"
+        )
+    return [p.strip() for p in ids]
+
+
+def load_postings(
+    posting_ids: Iterable[str],
+    *,
+    client: Any = None,
+    store: Store | str | Path | None = None,
+    refresh: bool = True,
+    strict: bool = False,
+    progress: ProgressArg = None,
+    concurrency: int = 16,
+    score_scale: int | Mapping[str, int] | None = None,
+) -> InterviewData:
+    """Load several postings into one :class:`InterviewData` (see :func:`load_posting`).
+
+    Examples
+    --------
+    >>> from milo_analytics.sandbox import run_sandbox  # doctest: +SKIP
+    >>> with run_sandbox("demo") as sb, sb.client() as client:  # doctest: +SKIP
+    ...     data = load_postings([p["id"] for p in sb.world.postings], client=client,
+    ...                          store=":memory:")
+    """
+    ids = _check_ids(posting_ids)
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        raise ConfigError(f"concurrency must be an integer >= 1; got {concurrency!r}")
+    own_store = not isinstance(store, Store)
+    st = store if isinstance(store, Store) else Store(store)
+    own_client = False
+    try:
+        if refresh:
+            if client is None:
+                from .api import HeyMiloClient
+
+                client = HeyMiloClient(max_connections=concurrency)
+                own_client = True
+            reports = []
+            for pid in ids:
+                reports.append(
+                    pull_posting(
+                        client,
+                        st,
+                        pid,
+                        strict=strict,
+                        progress=progress,
+                        concurrency=concurrency,
+                    )
+                )
+        data = frames_from_store(st, ids, score_scale=score_scale, strict=strict)
+        if refresh:
+            data.pull_reports = reports  # type: ignore[attr-defined]
+        return data
+    finally:
+        if own_client:
+            client.close()
+        if own_store:
+            st.close()
+
+
+def load_posting(
+    posting_id: str,
+    *,
+    client: Any = None,
+    store: Store | str | Path | None = None,
+    refresh: bool = True,
+    strict: bool = False,
+    progress: ProgressArg = None,
+    concurrency: int = 16,
+    score_scale: int | Mapping[str, int] | None = None,
+) -> InterviewData:
+    """Pull one posting's interview results into the local store and return tidy frames.
+
+    Incremental: an interview's data is fetched only when the candidate listing says results
+    exist and the store has no good copy, or the candidate record changed since (score,
+    status, last activity — recruiters can override scores), or the last fetch failed. An
+    unchanged interview, finished or not, costs no request. Requests run on a thread pool
+    sharing one client (which retries and paces to the rate limit), so this also works inside
+    a running event loop (Jupyter).
+
+    Parameters
+    ----------
+    posting_id
+        The posting (interviewer) id, e.g. ``"13D77095"``.
+    client
+        A :class:`~milo_analytics.api.HeyMiloClient`; by default one is made from
+        ``HEYMILO_API_KEY`` / ``HEYMILO_BASE_URL`` and closed afterwards.
+    store
+        A :class:`~milo_analytics.store.Store` or the path of one; by default the store under
+        the user's data directory.
+    refresh
+        False: no network at all; build the frames from what the store has.
+    strict
+        Raise on the first document that still fails after the client's retries, or is
+        malformed, instead of listing it in ``errors``.
+    progress
+        ``None`` shows a tqdm progress bar on long pulls when interactive; ``False`` never;
+        ``True`` always; a callable ``(done, total)`` is called after each document.
+    concurrency
+        Interview-data requests in flight at once.
+    score_scale
+        5 or 10 (or ``{posting_id: scale}``); detected per posting when None.
+
+    Returns
+    -------
+    InterviewData
+        ``errors`` lists only documents that failed to load or parse; unfinished interviews are
+        in ``candidates`` only. After a pull, ``data.pull_reports`` holds one
+        :class:`PullReport` per posting.
+
+    Raises
+    ------
+    NotFoundError
+        The posting does not exist at the API (or this key cannot see it).
+    DataError
+        ``refresh=False`` and the posting was never pulled into the store.
+    ConfigError
+        No API key (set ``HEYMILO_API_KEY``), or a bad argument.
+
+    Examples
+    --------
+    >>> from milo_analytics.sandbox import run_sandbox  # doctest: +SKIP
+    >>> with run_sandbox("demo") as sb, sb.client() as client:  # doctest: +SKIP
+    ...     data = load_posting(sb.world.postings[0]["id"], client=client, store=":memory:")
+    ...     data.score_matrix().shape
+    """
+    return load_postings(
+        [posting_id],
+        client=client,
+        store=store,
+        refresh=refresh,
+        strict=strict,
+        progress=progress,
+        concurrency=concurrency,
+        score_scale=score_scale,
     )
