@@ -53,6 +53,89 @@ def echo_err(message: str) -> None:
 
 # === data (pull) ===
 
+
+@app.command("pull")
+def pull_cmd(
+    postings: Annotated[list[str], typer.Argument(help="Posting (interviewer) ids to pull.")],
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="SQLite store file (default: $MILO_ANALYTICS_STORE or the user data folder).",
+        ),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="No network: read what the store already has.")
+    ] = False,
+    parquet: Annotated[
+        str | None, typer.Option("--parquet", help="Also write the frames as Parquet to DIR.")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="API base URL with the version prefix (default: $HEYMILO_BASE_URL or HeyMilo's).",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Requests in flight.")
+    ] = 16,
+    rate_limit: Annotated[
+        int | None,
+        typer.Option("--rate-limit", min=1, help="Pace at N requests/minute (default: auto)."),
+    ] = None,
+    score_scale: Annotated[
+        int | None,
+        typer.Option("--score-scale", help="Per-question scale: 5 or 10 (default: detect)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Stop at the first document that fails.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Pull postings' interview results into the local store (incremental) and summarise.
+
+    The API key comes from the HEYMILO_API_KEY environment variable only (never an argument).
+    """
+    from .load import load_postings
+    from .store import Store
+
+    with Store(store) as st:
+        if offline:
+            data = load_postings(postings, store=st, refresh=False, score_scale=score_scale)
+        else:
+            from .api import HeyMiloClient
+
+            kwargs: dict[str, object] = {"max_connections": concurrency}
+            if rate_limit is not None:
+                kwargs["rate_limit"] = rate_limit
+            with HeyMiloClient(base_url=base_url, **kwargs) as client:
+                data = load_postings(
+                    postings,
+                    client=client,
+                    store=st,
+                    strict=strict,
+                    progress=False if quiet else None,
+                    concurrency=concurrency,
+                    score_scale=score_scale,
+                )
+            for r in getattr(data, "pull_reports", []):
+                typer.echo(
+                    f"{r.posting_id}: {r.candidates:,} candidates, {r.with_results:,} with results, "
+                    f"{r.fetched:,} fetched, {r.unchanged:,} unchanged, {r.failed:,} failed "
+                    f"({r.seconds:.1f} s)"
+                )
+        typer.echo(repr(data))
+        typer.echo(f"store: {st.path}")
+    if len(data.errors):
+        typer.echo(f"{len(data.errors):,} document(s) failed; they are retried on the next pull:")
+        for row in data.errors.head(10).itertuples(index=False):
+            typer.echo(f"  {row.interview_id} [{row.stage}] {row.error}")
+    if parquet:
+        out = data.to_parquet(parquet)
+        typer.echo(f"parquet: {out}")
+
+
 # === audit ===
 
 # === calibration (suggest-weights, push-weights, rollback) ===
