@@ -8,6 +8,8 @@ Each area keeps its figures in its own section below.
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
 
 __all__: list[str] = []
@@ -30,8 +32,292 @@ def base_layout(fig: go.Figure, *, title: str | None = None, height: int = 420) 
 
 
 # === analysis: weights, items, speech, importance, drift ===
+# Every function receives aggregates computed by milo_analytics.analysis (counts, shares,
+# bin edges, means); none of them sees per-interview data.
+
+
+def score_value_bars(dist: Any, *, title: str | None = None) -> go.Figure:
+    """Stacked horizontal bars: share of each score value per question.
+
+    ``dist`` has ``question_id``, ``value``, ``count``, ``share`` (long form).
+    """
+    fig = go.Figure()
+    values = sorted(dist["value"].unique())
+    questions = list(dict.fromkeys(dist["question_id"]))
+    seq = _sequential(len(values))
+    for i, v in enumerate(values):
+        d = dist[dist["value"] == v].set_index("question_id").reindex(questions)
+        fig.add_trace(go.Bar(
+            y=questions, x=d["share"], name=str(v), orientation="h", marker_color=seq[i],
+            customdata=d["count"],
+            hovertemplate="%{y}: score " + str(v) + " — %{x:.1%} (%{customdata:,})<extra></extra>",
+        ))
+    fig.update_layout(barmode="stack", legend_title_text="score", xaxis_tickformat=".0%",
+                      yaxis_autorange="reversed")
+    return base_layout(fig, title=title, height=max(300, 60 + 40 * len(questions)))
+
+
+def weight_shares(table: Any, *, title: str | None = None) -> go.Figure:
+    """Grouped bars: ``nominal_share`` beside ``effective_share`` per ``question_id``."""
+    fig = go.Figure()
+    q = table["question_id"].astype(str).tolist()
+    fig.add_trace(go.Bar(x=q, y=table["nominal_share"], name="nominal share", marker_color=PALETTE[0]))
+    fig.add_trace(go.Bar(x=q, y=table["effective_share"], name="effective share", marker_color=PALETTE[1]))
+    fig.update_layout(barmode="group", yaxis_tickformat=".0%", xaxis_title="question")
+    return base_layout(fig, title=title)
+
+
+def correlation_heatmap(matrix: Any, *, title: str | None = None) -> go.Figure:
+    """Heatmap of a (small) correlation matrix frame, values annotated."""
+    labels = [str(c) for c in matrix.columns]
+    z = matrix.to_numpy()
+    fig = go.Figure(go.Heatmap(
+        z=z, x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu", reversescale=True,
+        text=[[("" if v != v else f"{v:.2f}") for v in row] for row in z],
+        texttemplate="%{text}", hovertemplate="%{y} × %{x}: %{z:.3f}<extra></extra>",
+    ))
+    fig.update_layout(yaxis_autorange="reversed")
+    return base_layout(fig, title=title, height=max(350, 80 + 45 * len(labels)))
+
+
+def residual_histogram(bins: Any, *, title: str | None = None) -> go.Figure:
+    """Bars of pre-binned residuals (``left``, ``right``, ``count``)."""
+    mids = (bins["left"] + bins["right"]) / 2
+    fig = go.Figure(go.Bar(x=mids, y=bins["count"], width=(bins["right"] - bins["left"]),
+                           marker_color=PALETTE[0], hovertemplate="%{x:.2f}: %{y:,}<extra></extra>"))
+    fig.update_layout(xaxis_title="vendor score − predicted", yaxis_title="interviews",
+                      yaxis_type="log", bargap=0)
+    return base_layout(fig, title=title)
+
+
+def histogram_bars(bins: Any, *, x_title: str = "", title: str | None = None,
+                   group: str | None = None) -> go.Figure:
+    """Bars of pre-binned counts (``left``, ``right``, ``count``; optional group column)."""
+    fig = go.Figure()
+    groups = [None] if group is None else list(dict.fromkeys(bins[group]))
+    for i, g in enumerate(groups):
+        d = bins if g is None else bins[bins[group] == g]
+        fig.add_trace(go.Bar(
+            x=(d["left"] + d["right"]) / 2, y=d["count"], width=(d["right"] - d["left"]),
+            name=str(g) if g is not None else "count", marker_color=PALETTE[i % len(PALETTE)],
+            opacity=0.8 if g is not None else 1.0,
+        ))
+    fig.update_layout(xaxis_title=x_title, yaxis_title="interviews", bargap=0,
+                      barmode="overlay", showlegend=group is not None)
+    return base_layout(fig, title=title)
+
+
+def binned_heatmap(x_edges: Any, y_edges: Any, counts: Any, *, x_title: str = "",
+                   y_title: str = "", means: Any = None, title: str | None = None) -> go.Figure:
+    """2-D histogram from pre-computed counts (rows = x bins), optional line of binned means.
+
+    ``means`` is a frame with ``x`` and ``mean`` (the mean of y within each x bin).
+    """
+    xm = (x_edges[:-1] + x_edges[1:]) / 2
+    ym = (y_edges[:-1] + y_edges[1:]) / 2
+    fig = go.Figure(go.Heatmap(x=xm, y=ym, z=counts.T, colorscale="Blues",
+                               colorbar_title="interviews",
+                               hovertemplate="x %{x}, y %{y}: %{z:,}<extra></extra>"))
+    if means is not None and len(means):
+        fig.add_trace(go.Scatter(x=means["x"], y=means["mean"], mode="lines+markers",
+                                 name="mean", line_color=PALETTE[3]))
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title)
+    return base_layout(fig, title=title)
+
+
+def rescore_heatmap(edges: Any, counts: Any, *, cut: float | None = None,
+                    title: str | None = None) -> go.Figure:
+    """Before-vs-after overall score counts; the shortlist cut as lines."""
+    fig = binned_heatmap(edges, edges, counts, x_title="score before", y_title="score after",
+                         title=title)
+    fig.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", name="no change",
+                             line=dict(color="grey", dash="dot")))
+    if cut is not None and cut == cut:
+        fig.add_vline(x=cut, line_dash="dash", line_color=PALETTE[3])
+        fig.add_hline(y=cut, line_dash="dash", line_color=PALETTE[3])
+    return fig
+
+
+def group_gap_bars(table: Any, *, value: str = "impact_ratio", title: str | None = None) -> go.Figure:
+    """Bars per group (``attribute``, ``group``, value column) with the 0.8 line for ratios."""
+    fig = go.Figure()
+    for i, (attr, d) in enumerate(table.groupby("attribute", sort=False)):
+        fig.add_trace(go.Bar(x=[f"{attr}: {g}" for g in d["group"]], y=d[value], name=str(attr),
+                             marker_color=PALETTE[i % len(PALETTE)]))
+    if value == "impact_ratio":
+        fig.add_hline(y=0.8, line_dash="dash", line_color=PALETTE[3],
+                      annotation_text="four-fifths (0.8)")
+    fig.update_layout(yaxis_title=value.replace("_", " "))
+    return base_layout(fig, title=title)
+
+
+def drift_lines(lines: Any, *, split: Any = None, title: str | None = None) -> go.Figure:
+    """Mean per period with a p25–p75 band per variable (``period``, ``variable``, ``mean``,
+    ``p25``, ``p75``, ``n``); ``split`` marks a two-period comparison date."""
+    fig = go.Figure()
+    for i, (var, d) in enumerate(lines.groupby("variable", sort=False)):
+        c = PALETTE[i % len(PALETTE)]
+        if "p25" in d and d["p25"].notna().any():
+            fig.add_trace(go.Scatter(
+                x=list(d["period"]) + list(d["period"])[::-1],
+                y=list(d["p75"]) + list(d["p25"])[::-1], fill="toself", line=dict(width=0),
+                fillcolor=c, opacity=0.15, hoverinfo="skip", showlegend=False,
+            ))
+        fig.add_trace(go.Scatter(x=d["period"], y=d["mean"], mode="lines+markers", name=str(var),
+                                 line_color=c, customdata=d["n"],
+                                 hovertemplate="%{x}: %{y:.2f} (n=%{customdata:,})<extra></extra>"))
+    if split is not None:
+        fig.add_vline(x=split, line_dash="dash", line_color="grey")
+    fig.update_layout(xaxis_title="period", yaxis_title="mean")
+    return base_layout(fig, title=title)
+
+
+def importance_bars(table: Any, *, label: str = "question_id", value: str = "rescaled_weight",
+                    low: str = "rw_ci_low", high: str = "rw_ci_high", second: str | None = "rescaled_lmg",
+                    second_low: str = "lmg_ci_low", second_high: str = "lmg_ci_high",
+                    title: str | None = None) -> go.Figure:
+    """Bars of importance (percent of R²) with CI error bars; optionally LMG beside them."""
+    fig = go.Figure()
+
+    def add(col: str, lo: str, hi: str, name: str, color: str) -> None:
+        err = None
+        if lo in table and table[lo].notna().any():
+            err = dict(type="data", symmetric=False, array=table[hi] - table[col],
+                       arrayminus=table[col] - table[lo])
+        fig.add_trace(go.Bar(x=table[label].astype(str), y=table[col], name=name,
+                             marker_color=color, error_y=err))
+
+    add(value, low, high, "relative weight", PALETTE[0])
+    if second and second in table and table[second].notna().any():
+        add(second, second_low, second_high, "dominance (LMG)", PALETTE[1])
+    fig.update_layout(barmode="group", yaxis_title="% of R²")
+    return base_layout(fig, title=title)
+
+
+def _sequential(n: int) -> list[str]:
+    """``n`` colours from light to dark blue (score values low → high)."""
+    from plotly.colors import sample_colorscale
+
+    return sample_colorscale("RdYlBu", [i / max(n - 1, 1) for i in range(n)])
+
 
 # === fairness ===
+
+_FAIR_COLOURS = {
+    "flag": "#D55E00",
+    "below 0.8, not flagged": "#E69F00",
+    "at or above 0.8": "#0072B2",
+    "reference": "#009E73",
+    "excluded / no ratio": "#999999",
+}
+
+
+def _fair_status(row: Any) -> str:
+    if bool(row.get("is_reference", False)):
+        return "reference"
+    ratio = row.get("impact_ratio")
+    if ratio is None or ratio != ratio:  # NaN
+        return "excluded / no ratio"
+    if bool(row.get("flag", False)):
+        return "flag"
+    below = row.get("below_four_fifths")
+    return "below 0.8, not flagged" if below is True or below == 1 else "at or above 0.8"
+
+
+def _fair_label(row: Any, by: list[str]) -> str:
+    return " · ".join(str(row[c]) for c in by)
+
+
+def impact_ratio_figure(
+    table: Any,
+    *,
+    by: list[str] | None = None,
+    facet: str | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """Horizontal bars of impact ratios per category with the 0.8 line.
+
+    ``table`` is an ``impact_ratios`` table (``by`` its category columns) or rows of a
+    ``BiasAudit`` table (``category`` column; faceted by ``dimension``). Excluded categories
+    show as grey stubs at 0 with their reason in the hover text.
+    """
+    from plotly.subplots import make_subplots
+
+    t = table.copy()
+    if "category" not in t.columns:
+        cols = list(by or t.attrs.get("by") or [t.columns[0]])
+        t["category"] = [_fair_label(r, cols) for _, r in t.iterrows()]
+    facet = facet or ("dimension" if "dimension" in t.columns else None)
+    groups = list(dict.fromkeys(t[facet])) if facet else [None]
+    fig = make_subplots(
+        rows=len(groups), cols=1, subplot_titles=[str(g) for g in groups] if facet else None,
+        vertical_spacing=0.08 if len(groups) > 1 else 0.0,
+        row_heights=[max(1, int((t[facet] == g).sum()) if facet else len(t)) for g in groups],
+    )  # fmt: skip
+    seen: set[str] = set()
+    for i, g in enumerate(groups, start=1):
+        sub = t if g is None else t[t[facet] == g]
+        status = [_fair_status(r) for _, r in sub.iterrows()]
+        for st, colour in _FAIR_COLOURS.items():
+            mask = [s == st for s in status]
+            part = sub[mask]
+            if part.empty:
+                continue
+            ratios = part["impact_ratio"].astype("float64").fillna(0.0)
+            hover = [
+                f"{r['category']}<br>n={r['n']}, selected/above={r['n_positive']}"
+                f"<br>rate={r['rate']:.3f}" + (
+                    f"<br>impact ratio={r['impact_ratio']:.3f}" if r["impact_ratio"] == r["impact_ratio"] else ""
+                ) + (f"<br>p={r['p_value']:.3g}" if r.get("p_value") == r.get("p_value") else "")
+                + (f"<br>{r['reason']}" if r.get("reason") else "")
+                for _, r in part.iterrows()
+            ]  # fmt: skip
+            fig.add_trace(
+                go.Bar(
+                    x=ratios, y=part["category"].astype(str), orientation="h", name=st,
+                    marker_color=colour, hovertext=hover, hoverinfo="text",
+                    legendgroup=st, showlegend=st not in seen,
+                ),
+                row=i, col=1,
+            )  # fmt: skip
+            seen.add(st)
+        fig.add_vline(x=0.8, line_dash="dash", line_color="#D55E00", row=i, col=1)
+        fig.update_yaxes(autorange="reversed", row=i, col=1)
+        fig.update_xaxes(range=[0, max(1.05, float(t["impact_ratio"].max(skipna=True) or 1) + 0.05)],
+                         row=i, col=1)  # fmt: skip
+    fig.update_xaxes(title_text="impact ratio (0.8 = four-fifths line)", row=len(groups), col=1)
+    return base_layout(fig, title=title, height=max(320, 120 + 26 * len(t) + 40 * len(groups)))
+
+
+def bias_audit_figure(rows: Any, *, title: str | None = None) -> go.Figure:
+    """Impact ratios of one audit measure, one panel per dimension, with the 0.8 line."""
+    return impact_ratio_figure(rows, facet="dimension", title=title)
+
+
+def threshold_sweep_figure(sweep: Any, *, title: str | None = None) -> go.Figure:
+    """Impact ratio vs cut score, one line per category, a panel per dimension, the 0.8 line."""
+    from plotly.subplots import make_subplots
+
+    dims = list(dict.fromkeys(sweep["dimension"])) if "dimension" in sweep.columns else [None]
+    fig = make_subplots(rows=1, cols=max(1, len(dims)), subplot_titles=[str(d) for d in dims],
+                        shared_yaxes=True)  # fmt: skip
+    for j, d in enumerate(dims, start=1):
+        sub = sweep if d is None else sweep[sweep["dimension"] == d]
+        for k, (cat, part) in enumerate(sub.groupby("category", sort=False)):
+            fig.add_trace(
+                go.Scatter(
+                    x=part["cut"], y=part["impact_ratio"], mode="lines+markers", name=str(cat),
+                    line=dict(color=PALETTE[k % len(PALETTE)]), legendgroup=f"{d}",
+                    legendgrouptitle_text=str(d) if k == 0 else None,
+                    hovertemplate="cut %{x}<br>impact ratio %{y:.3f}<extra>" + str(cat) + "</extra>",
+                ),
+                row=1, col=j,
+            )  # fmt: skip
+        fig.add_hline(y=0.8, line_dash="dash", line_color="#D55E00", row=1, col=j)
+        fig.update_xaxes(title_text="cut score (selected = score ≥ cut)", row=1, col=j)
+    fig.update_yaxes(title_text="impact ratio", range=[0, 1.05], row=1, col=1)
+    return base_layout(fig, title=title, height=440)
+
 
 # === calibration ===
 

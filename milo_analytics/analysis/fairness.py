@@ -1,0 +1,1266 @@
+"""Adverse impact: NYC Local Law 144 impact ratios and the EEOC four-fifths rule.
+
+:func:`impact_ratios` computes the rule's table for one frame; :func:`bias_audit` runs it for
+every posting, measure (overall score, each question, speech score, selection outcomes) and
+dimension (sex, race/ethnicity, their intersection) and returns a :class:`BiasAudit`.
+
+Definitions (METHODS.md §6)
+---------------------------
+- Selection rate = selected / assessed in the category. Scoring rate = share of the category
+  whose score is strictly above the median of the full sample (``ties=">="`` counts ties as
+  above; the tie count is always reported; ``unknowns_in_median`` decides whether rows with an
+  unknown category are in the median's sample).
+- Impact ratio = rate / the reference category's rate (default: the highest rate among the
+  categories not excluded). Compared with 0.8 *exactly* (fractions: 64/100 ÷ 80/100 is exactly
+  0.8, not below it).
+- ``exclude_below`` (e.g. 0.02) excludes categories under that share of the data (``exclude_base``
+  ``"all"`` — every row, unknowns included — or ``"known"``); they keep their n and rate, with
+  the reason in ``reason``. Categories with no individuals are listed with n = 0.
+- Each non-reference ratio carries a two-sided test of its rate against the reference's:
+  Fisher's exact test when an expected count of the 2×2 table is below 5, else the pooled
+  two-proportion z test (``test="auto"``); Wilson intervals per rate; ``shortfall`` = the
+  smallest number of extra selections in the category that lifts its ratio to 0.8.
+
+The headline flag ("evidence of adverse impact")
+------------------------------------------------
+A ratio under 0.8 alone is reported (``below_four_fifths``) but is not a flag: with small
+numbers it is mostly noise. ``flag`` is True when all hold:
+
+1. ``below_four_fifths`` (ratio < 0.8, exact);
+2. the difference is significant: ``p_value < alpha`` in :func:`impact_ratios`; in
+   :func:`bias_audit` the Holm-adjusted p-value (``p_adjusted``, family = every test of one
+   posting's audit) is below ``alpha``, because an audit runs hundreds of comparisons;
+3. the category has at least ``min_n`` individuals (default 30). (The reference's own size
+   enters through the test: a tiny reference cannot make a difference significant.)
+
+Compliance staff see the raw four-fifths result (``below_four_fifths``) beside ``flag``.
+
+JSON export schema (``BiasAudit.to_json()``, validated by :data:`AUDIT_JSON_SCHEMA`)
+-----------------------------------------------------------------------------------
+An object with:
+
+- ``schema``: ``"milo_analytics.bias_audit/1"``; ``generated_at``: ISO-8601 UTC time;
+- ``options``: the choices made (ties, unknowns_in_median, exclude_below, exclude_base, test,
+  alpha, min_n, adjust, reference), and ``flag_rule``: the rule above in words;
+- ``postings``: one object per posting: ``posting_id``, ``n_assessed``, ``unknown``
+  (``sex``, ``race_ethnicity``, ``any``, ``no_demographics``), ``flags`` (number of flagged rows),
+  ``measures`` (list of measure ids);
+- ``summary``: one object per posting × measure × dimension: ``posting_id``, ``measure``,
+  ``label``, ``mode`` (``"scoring"`` or ``"selection"``), ``dimension`` (``"sex"``,
+  ``"race_ethnicity"``, ``"intersection"``), ``reference``, ``n``, ``unknown``, ``median``,
+  ``ties``, ``min_impact_ratio``, ``lowest_category``, ``below_four_fifths``, ``flagged``;
+- ``rows``: one object per category: ``posting_id``, ``measure``, ``dimension``, ``category``,
+  ``sex``, ``race_ethnicity`` (null where not part of the dimension), ``n``, ``n_positive``,
+  ``rate``, ``rate_ci_low``, ``rate_ci_high``, ``impact_ratio``, ``excluded``, ``reason``,
+  ``is_reference``, ``test``, ``p_value``, ``p_adjusted``, ``below_four_fifths``,
+  ``significant``, ``flag``, ``shortfall``;
+- ``sweep``: the threshold sweep: ``posting_id``, ``measure``, ``dimension``, ``cut``,
+  ``category``, ``n``, ``n_positive``, ``rate``, ``impact_ratio``, ``below_four_fifths``.
+
+Numbers that are undefined (an empty category's rate, an excluded category's ratio) are
+``null``. The export holds categories and counts only: no names, emails or ids of people.
+
+Examples
+--------
+>>> import pandas as pd
+>>> df = pd.DataFrame({"sex": ["Male"] * 100 + ["Female"] * 100,
+...                    "hired": [True] * 80 + [False] * 20 + [True] * 64 + [False] * 36})
+>>> t = impact_ratios(df, by="sex", selected="hired")
+>>> t[["sex", "rate", "impact_ratio", "below_four_fifths"]].values.tolist()
+[['Male', 0.8, 1.0, False], ['Female', 0.64, 0.8, False]]
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import DataError
+from ..frames import RESULT_STATUSES, InterviewData
+from ..outcomes import RACE_CATEGORIES, SEX_CATEGORIES, UNKNOWN, parse_hired
+from ..results import Result, frame_to_html
+
+__all__ = [
+    "AUDIT_JSON_SCHEMA",
+    "FLAG_RULE",
+    "BiasAudit",
+    "ImpactRatios",
+    "bias_audit",
+    "holm",
+    "impact_ratios",
+    "threshold_sweep",
+    "two_proportion_test",
+    "wilson_interval",
+]
+
+FOUR_FIFTHS = Fraction(4, 5)
+FLAG_RULE = (
+    "flag = impact ratio < 0.8 (exact) AND the difference from the reference is significant "
+    "(p < alpha; Holm-adjusted across the posting's audit in bias_audit) AND the category has "
+    "at least min_n individuals"
+)
+_EEO1 = {"sex": SEX_CATEGORIES, "race_ethnicity": RACE_CATEGORIES}
+_RESULT_COLUMNS = [
+    "n", "n_positive", "rate", "impact_ratio", "excluded", "p_value",
+    "rate_ci_low", "rate_ci_high", "below_four_fifths", "significant", "shortfall",
+    "is_reference", "test", "reason", "flag",
+]  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def wilson_interval(k: int, n: int, *, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n (NaNs when n = 0).
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in wilson_interval(8, 10)]
+    [0.4902, 0.9433]
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def two_proportion_test(
+    k1: int, n1: int, k2: int, n2: int, *, test: str = "auto"
+) -> tuple[float, str]:
+    """Two-sided test that two proportions are equal.
+
+    ``test="auto"`` uses Fisher's exact test when an expected count of the 2×2 table
+    ``[[k1, n1-k1], [k2, n2-k2]]`` is below 5, else the pooled two-proportion z test.
+
+    Returns
+    -------
+    (p_value, test_used)
+
+    Examples
+    --------
+    >>> p, used = two_proportion_test(30, 100, 50, 100)
+    >>> used, round(p, 4)
+    ('z', 0.0039)
+    """
+    if n1 <= 0 or n2 <= 0:
+        return (math.nan, "")
+    if test not in ("auto", "fisher", "z"):
+        raise DataError(f"test={test!r}; use 'auto', 'fisher' or 'z'")
+    total, pos = n1 + n2, k1 + k2
+    if test == "auto":
+        expected = [n * c / total for n in (n1, n2) for c in (pos, total - pos)]
+        test = "fisher" if min(expected) < 5 else "z"
+    if test == "fisher":
+        res = stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]], alternative="two-sided")
+        return (float(res.pvalue), "fisher")
+    pooled = pos / total
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return (1.0, "z")
+    z = (k1 / n1 - k2 / n2) / se
+    return (float(2 * stats.norm.sf(abs(z))), "z")
+
+
+def holm(p_values: Any) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (NaNs stay NaN and do not count).
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, float("nan"), 0.03]).round(2).tolist()
+    [0.03, 0.06, nan, 0.06]
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out[order] = adj
+    return out
+
+
+# ----------------------------------------------------------------------------- impact ratios
+
+
+def _as_list(by: str | list[str] | tuple[str, ...]) -> list[str]:
+    cols = [by] if isinstance(by, str) else list(by)
+    if not 1 <= len(cols) <= 2:
+        raise DataError(f"by={by!r}: give one column or two (an intersection), not {len(cols)}")
+    return cols
+
+
+def _known_mask(frame: pd.DataFrame, cols: list[str], unknown_labels: tuple[str, ...]) -> pd.Series:
+    known = pd.Series(True, index=frame.index)
+    for c in cols:
+        s = frame[c]
+        known &= s.notna().to_numpy()
+        known &= ~s.astype("str").str.strip().isin(list(unknown_labels)).fillna(True).to_numpy()
+    return known
+
+
+def _selected_bool(s: pd.Series, name: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("boolean")
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        vals = pd.to_numeric(s, errors="coerce")
+        bad = vals.notna() & ~vals.isin([0, 1])
+        if bad.any():
+            raise DataError(
+                f"selected={name!r} must be boolean (or 0/1); found values like "
+                f"{sorted(vals[bad].unique().tolist())[:5]}; use score= for a numeric score"
+            )
+        return vals.map(lambda v: pd.NA if pd.isna(v) else bool(v)).astype("boolean")
+    out, bad = [], []
+    for v in s:
+        b, _, how = parse_hired(v)
+        if how == "unrecognised":
+            bad.append(v)
+        out.append(pd.NA if b is None else b)
+    if bad:
+        raise DataError(
+            f"selected={name!r} has values that are not yes/no: {sorted({str(b) for b in bad})[:5]}; "
+            f"pass a boolean column"
+        )
+    return pd.Series(out, index=s.index, dtype="boolean")
+
+
+def _levels(
+    frame: pd.DataFrame, cols: list[str], known: pd.Series, layout: str
+) -> list[tuple[Any, ...]]:
+    use_eeo1 = layout == "eeo1"
+    if layout == "auto":
+        use_eeo1 = all(c in _EEO1 for c in cols) and all(
+            set(frame.loc[known, c].astype("str")) <= set(_EEO1[c]) for c in cols
+        )
+    elif layout not in ("eeo1", "observed"):
+        raise DataError(f"layout={layout!r}; use 'auto', 'eeo1' or 'observed'")
+    per: list[list[Any]] = []
+    for c in cols:
+        if use_eeo1:
+            if c not in _EEO1:
+                raise DataError(f"layout='eeo1' needs by columns 'sex'/'race_ethnicity', got {c!r}")
+            per.append(list(_EEO1[c]))
+        elif isinstance(frame[c].dtype, pd.CategoricalDtype):
+            per.append([v for v in frame[c].cat.categories if str(v) not in ("nan",)])
+        else:
+            vals = frame.loc[known, c].unique().tolist()
+            try:
+                per.append(sorted(vals))
+            except TypeError:
+                per.append(sorted(vals, key=str))
+    return list(itertools.product(*per))
+
+
+def impact_ratios(
+    frame: pd.DataFrame,
+    *,
+    by: str | list[str],
+    selected: str | None = None,
+    score: str | None = None,
+    exclude_below: float = 0.0,
+    ties: Literal["strict", ">="] = "strict",
+    unknowns_in_median: bool = True,
+    reference: Any = None,
+    test: Literal["auto", "fisher", "z"] = "auto",
+    alpha: float = 0.05,
+    exclude_base: Literal["all", "known"] = "all",
+    min_n: int = 30,
+    layout: Literal["auto", "eeo1", "observed"] = "auto",
+    unknown_labels: tuple[str, ...] = (UNKNOWN,),
+) -> pd.DataFrame:
+    """Impact ratios per category (LL144 / four-fifths rule), in selection or scoring mode.
+
+    Parameters
+    ----------
+    frame
+        One row per assessed individual, with the ``by`` columns and the outcome.
+    by
+        A column name, or a list of one or two (an intersection). With ``sex`` and/or
+        ``race_ethnicity`` holding EEO-1 labels, every EEO-1 category is listed (the rule's
+        14-cell layout for the intersection), empty ones with n = 0 (``layout="observed"``
+        lists observed values only).
+    selected
+        Selection-rate mode: a boolean (or 0/1, yes/no) column; missing values are left out
+        and counted in ``attrs["missing_outcome"]``.
+    score
+        Scoring-rate mode: a numeric column; positive = strictly above the median of the full
+        sample (``ties=">="``: at or above).
+    exclude_below
+        Exclude categories under this share of the data (e.g. 0.02) from the ratios; they keep
+        their n and rate, and ``reason`` says why.
+    ties, unknowns_in_median, exclude_base
+        The rule's ambiguities, as options; the choice is in ``attrs["options"]``.
+    reference
+        The category ratios are taken against (a value, or a tuple for two ``by`` columns);
+        default the highest-rate category not excluded.
+    test, alpha
+        Significance test (``"auto"``, ``"fisher"``, ``"z"``) and level.
+    min_n
+        Smallest category n for ``flag``.
+    unknown_labels
+        Values meaning "unknown" besides missing ones.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``n``, ``n_positive``, ``rate``, ``impact_ratio``, ``excluded``,
+        ``p_value`` (1.0 for the reference), then ``rate_ci_low``, ``rate_ci_high`` (Wilson),
+        ``below_four_fifths``, ``significant``, ``shortfall``, ``is_reference``, ``test``,
+        ``reason``, ``flag``. ``attrs``: ``unknown``, ``n_total``, ``n_known``,
+        ``missing_outcome``, ``mode``, ``median``, ``ties``, ``reference``, ``options``,
+        ``notes``.
+
+    Raises
+    ------
+    DataError
+        Missing columns, both or neither of ``selected``/``score``, a non-boolean ``selected``,
+        a non-numeric ``score``, an unknown ``reference``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"g": list("aaaabbbb"), "s": [1, 2, 3, 4, 1, 1, 2, 5]})
+    >>> t = impact_ratios(df, by="g", score="s")
+    >>> t[["g", "n_positive", "rate", "impact_ratio"]].values.tolist(), t.attrs["median"]
+    ([['a', 2, 0.5, 1.0], ['b', 1, 0.25, 0.5]], 2.0)
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"impact_ratios needs a DataFrame, got {type(frame).__name__}")
+    cols = _as_list(by)
+    if (selected is None) == (score is None):
+        raise DataError(
+            "pass exactly one of selected='<boolean column>' or score='<numeric column>'"
+        )
+    outcome = selected if selected is not None else score
+    missing = [c for c in [*cols, outcome] if c not in frame.columns]
+    if missing:
+        raise DataError(f"columns {missing} not in the frame; columns found: {list(frame.columns)}")
+    if ties not in ("strict", ">="):
+        raise DataError(f"ties={ties!r}; use 'strict' (> median, the rule's text) or '>='")
+    if exclude_base not in ("all", "known"):
+        raise DataError(f"exclude_base={exclude_base!r}; use 'all' or 'known'")
+    if not 0 <= exclude_below < 1:
+        raise DataError(f"exclude_below={exclude_below!r} must be a share in [0, 1), e.g. 0.02")
+
+    df = frame[[*cols, outcome]].reset_index(drop=True)
+    notes: list[str] = []
+    median: float | None = None
+    n_ties: int | None = None
+    if selected is not None:
+        mode = "selection"
+        pos = _selected_bool(df[selected], selected)
+        have = pos.notna()
+    else:
+        mode = "scoring"
+        if not (pd.api.types.is_numeric_dtype(df[score].dtype)):
+            vals = pd.to_numeric(df[score], errors="coerce")
+            if vals.notna().sum() < df[score].notna().sum():
+                raise DataError(f"score={score!r} is not numeric; found dtype {df[score].dtype}")
+        else:
+            vals = df[score].astype("Float64")
+        vals = vals.astype("float64")
+        have = vals.notna()
+        pos = pd.Series(pd.NA, index=df.index, dtype="boolean")
+    missing_outcome = int((~have).sum())
+    df = df[have.to_numpy()].reset_index(drop=True)
+    known = _known_mask(df, cols, unknown_labels)
+    if mode == "scoring":
+        vals = vals[have].reset_index(drop=True)
+        sample = vals if unknowns_in_median else vals[known]
+        if len(sample):
+            median = float(np.median(sample.to_numpy()))
+            n_ties = int((sample == median).sum())
+            pos = (vals > median) if ties == "strict" else (vals >= median)
+        else:
+            pos = pd.Series(False, index=vals.index)
+        pos = pos.astype("boolean")
+    else:
+        pos = pos[have].reset_index(drop=True)
+    n_total = len(df)
+    n_known = int(known.sum())
+    n_unknown = n_total - n_known
+    levels = _levels(df, cols, known, layout)
+    kdf = df[known.to_numpy()].copy()
+    kdf["_pos"] = pos[known.to_numpy()].astype(bool).to_numpy()
+    if len(kdf):
+        grouped = kdf.groupby(cols, sort=False, dropna=False)["_pos"].agg(["size", "sum"])
+        counts = {
+            (k if isinstance(k, tuple) else (k,)): (int(r["size"]), int(r["sum"]))
+            for k, r in grouped.iterrows()
+        }
+    else:
+        counts = {}
+    extra = [k for k in counts if k not in set(levels)]
+    levels = levels + extra
+    base = n_total if exclude_base == "all" else n_known
+
+    rows = []
+    for lev in levels:
+        n, k = counts.get(lev, (0, 0))
+        lo, hi = wilson_interval(k, n, alpha=alpha)
+        reason = ""
+        excluded = False
+        if n == 0:
+            excluded, reason = True, "no individuals in this category"
+        elif exclude_below > 0 and base > 0 and n / base < exclude_below:
+            excluded = True
+            reason = (
+                f"under {exclude_below:.0%} of the data (n={n} of {base}, "
+                f"{n / base:.1%}); excluded from impact ratios"
+            )
+        rows.append(
+            {
+                **dict(zip(cols, lev, strict=True)),
+                "n": n,
+                "n_positive": k,
+                "rate": k / n if n else math.nan,
+                "rate_ci_low": lo,
+                "rate_ci_high": hi,
+                "excluded": excluded,
+                "reason": reason,
+            }
+        )
+    out = pd.DataFrame(rows, columns=[*cols, "n", "n_positive", "rate", "rate_ci_low",
+                                      "rate_ci_high", "excluded", "reason"])  # fmt: skip
+
+    # --- reference
+    eligible = [i for i, r in enumerate(rows) if not r["excluded"]]
+    ref_idx: int | None = None
+    if reference is not None:
+        want = reference if isinstance(reference, tuple) else (reference,)
+        matches = [
+            i for i, lev in enumerate(levels) if tuple(map(str, lev)) == tuple(map(str, want))
+        ]
+        if not matches:
+            raise DataError(
+                f"reference={reference!r} is not a category; categories: "
+                f"{[lv if len(lv) > 1 else lv[0] for lv in levels]}"
+            )
+        ref_idx = matches[0]
+        if ref_idx not in eligible:
+            raise DataError(
+                f"reference={reference!r} is excluded ({rows[ref_idx]['reason']}); choose another"
+            )
+    elif eligible:
+        # highest rate; ties broken by the larger n, then by listing order
+        ref_idx = max(eligible, key=lambda i: (Fraction(rows[i]["n_positive"], rows[i]["n"]),
+                                               rows[i]["n"], -i))  # fmt: skip
+
+    ratios, below, pvals, tests, sig, short, flag, is_ref = [], [], [], [], [], [], [], []
+    ref_frac = None
+    if ref_idx is not None:
+        rn, rk = rows[ref_idx]["n"], rows[ref_idx]["n_positive"]
+        ref_frac = Fraction(rk, rn)
+    for i, r in enumerate(rows):
+        is_ref.append(i == ref_idx)
+        if r["excluded"] or ref_frac is None or ref_frac == 0:
+            ratios.append(math.nan)
+            below.append(pd.NA)
+            pvals.append(math.nan)
+            tests.append("")
+            sig.append(pd.NA)
+            short.append(pd.NA)
+            flag.append(False)
+            continue
+        frac = Fraction(r["n_positive"], r["n"]) / ref_frac
+        ratios.append(float(frac))
+        is_below = frac < FOUR_FIFTHS
+        below.append(is_below)
+        if i == ref_idx:
+            p, used = 1.0, ""
+        else:
+            p, used = two_proportion_test(r["n_positive"], r["n"], rk, rn, test=test)
+        pvals.append(p)
+        tests.append(used)
+        sig.append(bool(p < alpha) if i != ref_idx else False)
+        need = FOUR_FIFTHS * ref_frac * r["n"]
+        short.append(max(0, math.ceil(need) - r["n_positive"]) if is_below else 0)
+        flag.append(bool(is_below and p < alpha and r["n"] >= min_n))
+    out["impact_ratio"] = ratios
+    out["p_value"] = pvals
+    out["below_four_fifths"] = pd.array(below, dtype="boolean")
+    out["significant"] = pd.array(sig, dtype="boolean")
+    out["shortfall"] = pd.array(short, dtype="Int64")
+    out["is_reference"] = is_ref
+    out["test"] = pd.array(tests, dtype="str")
+    out["flag"] = flag
+    out["reason"] = out["reason"].astype("str")
+    out = out[[*cols, *_RESULT_COLUMNS]]
+
+    # --- notes for the edge cases
+    if n_total == 0:
+        notes.append("no rows with an outcome: nothing to compare")
+    elif n_known == 0:
+        notes.append(f"every row ({n_unknown}) has an unknown category: no impact ratios")
+    elif ref_idx is None:
+        notes.append("every category is excluded or empty: no reference, no impact ratios")
+    elif ref_frac == 0:
+        notes.append("the highest rate is 0 (nobody positive): impact ratios are undefined")
+    if len(eligible) == 1 and ref_idx is not None:
+        notes.append("only one category with data: impact ratios need at least two")
+    if mode == "scoring" and n_ties:
+        notes.append(
+            f"{n_ties} scores equal the median {median:g}; counted as "
+            f"{'not above (strict >)' if ties == 'strict' else 'above (>=)'}"
+        )
+    ref_value = None if ref_idx is None else [_plain(v) for v in levels[ref_idx]]
+    out.attrs.update(
+        {
+            "unknown": n_unknown,
+            "n_total": n_total,
+            "n_known": n_known,
+            "missing_outcome": missing_outcome,
+            "mode": mode,
+            "by": cols,
+            "outcome": outcome,
+            "median": median,
+            "ties": n_ties,
+            "reference": ref_value,
+            "options": {
+                "ties": ties,
+                "unknowns_in_median": unknowns_in_median,
+                "exclude_below": exclude_below,
+                "exclude_base": exclude_base,
+                "reference": "highest rate" if reference is None else str(reference),
+                "test": test,
+                "alpha": alpha,
+                "min_n": min_n,
+            },
+            "notes": notes,
+        }
+    )
+    return out
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+# ----------------------------------------------------------------------------- sweep
+
+
+def threshold_sweep(
+    frame: pd.DataFrame,
+    *,
+    by: str | list[str],
+    score: str,
+    cuts: Any = None,
+    unknown_labels: tuple[str, ...] = (UNKNOWN,),
+    layout: Literal["auto", "eeo1", "observed"] = "auto",
+) -> pd.DataFrame:
+    """Impact ratio as a function of the cut score (selected = score ≥ cut).
+
+    Parameters
+    ----------
+    cuts
+        Cut scores; default the 5th, 10th, …, 95th percentiles of the score (unique values).
+
+    Returns
+    -------
+    DataFrame
+        ``cut``, the ``by`` columns, ``n``, ``n_positive``, ``rate``, ``impact_ratio`` (against
+        the highest rate at that cut), ``below_four_fifths`` (exact), ``overall_rate``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"g": list("aabb"), "s": [1, 3, 2, 4]})
+    >>> threshold_sweep(df, by="g", score="s", cuts=[3])[["g", "rate", "impact_ratio"]].values.tolist()
+    [['a', 0.5, 1.0], ['b', 0.5, 1.0]]
+    """
+    cols = _as_list(by)
+    for c in [*cols, score]:
+        if c not in frame.columns:
+            raise DataError(f"column {c!r} not in the frame; columns found: {list(frame.columns)}")
+    vals = pd.to_numeric(frame[score], errors="coerce").astype("float64")
+    df = frame.loc[vals.notna().to_numpy(), cols].reset_index(drop=True)
+    vals = vals[vals.notna()].reset_index(drop=True)
+    known = _known_mask(df, cols, unknown_labels)
+    if cuts is None:
+        cuts = (
+            np.unique(np.round(np.quantile(vals.to_numpy(), np.linspace(0.05, 0.95, 19)), 3))
+            if len(vals)
+            else []
+        )
+    levels = _levels(df, cols, known, layout)
+    kdf = df[known.to_numpy()].copy()
+    kv = vals[known.to_numpy()].to_numpy()
+    rows = []
+    for cut in cuts:
+        kdf["_pos"] = kv >= cut
+        g = kdf.groupby(cols, sort=False)["_pos"].agg(["size", "sum"])
+        counts = {(k if isinstance(k, tuple) else (k,)): (int(r["size"]), int(r["sum"]))
+                  for k, r in g.iterrows()}  # fmt: skip
+        fracs = {lev: Fraction(k, n) for lev, (n, k) in counts.items() if n}
+        best = max(fracs.values(), default=Fraction(0))
+        overall = float((vals >= cut).mean()) if len(vals) else math.nan
+        for lev in levels:
+            n, k = counts.get(lev, (0, 0))
+            ratio = fracs[lev] / best if n and best > 0 else None
+            rows.append(
+                {
+                    "cut": float(cut),
+                    **dict(zip(cols, lev, strict=True)),
+                    "n": n,
+                    "n_positive": k,
+                    "rate": k / n if n else math.nan,
+                    "impact_ratio": math.nan if ratio is None else float(ratio),
+                    "below_four_fifths": pd.NA if ratio is None else ratio < FOUR_FIFTHS,
+                    "overall_rate": overall,
+                }
+            )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "cut",
+            *cols,
+            "n",
+            "n_positive",
+            "rate",
+            "impact_ratio",
+            "below_four_fifths",
+            "overall_rate",
+        ],
+    )
+    out["below_four_fifths"] = out["below_four_fifths"].astype("boolean")
+    return out
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(repr=False)
+class ImpactRatios(Result):
+    """An :func:`impact_ratios` table with notes, HTML view and a plot.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"g": list("aabb"), "y": [True, False, True, True]})
+    >>> r = ImpactRatios.from_frame(impact_ratios(df, by="g", selected="y"))
+    >>> r.table["impact_ratio"].tolist()
+    [0.5, 1.0]
+    """
+
+    @classmethod
+    def from_frame(cls, table: pd.DataFrame, *, title: str | None = None) -> ImpactRatios:
+        """Wrap a table returned by :func:`impact_ratios`."""
+        a = table.attrs
+        notes = list(a.get("notes", []))
+        opts = a.get("options", {})
+        if opts:
+            notes.insert(0, "Options: " + ", ".join(f"{k}={v}" for k, v in opts.items()))
+        notes.insert(0, f"Unknown category: {a.get('unknown', 0)} rows (not in the ratios)")
+        if a.get("median") is not None:
+            notes.insert(0, f"Median {a['median']:g}; {a.get('ties', 0)} ties at the median")
+        by = " × ".join(a.get("by", []))
+        return cls(
+            table=table,
+            title=title or f"Impact ratios by {by} ({a.get('mode', '')} rate)",
+            notes=notes,
+        )
+
+    def plot(self) -> Any:
+        """Bars of impact ratios with the 0.8 line."""
+        from ..plots import impact_ratio_figure
+
+        return impact_ratio_figure(self.table, by=self.table.attrs.get("by"), title=self.title)
+
+
+@dataclass(repr=False)
+class BiasAudit(Result):
+    """The LL144-style audit returned by :func:`bias_audit`.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per posting × measure × dimension × category (see the module docstring's
+        ``rows``).
+    summary : DataFrame
+        One row per posting × measure × dimension.
+    sweep : DataFrame
+        Impact ratio vs cut score for the overall score (and speech score).
+    unknown : DataFrame
+        Per posting: ``n_assessed``, unknown ``sex``, ``race_ethnicity``, ``any``,
+        ``no_demographics``.
+    options : dict
+        The choices made.
+    """
+
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
+    unknown: pd.DataFrame = field(default_factory=pd.DataFrame)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def flags(self) -> pd.DataFrame:
+        """The flagged rows (evidence of adverse impact under the documented rule)."""
+        return self.table[self.table["flag"]].reset_index(drop=True)
+
+    @property
+    def below_four_fifths(self) -> pd.DataFrame:
+        """Every row under the four-fifths line (raw, unflagged included)."""
+        return self.table[self.table["below_four_fifths"].fillna(False)].reset_index(drop=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON export as Python objects (see the module docstring for the schema)."""
+        postings = []
+        for _, u in self.unknown.iterrows():
+            pid = u["posting_id"]
+            t = self.table[self.table["posting_id"] == pid]
+            postings.append(
+                {
+                    "posting_id": str(pid),
+                    "n_assessed": int(u["n_assessed"]),
+                    "unknown": {
+                        k: int(u[k]) for k in ("sex", "race_ethnicity", "any", "no_demographics")
+                    },
+                    "flags": int(t["flag"].sum()),
+                    "measures": list(dict.fromkeys(t["measure"].tolist())),
+                }
+            )
+        return {
+            "schema": "milo_analytics.bias_audit/1",
+            "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "options": _jsonable(self.options),
+            "flag_rule": FLAG_RULE,
+            "postings": postings,
+            "summary": _records(self.summary),
+            "rows": _records(self.table.drop(columns=["label"], errors="ignore")),
+            "sweep": _records(self.sweep),
+        }
+
+    def to_json(self, path: Any = None, *, indent: int | None = 2) -> str:
+        """The audit as JSON (schema in the module docstring); also written to ``path``."""
+        text = json.dumps(self.to_dict(), indent=indent, allow_nan=False, ensure_ascii=False)
+        if path is not None:
+            from pathlib import Path
+
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def plot(self, measure: str | None = None, *, posting_id: str | None = None,
+             kind: Literal["ratios", "sweep"] = "ratios") -> Any:  # fmt: skip
+        """Impact ratios with the 0.8 line for one measure (default: the one with the lowest
+        ratio), or ``kind="sweep"``: impact ratio vs cut score."""
+        from ..plots import bias_audit_figure, threshold_sweep_figure
+
+        pid = posting_id or (self.table["posting_id"].iloc[0] if len(self.table) else None)
+        if kind == "sweep":
+            sw = self.sweep[self.sweep["posting_id"] == pid] if pid is not None else self.sweep
+            m = measure or "score"
+            return threshold_sweep_figure(sw[sw["measure"] == m],
+                                          title=f"Impact ratio vs cut score — {m} ({pid})")  # fmt: skip
+        t = self.table[self.table["posting_id"] == pid] if pid is not None else self.table
+        if measure is None and len(t):
+            ok = t[t["impact_ratio"].notna()]
+            measure = (
+                ok.loc[ok["impact_ratio"].idxmin(), "measure"] if len(ok) else t["measure"].iloc[0]
+            )
+        t = t[t["measure"] == measure]
+        label = t["label"].iloc[0] if len(t) else str(measure)
+        return bias_audit_figure(t, title=f"Impact ratios — {label} ({pid})")
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        parts = [f"<div class='milo-result'><h4>{esc(self.title)}</h4>"]
+        parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in self.notes) + "</ul>")
+        parts.append("<h5>Unknown categories</h5>" + frame_to_html(self.unknown))
+        fl = self.flags
+        if len(fl):
+            cols = ["posting_id", "label", "dimension", "category", "n", "rate", "impact_ratio",
+                    "p_value", "p_adjusted", "shortfall"]  # fmt: skip
+            parts.append(f"<h5>Flags ({len(fl)})</h5>" + frame_to_html(fl[cols]))
+        else:
+            parts.append("<h5>Flags</h5><p>No evidence of adverse impact under the flag rule.</p>")
+        cols = ["posting_id", "label", "dimension", "reference", "n", "unknown",
+                "min_impact_ratio", "lowest_category", "below_four_fifths", "flagged"]  # fmt: skip
+        parts.append("<h5>Summary</h5>" + frame_to_html(self.summary[cols], max_rows=200))
+        parts.append(
+            "<details><summary>All rows</summary>"
+            + frame_to_html(self.table, max_rows=400)
+            + "</details></div>"
+        )
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"BiasAudit(postings={self.unknown.shape[0]}, rows={len(self.table)}, "
+            f"flags={int(self.table['flag'].sum()) if len(self.table) else 0})"
+        )
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return None if math.isnan(float(v)) or math.isinf(float(v)) else float(v)
+    if isinstance(v, (pd.Timestamp, _dt.datetime)):
+        return v.isoformat()
+    return str(v)
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    cols = list(df.columns)
+    return [
+        {c: _jsonable(v) for c, v in zip(cols, row, strict=True)}
+        for row in df.itertuples(index=False, name=None)
+    ]
+
+
+_ROW_PROPS: dict[str, Any] = {
+    "posting_id": {"type": "string"},
+    "measure": {"type": "string"},
+    "dimension": {"enum": ["sex", "race_ethnicity", "intersection"]},
+    "category": {"type": "string"},
+    "sex": {"type": ["string", "null"]},
+    "race_ethnicity": {"type": ["string", "null"]},
+    "n": {"type": "integer", "minimum": 0},
+    "n_positive": {"type": "integer", "minimum": 0},
+    "rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+    "rate_ci_low": {"type": ["number", "null"]},
+    "rate_ci_high": {"type": ["number", "null"]},
+    "impact_ratio": {"type": ["number", "null"], "minimum": 0},
+    "excluded": {"type": "boolean"},
+    "reason": {"type": "string"},
+    "is_reference": {"type": "boolean"},
+    "test": {"enum": ["", "fisher", "z"]},
+    "p_value": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+    "p_adjusted": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+    "below_four_fifths": {"type": ["boolean", "null"]},
+    "significant": {"type": ["boolean", "null"]},
+    "flag": {"type": "boolean"},
+    "shortfall": {"type": ["integer", "null"], "minimum": 0},
+    "mode": {"enum": ["scoring", "selection"]},
+}
+_SUMMARY_PROPS: dict[str, Any] = {
+    "posting_id": {"type": "string"},
+    "measure": {"type": "string"},
+    "label": {"type": "string"},
+    "mode": {"enum": ["scoring", "selection"]},
+    "dimension": {"enum": ["sex", "race_ethnicity", "intersection"]},
+    "reference": {"type": ["string", "null"]},
+    "n": {"type": "integer", "minimum": 0},
+    "unknown": {"type": "integer", "minimum": 0},
+    "median": {"type": ["number", "null"]},
+    "ties": {"type": ["integer", "null"], "minimum": 0},
+    "min_impact_ratio": {"type": ["number", "null"]},
+    "lowest_category": {"type": ["string", "null"]},
+    "below_four_fifths": {"type": "integer", "minimum": 0},
+    "flagged": {"type": "integer", "minimum": 0},
+}
+_SWEEP_PROPS: dict[str, Any] = {
+    "posting_id": {"type": "string"},
+    "measure": {"type": "string"},
+    "dimension": {"enum": ["sex", "race_ethnicity", "intersection"]},
+    "cut": {"type": "number"},
+    "category": {"type": "string"},
+    "n": {"type": "integer", "minimum": 0},
+    "n_positive": {"type": "integer", "minimum": 0},
+    "rate": {"type": ["number", "null"]},
+    "impact_ratio": {"type": ["number", "null"]},
+    "below_four_fifths": {"type": ["boolean", "null"]},
+}
+
+
+def _obj(props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": sorted(props),
+            "additionalProperties": True}  # fmt: skip
+
+
+#: JSON Schema (draft 2020-12) of :meth:`BiasAudit.to_json`.
+AUDIT_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "milo_analytics bias audit",
+    "type": "object",
+    "required": [
+        "schema",
+        "generated_at",
+        "options",
+        "flag_rule",
+        "postings",
+        "summary",
+        "rows",
+        "sweep",
+    ],
+    "properties": {
+        "schema": {"const": "milo_analytics.bias_audit/1"},
+        "generated_at": {"type": "string"},
+        "options": {
+            "type": "object",
+            "required": [
+                "ties",
+                "unknowns_in_median",
+                "exclude_below",
+                "exclude_base",
+                "test",
+                "alpha",
+                "min_n",
+                "adjust",
+            ],
+        },
+        "flag_rule": {"type": "string"},
+        "postings": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "posting_id": {"type": "string"},
+                    "n_assessed": {"type": "integer", "minimum": 0},
+                    "unknown": _obj(
+                        {
+                            k: {"type": "integer", "minimum": 0}
+                            for k in ("sex", "race_ethnicity", "any", "no_demographics")
+                        }
+                    ),
+                    "flags": {"type": "integer", "minimum": 0},
+                    "measures": {"type": "array", "items": {"type": "string"}},
+                }
+            ),
+        },
+        "summary": {"type": "array", "items": _obj(_SUMMARY_PROPS)},
+        "rows": {"type": "array", "items": _obj(_ROW_PROPS)},
+        "sweep": {"type": "array", "items": _obj(_SWEEP_PROPS)},
+    },
+}
+
+
+# ----------------------------------------------------------------------------- the audit
+
+_DIMENSIONS: dict[str, list[str]] = {
+    "sex": ["sex"],
+    "race_ethnicity": ["race_ethnicity"],
+    "intersection": ["race_ethnicity", "sex"],
+}
+
+
+def _coerce_demographics(demographics: Any, data: InterviewData) -> pd.DataFrame:
+    from ..outcomes import read_demographics
+
+    if (
+        isinstance(demographics, pd.DataFrame)
+        and "interview_id" in demographics.columns
+        and (demographics["interview_id"].notna().any())
+    ):
+        demo = demographics
+        missing = [c for c in ("sex", "race_ethnicity") if c not in demo.columns]
+        if missing:
+            raise DataError(
+                f"demographics frame lacks {missing}; read it with read_demographics(...) first"
+            )
+    else:
+        demo = read_demographics(demographics, data=data)
+    demo = demo[["interview_id", "sex", "race_ethnicity"]].drop_duplicates("interview_id")
+    return demo
+
+
+def _category_label(row: pd.Series, cols: list[str]) -> str:
+    return " · ".join(str(row[c]) for c in cols)
+
+
+def bias_audit(
+    data: InterviewData,
+    demographics: Any,
+    *,
+    postings: str | list[str] | None = None,
+    outcomes: pd.DataFrame | None = None,
+    outcome_columns: tuple[str, ...] = ("hired",),
+    questions: bool = True,
+    exclude_below: float = 0.02,
+    exclude_base: Literal["all", "known"] = "all",
+    ties: Literal["strict", ">="] = "strict",
+    unknowns_in_median: bool = True,
+    test: Literal["auto", "fisher", "z"] = "auto",
+    alpha: float = 0.05,
+    min_n: int = 30,
+    adjust: Literal["holm", "none"] = "holm",
+    sweep_cuts: Any = None,
+) -> BiasAudit:
+    """LL144-style bias audit per posting: scoring and selection rates by sex, race/ethnicity
+    and their intersection, with four-fifths results, flags and a threshold sweep.
+
+    Measures (each where present): ``score`` (the overall score), ``question:<id>`` (each scored
+    question), ``speech_score`` (scoring-rate mode), ``status`` (selection: shortlisted vs
+    dismissed / knocked out; undecided interviews left out) and each ``outcome_columns`` column
+    of ``outcomes`` (selection, e.g. hired).
+
+    Parameters
+    ----------
+    data
+        Interview data (completed results are the assessed population).
+    demographics
+        The output of :func:`~milo_analytics.read_demographics` (with ``interview_id``), or
+        anything it reads (path/frame), joined with ``data``.
+    postings
+        Restrict to these postings (default: every posting with results).
+    outcomes
+        The output of :func:`~milo_analytics.read_outcomes` joined to ``interview_id``.
+    exclude_below, exclude_base, ties, unknowns_in_median, test, alpha, min_n
+        As in :func:`impact_ratios` (``exclude_below`` defaults to the rule's 2 %).
+    adjust
+        Multiple-comparison adjustment of the p-values behind ``flag`` (``"holm"`` or ``"none"``).
+    sweep_cuts
+        Cut scores for the threshold sweep (default: percentiles 5–95 of the score).
+
+    Returns
+    -------
+    BiasAudit
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from milo_analytics.frames import InterviewData
+    >>> iv = pd.DataFrame({"interview_id": [f"i{k}" for k in range(8)], "posting_id": "P",
+    ...                    "status": "completed", "score": [10, 20, 30, 40, 50, 60, 70, 80]})
+    >>> demo = pd.DataFrame({"interview_id": iv["interview_id"], "sex": ["Male", "Female"] * 4,
+    ...                      "race_ethnicity": "White"})
+    >>> audit = bias_audit(InterviewData(interviews=iv), demo, questions=False)
+    >>> audit.summary[["measure", "dimension", "min_impact_ratio"]].values.tolist()[0]
+    ['score', 'sex', 1.0]
+    """
+    if not isinstance(data, InterviewData):
+        raise DataError(f"bias_audit needs InterviewData, got {type(data).__name__}")
+    if adjust not in ("holm", "none"):
+        raise DataError(f"adjust={adjust!r}; use 'holm' or 'none'")
+    demo = _coerce_demographics(demographics, data)
+    iv = data.interviews
+    iv = iv[iv["status"].isin(RESULT_STATUSES) | iv["score"].notna()]
+    status = data.candidates[["interview_id", "status"]].drop_duplicates("interview_id")
+    iv = iv.drop(columns=["status"]).merge(status, on="interview_id", how="left")
+    iv["status"] = iv["status"].fillna(
+        data.interviews.set_index("interview_id")["status"]
+        .reindex(iv["interview_id"])
+        .reset_index(drop=True)
+    )
+    all_ids = sorted(iv["posting_id"].dropna().unique().tolist())
+    wanted = (
+        all_ids
+        if postings is None
+        else ([postings] if isinstance(postings, str) else list(postings))
+    )
+    unknown_posts = [p for p in wanted if p not in all_ids]
+    if unknown_posts:
+        raise DataError(
+            f"postings {unknown_posts} have no interview results; postings with results: {all_ids}"
+        )
+    if outcomes is not None and "interview_id" not in outcomes.columns:
+        raise DataError("outcomes must be joined to interview_id: read_outcomes(path, data=data)")
+
+    rows_all: list[pd.DataFrame] = []
+    summary_rows: list[dict[str, Any]] = []
+    sweep_all: list[pd.DataFrame] = []
+    unknown_rows: list[dict[str, Any]] = []
+    opts = dict(exclude_below=exclude_below, exclude_base=exclude_base, ties=ties,
+                unknowns_in_median=unknowns_in_median, test=test, alpha=alpha, min_n=min_n)  # fmt: skip
+    qtext = data.questions.drop_duplicates("question_id").set_index("question_id")["text"]
+
+    for pid in wanted:
+        base = iv[iv["posting_id"] == pid][["interview_id", "score", "speech_score", "status"]]
+        base = base.merge(demo, on="interview_id", how="left", indicator="_demo")
+        no_demo = int((base["_demo"] == "left_only").sum())
+        base = base.drop(columns="_demo")
+        for c in ("sex", "race_ethnicity"):
+            base[c] = base[c].fillna(UNKNOWN).astype("str")
+        unk_sex = base["sex"] == UNKNOWN
+        unk_race = base["race_ethnicity"] == UNKNOWN
+        unknown_rows.append(
+            {
+                "posting_id": pid,
+                "n_assessed": len(base),
+                "sex": int(unk_sex.sum()),
+                "race_ethnicity": int(unk_race.sum()),
+                "any": int((unk_sex | unk_race).sum()),
+                "no_demographics": no_demo,
+            }
+        )
+        measures: list[tuple[str, str, str, pd.Series]] = [
+            ("score", "Overall score", "scoring", base["score"].astype("Float64"))
+        ]
+        if questions:
+            wide = data.score_matrix(pid)
+            for qid in wide.columns:
+                s = wide[qid].reindex(base["interview_id"]).reset_index(drop=True)
+                text = str(qtext.get(qid, qid))
+                measures.append(
+                    (f"question:{qid}", f"Q: {text[:60]}", "scoring", s.astype("Float64"))
+                )
+        if base["speech_score"].notna().any():
+            measures.append(("speech_score", "Speech score", "scoring",
+                             base["speech_score"].astype("Float64")))  # fmt: skip
+        decided = base["status"].isin(["shortlisted", "dismissed", "knocked_out"])
+        if decided.any():
+            sel = pd.Series(pd.NA, index=base.index, dtype="boolean")
+            sel[decided] = (base.loc[decided, "status"] == "shortlisted").to_numpy()
+            measures.append(
+                ("status", "Selected (shortlisted vs dismissed/knocked out)", "selection", sel)
+            )
+        if outcomes is not None:
+            oc = outcomes.drop_duplicates("interview_id").set_index("interview_id")
+            for col in outcome_columns:
+                if col in oc.columns and oc[col].notna().any():
+                    s = oc[col].reindex(base["interview_id"]).reset_index(drop=True)
+                    measures.append((col, f"Outcome: {col}", "selection", s.astype("boolean")))
+
+        post_rows: list[pd.DataFrame] = []
+        for measure, label, mode, values in measures:
+            frame = base[["sex", "race_ethnicity"]].copy()
+            frame["_y"] = values.to_numpy()
+            if frame["_y"].notna().sum() == 0:
+                continue
+            for dim, cols in _DIMENSIONS.items():
+                kw = {"selected": "_y"} if mode == "selection" else {"score": "_y"}
+                t = impact_ratios(frame, by=cols, **kw, **opts)
+                t.insert(0, "posting_id", pid)
+                t.insert(1, "measure", measure)
+                t.insert(2, "label", label)
+                t.insert(3, "mode", mode)
+                t.insert(4, "dimension", dim)
+                t.insert(5, "category", [_category_label(r, cols) for _, r in t.iterrows()])
+                for c in ("sex", "race_ethnicity"):
+                    if c not in t.columns:
+                        t[c] = pd.Series([None] * len(t), dtype="str")
+                ref = t.attrs["reference"]
+                ok = t[t["impact_ratio"].notna()]
+                low = ok.loc[ok["impact_ratio"].idxmin()] if len(ok) else None
+                summary_rows.append(
+                    {
+                        "posting_id": pid,
+                        "measure": measure,
+                        "label": label,
+                        "mode": mode,
+                        "dimension": dim,
+                        "reference": None if ref is None else " · ".join(map(str, ref)),
+                        "n": int(t.attrs["n_total"]),
+                        "unknown": int(t.attrs["unknown"]),
+                        "median": t.attrs["median"],
+                        "ties": t.attrs["ties"],
+                        "min_impact_ratio": None if low is None else float(low["impact_ratio"]),
+                        "lowest_category": None if low is None else str(low["category"]),
+                        "below_four_fifths": int(t["below_four_fifths"].fillna(False).sum()),
+                        "flagged": 0,
+                        "notes": "; ".join(t.attrs["notes"]),
+                    }
+                )
+                post_rows.append(t)
+            if mode == "scoring" and measure in ("score", "speech_score"):
+                for dim in ("sex", "race_ethnicity"):
+                    sw = threshold_sweep(frame, by=_DIMENSIONS[dim], score="_y", cuts=sweep_cuts)
+                    sw.insert(0, "posting_id", pid)
+                    sw.insert(1, "measure", measure)
+                    sw.insert(2, "dimension", dim)
+                    sw["category"] = sw[dim].astype("str")
+                    sweep_all.append(sw.drop(columns=[dim]))
+        if not post_rows:
+            continue
+        pt = pd.concat(post_rows, ignore_index=True)
+        testable = (~pt["is_reference"]) & pt["p_value"].notna()
+        pt["p_adjusted"] = np.nan
+        if adjust == "holm":
+            pt.loc[testable, "p_adjusted"] = holm(pt.loc[testable, "p_value"].to_numpy())
+        else:
+            pt.loc[testable, "p_adjusted"] = pt.loc[testable, "p_value"]
+        pt.loc[pt["is_reference"] & pt["p_value"].notna(), "p_adjusted"] = 1.0
+        pt["flag"] = (
+            pt["below_four_fifths"].fillna(False).astype(bool)
+            & (pt["p_adjusted"] < alpha)
+            & (pt["n"] >= min_n)
+        )
+        rows_all.append(pt)
+
+    cols_order = ["posting_id", "measure", "label", "mode", "dimension", "category", "sex",
+                  "race_ethnicity", *_RESULT_COLUMNS, "p_adjusted"]  # fmt: skip
+    table = (
+        pd.concat(rows_all, ignore_index=True)[cols_order]
+        if rows_all
+        else pd.DataFrame(columns=cols_order)
+    )
+    table.attrs = {}
+    for c in ("sex", "race_ethnicity", "category", "posting_id", "measure", "label", "dimension",
+              "mode"):  # fmt: skip
+        table[c] = table[c].astype("str")
+    summary = pd.DataFrame(summary_rows)
+    if len(summary):
+        flagged = table[table["flag"]].groupby(["posting_id", "measure", "dimension"]).size()
+        summary["flagged"] = [
+            int(flagged.get((p, m, d), 0))
+            for p, m, d in zip(
+                summary["posting_id"], summary["measure"], summary["dimension"], strict=True
+            )
+        ]
+    sweep = (
+        pd.concat(sweep_all, ignore_index=True)
+        if sweep_all
+        else pd.DataFrame(
+            columns=[
+                "posting_id",
+                "measure",
+                "dimension",
+                "cut",
+                "category",
+                "n",
+                "n_positive",
+                "rate",
+                "impact_ratio",
+                "below_four_fifths",
+                "overall_rate",
+            ]
+        )
+    )
+    unknown = pd.DataFrame(unknown_rows, columns=["posting_id", "n_assessed", "sex",
+                                                  "race_ethnicity", "any", "no_demographics"])  # fmt: skip
+    options = {**opts, "adjust": adjust, "reference": "highest rate"}
+    notes = [
+        f"Flag rule: {FLAG_RULE} (alpha={alpha}, min_n={min_n}, adjustment={adjust}).",
+        "below_four_fifths shows the raw four-fifths result for every category, flagged or not.",
+        f"Scoring rate = share strictly {'above' if ties == 'strict' else 'at or above'} the "
+        f"median of the posting's full sample (unknowns {'in' if unknowns_in_median else 'not in'} "
+        f"the median's sample).",
+        f"Categories under {exclude_below:.0%} of the data ({exclude_base} rows) are excluded from "
+        f"the ratios but listed with n and rate.",
+    ]
+    for _, u in unknown.iterrows():
+        notes.append(
+            f"{u['posting_id']}: {u['n_assessed']} assessed; unknown sex {u['sex']}, unknown "
+            f"race/ethnicity {u['race_ethnicity']}, no demographics row {u['no_demographics']}."
+        )
+    if len(table):
+        speech = table[(table["measure"] == "speech_score") & table["flag"]]
+        if len(speech):
+            notes.append(
+                "The speech score shows adverse impact; speech ratings can disadvantage "
+                "non-native speakers — review before using it in decisions."
+            )
+    return BiasAudit(
+        table=table,
+        title="Bias audit (NYC LL144 impact ratios, four-fifths rule)",
+        notes=notes,
+        summary=summary,
+        sweep=sweep,
+        unknown=unknown,
+        options=options,
+    )
