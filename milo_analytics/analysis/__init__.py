@@ -16,10 +16,12 @@ _EXPORTS: dict[str, str] = {
     "effective_weights": "milo_analytics.analysis.weights",
     "impact_ratios": "milo_analytics.analysis.fairness",
     "item_statistics": "milo_analytics.analysis.items",
+    "question_importance": "milo_analytics.analysis.importance",
     "reconcile_scores": "milo_analytics.analysis.weights",
     "relative_weights": "milo_analytics.analysis.importance",
     "rescore": "milo_analytics.analysis.weights",
     "speech_summary": "milo_analytics.analysis.speech",
+    "weight_changes": "milo_analytics.analysis.drift",
 }
 
 __all__ = sorted(_EXPORTS)
