@@ -140,7 +140,18 @@ class Redactor:
         )
 
     def __call__(self, value: Any) -> Any:
-        """Redact one value (non-strings are returned unchanged)."""
+        """Redact one value of candidate free text (non-strings are returned unchanged)."""
+        return self._apply(value, names=True)
+
+    def light(self, value: Any) -> Any:
+        """Redact emails, phone numbers, known contact values and secrets, but not name words.
+
+        For text the toolkit wrote itself (analysis notes, category labels such as "White"),
+        where matching every name word of every candidate would blank out ordinary words.
+        """
+        return self._apply(value, names=False)
+
+    def _apply(self, value: Any, *, names: bool) -> Any:
         if not isinstance(value, str) or not value:
             return value
         text = value
@@ -154,23 +165,27 @@ class Redactor:
                 text = text.replace(literal, REDACTED)
         text = _EMAIL_RE.sub(REDACTED, text)
         text = _PHONE_RE.sub(REDACTED, text)
-        if self._tokens:
+        if names and self._tokens:
             text = _WORD_RE.sub(
                 lambda m: REDACTED if m.group(0) in self._tokens else m.group(0), text
             )
         return text
 
-    def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """A copy of ``frame`` with PII columns dropped (when enabled) and text redacted."""
+    def frame(self, frame: pd.DataFrame, *, free_text: bool = False) -> pd.DataFrame:
+        """A copy of ``frame`` with PII columns dropped (when enabled) and text redacted.
+
+        ``free_text=True`` also removes name words (for candidate-written text).
+        """
+        fn = self if free_text else self.light
         out = frame.copy()
         if self.enabled:
             drop = [c for c in out.columns if str(c).lower() in PII_COLUMNS]
             out = out.drop(columns=drop)
         for col in out.columns:
             if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
-                out[col] = out[col].map(self, na_action="ignore")
+                out[col] = out[col].map(fn, na_action="ignore")
         if not isinstance(out.index, pd.RangeIndex):
-            out.index = out.index.map(lambda v: self(v) if isinstance(v, str) else v)
+            out.index = out.index.map(lambda v: fn(v) if isinstance(v, str) else v)
         return out
 
     @classmethod
@@ -443,7 +458,7 @@ def build_report(
     )
     sections = builder.build()
     return Report(
-        title=builder.redact(title) if title else builder.default_title(),
+        title=builder.redact.light(title) if title else builder.default_title(),
         generated_at=_timestamp(generated_at),
         sections=sections,
         facts=builder.facts,
@@ -503,9 +518,17 @@ class _Builder:
             return "HeyMilo interview report"
         return (
             "HeyMilo interview report — "
-            + ", ".join(self.redact(t) for t in titles[:4])
+            + ", ".join(self.redact.light(t) for t in titles[:4])
             + (f" and {len(titles) - 4} more" if len(titles) > 4 else "")
         )
+
+    def _ranks(self) -> dict[str, Any]:
+        q = self.data.questions
+        return {
+            qid: int(r)
+            for qid, r in zip(q["question_id"], q["rank"], strict=False)
+            if isinstance(qid, str) and pd.notna(r)
+        }
 
     def _question_labels(self) -> dict[str, str]:
         q = self.data.questions
@@ -549,7 +572,7 @@ class _Builder:
         fig_id = f"fig-{section.id}-{n}"
         spec = fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else dict(fig)
         spec = {"data": spec.get("data", []), "layout": spec.get("layout", {})}
-        spec = _redact_tree(spec, self.redact)
+        spec = _redact_tree(spec, self.redact.light)
         text = _figure_json(spec)
         height = spec["layout"].get("height") or 420
         if len(text) > MAX_FIGURE_BYTES:
@@ -570,7 +593,7 @@ class _Builder:
                 id=fig_id,
                 json=text,
                 height=int(height),
-                notes=[self.redact(n) for n in notes],
+                notes=[self.redact.light(n) for n in notes],
                 data={"figure": fig_id, "title": plot_title},
             )
         )
@@ -584,11 +607,12 @@ class _Builder:
         notes: Iterable[str] = (),
         max_rows: int = MAX_TABLE_ROWS,
         label_questions: bool = True,
+        free_text: bool = False,
     ) -> None:
         """Add a capped, escaped, redacted table."""
         if frame is None:
             return
-        frame = self.redact.frame(pd.DataFrame(frame))
+        frame = self.redact.frame(pd.DataFrame(frame), free_text=free_text)
         if label_questions and "question_id" in frame.columns and "text" not in frame.columns:
             pos = list(frame.columns).index("question_id") + 1
             frame.insert(pos, "question", frame["question_id"].map(self.question_text))
@@ -597,7 +621,7 @@ class _Builder:
                 kind="table",
                 title=title,
                 html=_table_html(frame, max_rows=max_rows),
-                notes=[self.redact(n) for n in notes],
+                notes=[self.redact.light(n) for n in notes],
                 data=_records(frame, max_rows),
             )
         )
@@ -605,7 +629,10 @@ class _Builder:
     def paragraph(self, section: Section, text: str, *, title: str | None = None) -> None:
         section.blocks.append(
             Block(
-                kind="html", title=title, html=f"<p>{html.escape(self.redact(text))}</p>", data=text
+                kind="html",
+                title=title,
+                html=f"<p>{html.escape(self.redact.light(text))}</p>",
+                data=text,
             )
         )
 
@@ -627,8 +654,28 @@ class _Builder:
             self.table(section, table, title=None if plot else heading, notes=notes)
         elif notes:
             section.blocks.append(
-                Block(kind="html", html="", notes=[self.redact(n) for n in notes])
+                Block(kind="html", html="", notes=[self.redact.light(n) for n in notes])
             )
+
+    def per_posting(
+        self, section: Section, label: str, fn: Callable[[InterviewData], Any], *, title: str
+    ) -> None:
+        """Run a Result-returning analysis once per posting (one figure and table each)."""
+        if len(self.postings) <= 1:
+            self.add_result(section, self.run(section, label, lambda: fn(self.data)), title=title)
+            return
+        for pid in self.postings:
+            sub = self._posting_data(pid)
+            if sub.interviews.empty and sub.scores.empty:
+                continue
+            res = self.run(section, f"{label} ({pid})", lambda sub=sub: fn(sub))
+            self.add_result(section, res, title=f"{title} — {pid}")
+
+    def _posting_data(self, pid: str) -> InterviewData:
+        cache = self.__dict__.setdefault("_posting_cache", {})
+        if pid not in cache:
+            cache[pid] = self.data.filter(posting_id=pid)
+        return cache[pid]
 
     # ---------------------------------------------------------------- sections
     def build(self) -> list[Section]:
@@ -694,7 +741,7 @@ class _Builder:
             funnel = pd.DataFrame(
                 {
                     "posting_id": counts["posting_id"],
-                    "status": counts["status"].map(self.redact),
+                    "status": counts["status"].map(self.redact.light),
                     "n": counts["n"].astype(int),
                 }
             )
@@ -750,12 +797,18 @@ class _Builder:
                 "from the scorecard."
             ),
         )
-        res = self.run(sec, "Effective weights", lambda: _analysis("effective_weights")(self.data))
-        self.add_result(sec, res, title="Nominal vs effective weights")
-        res = self.run(
-            sec, "Score reconstruction", lambda: _analysis("reconcile_scores")(self.data)
+        self.per_posting(
+            sec,
+            "Effective weights",
+            lambda d: _analysis("effective_weights")(d),
+            title="Nominal vs effective weights",
         )
-        self.add_result(sec, res, title="Score reconstruction")
+        self.per_posting(
+            sec,
+            "Score reconstruction",
+            lambda d: _analysis("reconcile_scores")(d),
+            title="Score reconstruction",
+        )
         return sec
 
     def questions(self) -> Section:
@@ -767,8 +820,12 @@ class _Builder:
                 "Feldt interval (METHODS §3)."
             ),
         )
-        res = self.run(sec, "Item statistics", lambda: _analysis("item_statistics")(self.data))
-        self.add_result(sec, res, title="Item statistics")
+        self.per_posting(
+            sec,
+            "Item statistics",
+            lambda d: _analysis("item_statistics")(d),
+            title="Item statistics",
+        )
         rows = []
         for pid in self.postings:
             m = self.data.score_matrix(pid)
@@ -788,8 +845,9 @@ class _Builder:
                     }
                 )
             corr = m.corr()
+            ranks = self._ranks()
             corr.index = [self.question_text.get(q, q) for q in corr.index]
-            corr.columns = list(corr.index)
+            corr.columns = [f"Q{ranks[q]}" if q in ranks else q for q in corr.columns]
             from . import plots
 
             self.figure(
@@ -847,14 +905,14 @@ class _Builder:
             "Speech score",
             intro="The speech score (0–5: clarity, delivery, tone) is not a question and carries no weight (METHODS §7).",
         )
-        res = self.run(
+        self.per_posting(
             sec,
             "Speech summary",
-            lambda: _analysis("speech_summary")(
-                self.data, outcomes=self.outcomes, demographics=self.demographics
+            lambda d: _analysis("speech_summary")(
+                d, outcomes=self.outcomes, demographics=self.demographics
             ),
+            title="Speech score",
         )
-        self.add_result(sec, res, title="Speech score")
         return sec
 
     def validity(self) -> Section:
@@ -872,6 +930,8 @@ class _Builder:
         out = self.outcomes
         jr = getattr(out, "attrs", {}).get("join_report")
         if isinstance(jr, dict):
+            if hasattr(jr, "summary"):
+                self.paragraph(sec, str(jr.summary()))
             self.table(sec, _join_table(jr), title="How the outcomes file joined")
         if "interview_id" not in out.columns:
             sec.error = "The outcomes could not be joined to interviews (no interview_id column)."
@@ -996,7 +1056,9 @@ class _Builder:
             self.table(sec, comp, title="Out-of-sample comparison (same folds)")
         notes = [str(n) for n in getattr(sg, "notes", []) or []]
         if notes:
-            sec.blocks.append(Block(kind="html", html="", notes=[self.redact(n) for n in notes]))
+            sec.blocks.append(
+                Block(kind="html", html="", notes=[self.redact.light(n) for n in notes])
+            )
         return sec
 
     def impact(self) -> Section:
@@ -1011,6 +1073,8 @@ class _Builder:
         )
         jr = getattr(self.demographics, "attrs", {}).get("join_report")
         if isinstance(jr, dict):
+            if hasattr(jr, "summary"):
+                self.paragraph(sec, str(jr.summary()))
             self.table(sec, _join_table(jr), title="How the demographics file joined")
         res = self.run(
             sec, "Bias audit", lambda: _analysis("bias_audit")(self.data, self.demographics)
@@ -1043,7 +1107,7 @@ class _Builder:
             by_stage = d.errors.groupby("stage", dropna=False).size().rename("n").reset_index()
             self.table(sec, by_stage, title="Load errors by stage")
             errs = d.errors.sort_values(["stage", "interview_id"], kind="stable")
-            self.table(sec, errs, title="Load errors", max_rows=25)
+            self.table(sec, errs, title="Load errors", max_rows=25, free_text=True)
         return sec
 
 
@@ -1113,16 +1177,21 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _join_table(report: dict[str, Any]) -> pd.DataFrame:
+    """Scalar facts of a join report (line lists are left out; nested counts flattened)."""
     rows = []
     for key, value in report.items():
-        if isinstance(value, int | float | str | bool) or value is None:
-            rows.append({"item": str(key), "value": value})
-        elif isinstance(value, list | tuple | dict | pd.DataFrame):
-            rows.append({"item": str(key), "value": len(value)})
+        if isinstance(value, bool | int | float | str) or value is None:
+            rows.append({"item": str(key), "value": _fmt_value(value)})
+        elif isinstance(value, dict):
+            for k2, v2 in value.items():
+                if isinstance(v2, bool | int | float | str):
+                    rows.append({"item": f"{key}: {k2}", "value": _fmt_value(v2)})
+                elif isinstance(v2, dict) and all(isinstance(x, int) for x in v2.values()):
+                    rows.append({"item": f"{key}: {k2}", "value": str(sum(v2.values()))})
     return pd.DataFrame(rows, columns=["item", "value"]).astype({"item": "str", "value": "str"})
 
 
-def _redact_tree(node: Any, redact: Redactor, key: str | None = None) -> Any:
+def _redact_tree(node: Any, redact: Callable[[Any], Any], key: str | None = None) -> Any:
     """Redact every string value of a figure spec (keys and the template are left alone)."""
     if isinstance(node, dict):
         return {k: (v if k == "template" else _redact_tree(v, redact, k)) for k, v in node.items()}
@@ -1165,17 +1234,24 @@ def _table_html(frame: pd.DataFrame, *, max_rows: int) -> str:
         if not pd.api.types.is_numeric_dtype(shown[c].dtype)
         or pd.api.types.is_bool_dtype(shown[c].dtype)
     }
+    wide = {
+        c
+        for c in text_cols
+        if shown[c].map(lambda v: len(str(v)) if isinstance(v, str) else 0).max() > 40
+    }
+
+    def cls(c: Any) -> str:
+        return ("text wide" if c in wide else "text") if c in text_cols else "num"
+
     head = ""
     if show_index:
         head += f"<th class='text'>{esc(str(shown.index.name or ''))}</th>"
-    head += "".join(
-        f"<th class='{'text' if c in text_cols else 'num'}'>{esc(str(c))}</th>" for c in cols
-    )
+    head += "".join(f"<th class='{cls(c)}'>{esc(str(c))}</th>" for c in cols)
     body = []
     for idx, row in zip(shown.index, shown.itertuples(index=False, name=None), strict=True):
         cells = f"<td class='text'>{esc(_fmt_value(idx))}</td>" if show_index else ""
         for c, v in zip(cols, row, strict=True):
-            cells += f"<td class='{'text' if c in text_cols else 'num'}'>{esc(_fmt_value(v))}</td>"
+            cells += f"<td class='{cls(c)}'>{esc(_fmt_value(v))}</td>"
         body.append(f"<tr>{cells}</tr>")
     out = (
         "<div class='milo-table-wrap'><table class='milo-table'><thead><tr>"
