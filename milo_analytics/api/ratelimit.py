@@ -13,8 +13,7 @@ Modes (``rate_limit=`` of :class:`~milo_analytics.api.HeyMiloClient`):
     HeyMilo's own hosts (``*.heymilo.ai``, ``*.heymilo.network``) are paced at their
     documented 300 requests/min and other hosts (the local sandbox) run unpaced. A 429 always
     pauses every thread for the ``Retry-After`` time; against a host that sends no headers it
-    also lowers the pace to 90 % of what was observed over the last minute (raising it again by
-    10 % per quiet minute).
+    also lowers the pace to 90 % of what was observed over the last minute.
 int ``N``
     Pace proactively at exactly N requests per minute (still slowing down when the server
     advertises a lower limit or answers 429).
@@ -237,7 +236,6 @@ class RateLimiter:
             self._default_interval = 60.0 / (HEYMILO_DEFAULT_LIMIT * safety)
         self._server_interval: float | None = None
         self._adaptive_interval: float | None = None
-        self._last_429: float | None = None
         self._consecutive_429 = 0
         self._tat = float("-inf")  # next free slot (theoretical arrival time)
         self._blocked_until = float("-inf")
@@ -314,6 +312,7 @@ class RateLimiter:
             if self.mode == "off":
                 return
             now = self._clock()
+            headers = {k.lower(): v for k, v in headers.items()}
             info = parse_rate_limit_headers(headers, wall_clock=self._wall_clock)
             if info is not None:
                 self.server_info = info
@@ -328,21 +327,11 @@ class RateLimiter:
                     self._blocked_until = max(self._blocked_until, now + info.reset)
             if status == 429:
                 self._on_429(now, headers, info)
-            elif (
-                self._adaptive_interval
-                and self._last_429 is not None
-                and now - self._last_429 >= _DEFAULT_WINDOW
-            ):
-                self._last_429 = now  # one step per quiet minute
-                self._adaptive_interval /= 1.1
-                if self._adaptive_interval < 1e-3:
-                    self._adaptive_interval = None
-            if status != 429:
+            else:
                 self._consecutive_429 = 0
 
     def _on_429(self, now: float, headers: Mapping[str, str], info: RateLimitInfo | None) -> None:
         self._consecutive_429 += 1
-        self._last_429 = now
         pause = parse_retry_after(headers.get("retry-after"), wall_clock=self._wall_clock)
         if pause is None and info is not None and info.reset is not None:
             pause = info.reset
