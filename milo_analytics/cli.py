@@ -51,6 +51,97 @@ def echo_err(message: str) -> None:
 
 # === sandbox ===
 
+
+@app.command("sandbox")
+def sandbox_cmd(
+    world: Annotated[
+        str,
+        typer.Option(help="'demo' (the packaged demo world) or a folder written by World.save()."),
+    ] = "demo",
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="Key the server accepts (random when omitted; printed once on start)."),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
+    latency: Annotated[float, typer.Option(help="Seconds added to every response.")] = 0.0,
+    rate_limit: Annotated[
+        int | None, typer.Option(help="Requests per minute per key (429 past it).")
+    ] = None,
+    error_rate: Annotated[float, typer.Option(help="Share of requests answered 5xx.")] = 0.0,
+    drop_rate: Annotated[float, typer.Option(help="Share of connections dropped.")] = 0.0,
+    malformed: Annotated[
+        list[str] | None,
+        typer.Option(help="Interview id whose /data is malformed; ID or ID:json / ID:schema."),
+    ] = None,
+    interview_delay: Annotated[
+        float, typer.Option(help="Seconds per interview stage for ingested candidates.")
+    ] = 0.0,
+    seed: Annotated[
+        int, typer.Option(help="Seed (faults and new ids; with --write-demo the world).")
+    ] = 7,
+    n_candidates: Annotated[
+        int | None, typer.Option(help="With --write-demo: candidates of the CSR posting.")
+    ] = None,
+    write_demo: Annotated[
+        str | None,
+        typer.Option(
+            "--write-demo",
+            help="Generate the demo world with --seed into this folder and exit (e.g. data/demo).",
+        ),
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
+) -> None:
+    """Serve a local HeyMilo-compatible API (v2 and v4) over a synthetic world, or write one.
+
+    Examples: `milo-analytics sandbox --latency 0.05 --rate-limit 300`;
+    `milo-analytics sandbox --write-demo data/demo --seed 7` (reproducible, byte for byte).
+    """
+    import time
+
+    from .sandbox import Sandbox, WorldConfig, generate_world
+
+    if write_demo:
+        overrides = {"seed": seed}
+        if n_candidates is not None:
+            overrides["n_candidates"] = n_candidates
+        w = generate_world(WorldConfig(**overrides))
+        folder = w.save(write_demo)
+        n = sum(len(c) for c in w.candidates.values())
+        typer.echo(f"wrote {n} candidates, {len(w.interview_data)} interview documents to {folder}")
+        return
+    try:
+        sb = Sandbox(
+            world,
+            api_key=api_key,
+            latency=latency,
+            rate_limit=rate_limit,
+            error_rate=error_rate,
+            drop_rate=drop_rate,
+            malformed=malformed or (),
+            seed=seed,
+            interview_delay=interview_delay,
+            port=port,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        from .errors import ConfigError
+
+        raise ConfigError(str(exc)) from None
+    with sb:
+        typer.echo(f"HeyMilo sandbox serving {sb.world!r}")
+        typer.echo(f"  HEYMILO_BASE_URL={sb.base_url}   (also {sb.base_url_v4})")
+        typer.echo(f"  HEYMILO_API_KEY={sb.api_key}")
+        typer.echo("Press Ctrl-C to stop.")
+        t0 = time.monotonic()
+        try:
+            while duration is None or time.monotonic() - t0 < duration:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+        typer.echo("sandbox stopped")
+
+
 # === data (pull) ===
 
 
@@ -215,12 +306,18 @@ def demo_command(
             data = load_postings(posting_ids, client=client, store=store, progress=not quiet)
         finally:
             _close(store)
-        outcomes = read_outcomes(world_dir / "outcomes.csv", data=data)
-        demographics = read_demographics(world_dir / "demographics.csv", data=data)
+        # The demo ATS export carries HeyMilo's interview id; like a real export it has a
+        # few people with contradictory rows, which count as unknown rather than stop the run.
+        outcomes = read_outcomes(
+            world_dir / "outcomes.csv", key="interview_id", data=data, on_conflict="unknown"
+        )
+        demographics = read_demographics(
+            world_dir / "demographics.csv", data=data, on_conflict="unknown"
+        )
         target_posting = _main_posting(data)
         say(f"Suggesting weights for posting {target_posting} from hire outcomes …")
         suggestion = suggest_weights(
-            data.filter(posting_id=target_posting), outcomes, demographics=demographics
+            data, outcomes, demographics=demographics, posting_id=target_posting
         )
         suggestion_path = out / "suggestion.json"
         suggestion_path.write_text(_suggestion_json(suggestion), encoding="utf-8")
