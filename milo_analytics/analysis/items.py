@@ -410,7 +410,7 @@ def item_statistics(
         if len(wide) < 100:
             notes.append(f"posting {pid}: only {len(wide)} interviews; estimates are imprecise")
     table = pd.DataFrame(rows)
-    table.insert(2, "text", table["question_id"].map(texts).fillna("").astype("str"))
+    table.insert(2, "text", table["question_id"].map(lambda q: texts.get(q, "")).astype("str"))
     table["floor_flag"] = table["floor"] > FLOOR_CEILING_FLAG
     table["ceiling_flag"] = table["ceiling"] > FLOOR_CEILING_FLAG
     table["low_item_total"] = table["item_total_r"] < 0.20
