@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -303,7 +303,9 @@ def demo_command(
         say(f"Pulling {len(posting_ids)} postings over HTTP into {store_path} …")
         store = Store(store_path)
         try:
-            data = load_postings(posting_ids, client=client, store=store, progress=not quiet)
+            data = load_postings(
+                posting_ids, client=client, store=store, progress=False if quiet else None
+            )
         finally:
             _close(store)
         # The demo ATS export carries HeyMilo's interview id; like a real export it has a
@@ -495,10 +497,15 @@ def _plan_text(result: object, *, applied: bool) -> str:
     head = "Applied push:" if applied else "Dry-run push plan (nothing written):"
     if not rows:
         return f"{head} no questions."
-    lines = [head, f"  {'question':<28} {'baseline':>8} {'live':>8} {'new':>8}  action"]
+    lines = [head, f"  {'question':<50} {'baseline':>8} {'live':>8} {'new':>8}  action"]
     for r in rows:
+        text = r.get("text")
+        label = str(r.get("question_id", ""))
+        if isinstance(text, str) and text:
+            label = f"{label} {text}"
+        label = label if len(label) <= 50 else label[:49] + "…"
         lines.append(
-            f"  {str(r.get('question_id', ''))[:28]:<28} {_num(r.get('baseline')):>8} "
+            f"  {label:<50} {_num(r.get('baseline')):>8} "
             f"{_num(r.get('live')):>8} {_num(r.get('new')):>8}  {r.get('action', '')}"
         )
     return "\n".join(lines)
@@ -516,24 +523,28 @@ def _num(v: object) -> str:
     return f"{f:g}"
 
 
-def _print_summary(data: object, report: object, suggestion: object) -> None:
-    d = data  # InterviewData
+def _print_summary(data: Any, report: Any, suggestion: Any) -> None:
+    facts = {s.id: s.facts for s in report.sections}
     typer.echo("milo-analytics demo")
     typer.echo(
-        f"  {len(d.posting_ids)} postings, {len(d.candidates):,} candidates, "  # type: ignore[attr-defined]
-        f"{len(d.interviews):,} completed interviews, {len(d.errors):,} load errors"  # type: ignore[attr-defined]
+        f"  {len(data.posting_ids)} postings, {len(data.candidates):,} candidates, "
+        f"{len(data.interviews):,} completed interviews, {len(data.errors):,} load errors"
     )
-    for section in report.sections:  # type: ignore[attr-defined]
-        for key, value in section.facts.items():
-            if key in ("recommendation",):
-                typer.echo(f"  weight suggestion: {value}")
+    for pid, alpha in facts.get("questions", {}).get("alpha", {}).items():
+        typer.echo(f"  reliability {pid}: Cronbach's alpha = {alpha:.2f}")
+    audit = facts.get("adverse-impact", {})
+    if "flags" in audit:
+        typer.echo(
+            f"  adverse impact: {audit['flags']} flagged categories, "
+            f"{audit.get('below_four_fifths', 0)} below four-fifths (see the report)"
+        )
+    notes = [str(n) for n in getattr(suggestion, "notes", []) or []]
     rec = getattr(suggestion, "recommendation", None)
-    if rec is not None and not any(
-        "recommendation" in s.facts
-        for s in report.sections  # type: ignore[attr-defined]
-    ):
+    if notes and notes[0].lower().startswith("recommendation"):
+        typer.echo(f"  {notes[0]}")
+    elif rec is not None:
         typer.echo(f"  weight suggestion: {rec}")
-    for problem in report.problems:  # type: ignore[attr-defined]
+    for problem in report.problems:
         typer.echo(f"  note: {problem}")
 
 

@@ -861,6 +861,7 @@ class _Builder:
                 ),
             )
         if rows:
+            sec.facts["alpha"] = {r["posting_id"]: round(float(r["alpha"]), 3) for r in rows}
             self.table(
                 sec,
                 pd.DataFrame(rows),
@@ -1079,7 +1080,50 @@ class _Builder:
         res = self.run(
             sec, "Bias audit", lambda: _analysis("bias_audit")(self.data, self.demographics)
         )
-        self.add_result(sec, res, title="Impact ratios")
+        if res is None:
+            return sec
+        if not isinstance(getattr(res, "summary", None), pd.DataFrame):
+            self.add_result(sec, res, title="Impact ratios")
+            return sec
+        flags = res.table[res.table["flag"].fillna(False).astype(bool)]
+        sec.facts["flags"] = len(flags)
+        sec.facts["below_four_fifths"] = int(
+            res.table["below_four_fifths"].fillna(False).astype(bool).sum()
+        )
+        for pid in sorted(res.table["posting_id"].dropna().unique().tolist()):
+            fig = self.run(
+                sec, f"Impact ratio figure ({pid})", lambda p=pid: res.plot(posting_id=p)
+            )
+            self.figure(sec, fig)
+            if len(res.sweep):
+                fig = self.run(
+                    sec,
+                    f"Threshold sweep ({pid})",
+                    lambda p=pid: res.plot(posting_id=p, kind="sweep"),
+                )
+                self.figure(sec, fig)
+        show = [
+            "posting_id", "label", "dimension", "category", "n", "rate", "impact_ratio",
+            "p_value", "p_adjusted", "shortfall",
+        ]  # fmt: skip
+        if len(flags):
+            cols = [c for c in show if c in flags.columns]
+            self.table(sec, flags[cols], title=f"Flags ({len(flags)})", label_questions=False)
+        else:
+            self.paragraph(sec, "No evidence of adverse impact under the flag rule.", title="Flags")
+        summary_cols = [
+            "posting_id", "label", "dimension", "reference", "n", "unknown",
+            "min_impact_ratio", "lowest_category", "below_four_fifths", "flagged",
+        ]  # fmt: skip
+        summ = res.summary[[c for c in summary_cols if c in res.summary.columns]]
+        self.table(sec, summ, title="Summary by measure", label_questions=False, max_rows=80)
+        if isinstance(getattr(res, "unknown", None), pd.DataFrame) and len(res.unknown):
+            self.table(sec, res.unknown, title="Unknown categories", label_questions=False)
+        notes = [str(n) for n in res.notes]
+        if notes:
+            sec.blocks.append(
+                Block(kind="html", html="", notes=[self.redact.light(n) for n in notes])
+            )
         return sec
 
     def data_quality(self) -> Section:
