@@ -138,10 +138,43 @@ def _loglik(eta: np.ndarray, y: np.ndarray, binary: bool) -> float:
 
 
 def _fit_scale(z: np.ndarray, y: np.ndarray, binary: bool) -> tuple[float, float, float]:
-    """One-parameter fit of a composite ``z``: returns (slope, intercept, loglik)."""
-    zc = (z - z.mean())[:, None]
-    beta, b, ll = _fit_glm(zc, y, binary, nonneg=False)
-    return float(beta[0]), b - float(beta[0]) * float(z.mean()), ll
+    """One-parameter fit of a composite ``z``: returns (slope, intercept, loglik).
+
+    Closed form for a continuous outcome; Newton–Raphson with step halving for a binary one.
+    """
+    zm = float(z.mean())
+    zc = z - zm
+    szz = float(zc @ zc)
+    if not binary:
+        a = float(zc @ (y - y.mean())) / szz if szz > 0 else 0.0
+        b = float(y.mean())
+        return a, b - a * zm, _loglik(b + a * zc, y, False)
+    a, b = 0.0, _base_intercept(y, True)
+    ll = _loglik(b + a * zc, y, True)
+    for _ in range(100):
+        eta = b + a * zc
+        p = special.expit(eta)
+        r = y - p
+        w = p * (1 - p)
+        g0, g1 = float(r.sum()), float(r @ zc)
+        h00, h01, h11 = float(w.sum()), float(w @ zc), float(w @ (zc * zc))
+        det = h00 * h11 - h01 * h01
+        if det <= 1e-300:
+            break
+        d0 = (h11 * g0 - h01 * g1) / det
+        d1 = (h00 * g1 - h01 * g0) / det
+        t = 1.0
+        while t > 1e-8:
+            ll_new = _loglik((b + t * d0) + (a + t * d1) * zc, y, True)
+            if ll_new >= ll - 1e-12:
+                break
+            t /= 2
+        b, a = b + t * d0, a + t * d1
+        done = abs(ll_new - ll) < 1e-10 * max(1.0, abs(ll)) and max(abs(d0), abs(d1)) * t < 1e-8
+        ll = ll_new
+        if done:
+            break
+    return a, b - a * zm, ll
 
 
 def _penalty_scale(X: np.ndarray, y: np.ndarray, binary: bool) -> float:
@@ -496,39 +529,42 @@ def integer_weights(
     threshold = float(stats.chi2.ppf(level, max(q - 1, 1)))
     comp_s = Xc @ s
 
-    cache: dict[tuple[int, ...], tuple[float, float]] = {}
+    sd_s = float(comp_s.std())
 
-    def evaluate(w: np.ndarray) -> tuple[float, float]:
+    def loss_of(w: np.ndarray) -> float:
+        z = Xc @ w
+        sd = float(z.std()) * sd_s
+        return 1.0 - float((z @ comp_s) / (len(z) * sd)) if sd else 1.0
+
+    lr_cache: dict[tuple[int, ...], float] = {}
+
+    def lr_stat(w: np.ndarray) -> float:
         key = tuple(int(v) for v in w)
-        if key not in cache:
-            z = Xc @ w
-            _, _, ll = _fit_scale(z, y, binary)
-            sd = z.std() * comp_s.std()
-            r = float(((z - z.mean()) @ (comp_s - comp_s.mean())) / (len(z) * sd)) if sd else 0.0
-            cache[key] = (max(2 * (loglik_mle - ll), 0.0), 1.0 - r)
-        return cache[key]
+        if key not in lr_cache:
+            _, _, ll = _fit_scale(Xc @ w, y, binary)
+            lr_cache[key] = max(2 * (loglik_mle - ll), 0.0)
+        return lr_cache[key]
 
     def changes(w: np.ndarray) -> int:
         return int(np.sum(~np.isclose(w, cur) | ~np.isfinite(cur)))
 
     # 1. ratio search over scale factors
-    ratio_cands: list[np.ndarray] = []
+    pool: dict[tuple[int, ...], tuple[np.ndarray, str, list[int]]] = {}
     pos = s[s > 0]
     breaks = np.unique(np.concatenate([(np.arange(0, MAX_WEIGHT + 1) + 0.5) / v for v in pos]))
     mids = np.concatenate([(breaks[:-1] + breaks[1:]) / 2, [breaks[-1] * 1.0001]])
-    seen: set[tuple[int, ...]] = set()
     for k in mids:
-        if round(k * s.max()) > MAX_WEIGHT or round(k * s.max()) < MIN_WEIGHT:
+        top = round(k * s.max())
+        if top > MAX_WEIGHT or top < MIN_WEIGHT:
             continue
         w = np.clip(np.round(k * s), MIN_WEIGHT, MAX_WEIGHT)
-        key = tuple(int(v) for v in w)
-        if key not in seen:
-            seen.add(key)
-            ratio_cands.append(w)
-    if not ratio_cands:
-        ratio_cands.append(np.clip(np.round(s / s.max() * MAX_WEIGHT), MIN_WEIGHT, MAX_WEIGHT))
+        pool.setdefault(tuple(int(v) for v in w), (w, "ratio search", []))
+    if not pool:
+        w = np.clip(np.round(s / s.max() * MAX_WEIGHT), MIN_WEIGHT, MAX_WEIGHT)
+        pool[tuple(int(v) for v in w)] = (w, "ratio search", [])
 
-    # 2. keep-sets, greedy backward from every keepable question
+    # 2. keep-sets: greedy backward from every keepable question, releasing at each step the
+    #    question whose release lowers the rounding loss most
     keepable = [
         i
         for i in range(q)
@@ -544,38 +580,28 @@ def integer_weights(
         w[K] = cur[K]
         return w
 
-    keep_cands: list[tuple[np.ndarray, list[int]]] = []
     K = list(keepable)
     while K:
         w = keep_candidate(K)
         if w is not None:
-            keep_cands.append((w, list(K)))
-            if evaluate(w)[0] <= threshold:
-                break
-        best_i, best_stat = None, math.inf
+            pool.setdefault(tuple(int(v) for v in w), (w, "keep-set", list(K)))
+        options = []
         for i in K:
             w2 = keep_candidate([j for j in K if j != i])
-            stat = evaluate(w2)[0] if w2 is not None else math.inf
-            if stat < best_stat:
-                best_i, best_stat = i, stat
-        if best_i is None:
-            break
-        K = [j for j in K if j != best_i]
+            options.append((loss_of(w2) if w2 is not None else math.inf, i))
+        K = [j for j in K if j != min(options)[1]]
 
-    pool = [(w, "ratio search", []) for w in ratio_cands] + [
-        (w, "keep-set", k) for w, k in keep_cands
-    ]
-    scored = []
-    for w, rule, kept in pool:
-        stat, loss = evaluate(w)
-        scored.append((w, rule, kept, stat, loss))
-    consistent = [c for c in scored if c[3] <= threshold]
-    if consistent:
-        w, rule, kept, stat, loss = min(consistent, key=lambda c: (changes(c[0]), c[4]))
-    else:
-        w, rule, kept, stat, loss = min(
-            (c for c in scored if c[1] == "ratio search"), key=lambda c: (c[4], changes(c[0]))
-        )
+    cands = [(w, rule, kept, loss_of(w), changes(w)) for w, rule, kept in pool.values()]
+    cands.sort(key=lambda c: (c[4], c[3]))
+    chosen = None
+    for c in cands:  # fewest changes first, then the smallest rounding loss
+        if lr_stat(c[0]) <= threshold:
+            chosen = c
+            break
+    if chosen is None:
+        chosen = min((c for c in cands if c[1] == "ratio search"), key=lambda c: (c[3], c[4]))
+    w, rule, kept, loss, _ = chosen
+    stat = lr_stat(w)
     w = w.astype(int)
     share_err = float(np.max(np.abs(w / w.sum() - s / s.sum())))
     return IntegerChoice(
@@ -1093,26 +1119,33 @@ def _fairness(
         out = {}
         for name in ("current", "suggested"):
             kw = {"selected": f"sel_{name}"} if cut is not None else {"score": f"score_{name}"}
-            out[name] = impact_ratios(frame, by=d, **kw).set_index(d)
-        joined = out["current"][["n", "rate", "impact_ratio"]].join(
-            out["suggested"][["rate", "impact_ratio"]], lsuffix="_current", rsuffix="_suggested"
+            out[name] = impact_ratios(frame, by=d, exclude_below=0.02, **kw).set_index(d)
+        joined = out["current"][["n", "rate", "impact_ratio", "excluded"]].join(
+            out["suggested"][["rate", "impact_ratio", "p_value"]],
+            lsuffix="_current",
+            rsuffix="_suggested",
         )
         for cat, r in joined.iterrows():
             ir_c, ir_s = r["impact_ratio_current"], r["impact_ratio_suggested"]
+            excluded = bool(r["excluded"]) if pd.notna(r["excluded"]) else False
             flags = []
-            if pd.notna(ir_s) and ir_s < 0.8 - 1e-9:
+            if not excluded and pd.notna(ir_s) and ir_s < 0.8 - 1e-9:
                 flags.append("below 0.8")
-            if pd.notna(ir_s) and pd.notna(ir_c) and ir_s < ir_c - drop_tolerance:
+            if not excluded and pd.notna(ir_s) and pd.notna(ir_c) and ir_s < ir_c - drop_tolerance:
                 flags.append(f"drops by {ir_c - ir_s:.2f}")
             rows.append(
                 {
                     "dimension": d,
                     "category": str(cat),
                     "n": int(r["n"]),
+                    "excluded": excluded,
                     "rate_current": float(r["rate_current"]),
                     "impact_ratio_current": float(ir_c) if pd.notna(ir_c) else math.nan,
                     "rate_suggested": float(r["rate_suggested"]),
                     "impact_ratio_suggested": float(ir_s) if pd.notna(ir_s) else math.nan,
+                    "p_value_suggested": float(r["p_value"])
+                    if pd.notna(r["p_value"])
+                    else math.nan,
                     "flag": "; ".join(flags),
                 }
             )
@@ -1126,7 +1159,10 @@ def _fairness(
         if cut is not None
         else "positive = composite strictly above the median (scoring rate, LL144)"
     )
-    notes = [f"Impact ratios on {len(frame):,} scored interviews; {how}."]
+    notes = [
+        f"Impact ratios on {len(frame):,} scored interviews; {how}; categories under 2% of "
+        "the data are listed but excluded from the ratios and flags."
+    ]
     flagged = fair[fair["flag"] != ""] if not fair.empty else fair
     if len(flagged):
         notes.append(
