@@ -321,6 +321,132 @@ def threshold_sweep_figure(sweep: Any, *, title: str | None = None) -> go.Figure
 
 # === calibration ===
 
+
+def weight_suggestion_figure(suggestion: Any) -> go.Figure:
+    """Three panels: current vs suggested weights (with CIs), the λ path, the CV comparison.
+
+    Takes a :class:`~milo_analytics.calibrate.WeightSuggestion`; draws its tables as they are.
+    """
+    from plotly.subplots import make_subplots
+
+    t = suggestion.table
+    metric = suggestion.metric
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        column_widths=[0.42, 0.33, 0.25],
+        subplot_titles=(
+            "Weights: current vs suggested",
+            "Regularisation path (λ chosen by CV)",
+            f"Held-out {metric.upper() if metric == 'auc' else metric} (same folds)",
+        ),
+    )
+    labels = [str(q) for q in t["question_id"]] if len(t) else []
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=t["current_weight"] if len(t) else [],
+            name="current",
+            marker_color=PALETTE[0],
+        ),
+        row=1,
+        col=1,
+    )
+    if len(t):
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=t["suggested_weight"],
+                name="suggested (continuous)",
+                marker_color=PALETTE[1],
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(t["ci_high"] - t["suggested_weight"]).clip(lower=0),
+                    arrayminus=(t["suggested_weight"] - t["ci_low"]).clip(lower=0),
+                ),
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=t["suggested_integer"],
+                mode="markers",
+                name="suggested integer",
+                marker=dict(symbol="diamond", size=11, color=PALETTE[3]),
+            ),
+            row=1,
+            col=1,
+        )
+    path = suggestion.lambda_path
+    if path is not None and len(path):
+        for i, (qid, g) in enumerate(path.groupby("question_id", sort=False)):
+            fig.add_trace(
+                go.Scatter(
+                    x=g["lambda"],
+                    y=g["weight"],
+                    mode="lines",
+                    name=str(qid),
+                    line=dict(color=PALETTE[i % len(PALETTE)]),
+                    legendgroup="path",
+                    showlegend=False,
+                    hovertemplate=f"{qid}: %{{y:.2f}} at λ=%{{x:.3g}}",
+                ),
+                row=1,
+                col=2,
+            )
+        if suggestion.lambda_ == suggestion.lambda_:  # not NaN
+            fig.add_vline(x=suggestion.lambda_, line_dash="dash", line_color="grey", row=1, col=2)
+        fig.update_xaxes(type="log", title_text="λ (→ right: today's weights)", row=1, col=2)
+    comp = suggestion.comparison
+    if comp is not None and len(comp) and metric in comp:
+        fig.add_trace(
+            go.Scatter(
+                x=comp[metric],
+                y=[str(i) for i in comp.index],
+                mode="markers",
+                marker=dict(size=10, color=PALETTE[2]),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=comp["ci_high"] - comp[metric],
+                    arrayminus=comp[metric] - comp["ci_low"],
+                ),
+                name=metric,
+                showlegend=False,
+            ),
+            row=1,
+            col=3,
+        )
+    fig.update_yaxes(title_text="weight", row=1, col=1)
+    base_layout(
+        fig, title=f"{suggestion.title}: recommendation {suggestion.recommendation!r}", height=460
+    )
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def push_plan_figure(result: Any) -> go.Figure:
+    """Baseline, live and new weight per question of a push plan (a PushResult)."""
+    plan = result.table
+    fig = go.Figure()
+    for i, col in enumerate(("baseline", "live", "new")):
+        if col in plan:
+            fig.add_trace(
+                go.Bar(
+                    x=[str(q) for q in plan["question_id"]],
+                    y=plan[col],
+                    name=col,
+                    marker_color=PALETTE[i],
+                    text=plan["action"] if col == "new" else None,
+                )
+            )
+    base_layout(fig, title=result.title)
+    fig.update_layout(barmode="group", yaxis_title="weight")
+    return fig
+
 # === report ===
 # Overview figures of the HTML report. Inputs arrive aggregated (counts per bin, per status),
 # so each figure's size is independent of the number of interviews.
