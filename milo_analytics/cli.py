@@ -229,7 +229,297 @@ def pull_cmd(
 
 # === audit ===
 
+
+@app.command("audit")
+def audit_cmd(
+    posting: Annotated[str, typer.Argument(help="Posting (interviewer) id to audit.")],
+    demographics: Annotated[
+        str,
+        typer.Option(
+            "--demographics", "-d", help="Voluntary self-identification file (CSV or Excel)."
+        ),
+    ],
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Write the audit as JSON (documented schema).")
+    ] = None,
+    outcomes: Annotated[
+        str | None,
+        typer.Option("--outcomes", help="ATS outcomes file: adds the hired selection rate."),
+    ] = None,
+    key: Annotated[
+        str, typer.Option("--key", help="Join key: email, interview_id or external_id.")
+    ] = "email",
+    on_conflict: Annotated[
+        str,
+        typer.Option(
+            "--on-conflict",
+            help="People whose rows disagree: error, unknown, first or last.",
+        ),
+    ] = "error",
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="SQLite store file (default: $MILO_ANALYTICS_STORE or the user data folder).",
+        ),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="No network: audit what the store already has.")
+    ] = False,
+    documents: Annotated[
+        str | None,
+        typer.Option(
+            "--documents", help="Read exported API documents from DIR instead of the API/store."
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="API base URL with the version prefix."),
+    ] = None,
+    exclude_below: Annotated[
+        float,
+        typer.Option("--exclude-below", help="Exclude categories under this share (0 = none)."),
+    ] = 0.02,
+    min_n: Annotated[int, typer.Option("--min-n", help="Smallest category n for a flag.")] = 30,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level for flags.")] = 0.05,
+    fail_on_flag: Annotated[
+        bool, typer.Option("--fail-on-flag", help="Exit with status 2 when anything is flagged.")
+    ] = False,
+) -> None:
+    """Adverse-impact audit of one posting (NYC LL144 impact ratios, four-fifths rule).
+
+    Scoring rates for the overall score, each question and the speech score, and selection
+    rates (shortlisted vs dismissed/knocked out, hired with --outcomes), by sex, race/ethnicity
+    and their intersection. The API key comes from HEYMILO_API_KEY only.
+    """
+    from .analysis.fairness import FLAG_RULE, bias_audit
+    from .outcomes import read_demographics, read_outcomes
+
+    if documents:
+        from .load import load_documents
+
+        data = load_documents(documents).filter(posting_id=posting)
+    else:
+        from .load import load_posting
+        from .store import Store
+
+        with Store(store) as st:
+            if offline:
+                data = load_posting(posting, store=st, refresh=False)
+            else:
+                from .api import HeyMiloClient
+
+                with HeyMiloClient(base_url=base_url) as client:
+                    data = load_posting(posting, client=client, store=st, progress=False)
+    demo = read_demographics(demographics, key=key, data=data, on_conflict=on_conflict)
+    typer.echo(demo.attrs["join_report"].summary())
+    oc = None
+    if outcomes:
+        oc = read_outcomes(outcomes, key=key, data=data, on_conflict=on_conflict)
+        typer.echo(oc.attrs["join_report"].summary())
+    audit = bias_audit(
+        data, demo, postings=posting, outcomes=oc, exclude_below=exclude_below, min_n=min_n,
+        alpha=alpha,
+    )  # fmt: skip
+    u = audit.unknown.iloc[0]
+    typer.echo(
+        f"{posting}: {u['n_assessed']:,} assessed; unknown sex {u['sex']:,}, unknown "
+        f"race/ethnicity {u['race_ethnicity']:,}, no demographics row {u['no_demographics']:,}"
+    )
+    typer.echo(f"{'measure':<44} {'dimension':<15} {'min ratio':>9}  {'<0.8':>4} {'flags':>5}")
+    for r in audit.summary.itertuples(index=False):
+        ratio = "—" if r.min_impact_ratio is None else f"{r.min_impact_ratio:.3f}"
+        typer.echo(
+            f"{r.label[:44]:<44} {r.dimension:<15} {ratio:>9}  {r.below_four_fifths:>4} "
+            f"{r.flagged:>5}"
+        )
+    flags = audit.flags
+    typer.echo(f"Flag rule: {FLAG_RULE}.")
+    if flags.empty:
+        typer.echo("No evidence of adverse impact under the flag rule.")
+    for r in flags.itertuples(index=False):
+        typer.echo(
+            f"FLAG {r.label} · {r.dimension} · {r.category}: impact ratio {r.impact_ratio:.3f} "
+            f"(n={r.n}, p={r.p_value:.2g}, Holm p={r.p_adjusted:.2g}, shortfall {r.shortfall})"
+        )
+    if json_out:
+        audit.to_json(json_out)
+        typer.echo(f"json: {json_out}")
+    if fail_on_flag and not flags.empty:
+        raise typer.Exit(2)
+
+
 # === calibration (suggest-weights, push-weights, rollback) ===
+
+
+@app.command("suggest-weights")
+def suggest_weights_cmd(
+    posting: Annotated[str, typer.Argument(help="Posting (interviewer) id.")],
+    outcomes: Annotated[str, typer.Option("--outcomes", help="ATS outcomes file (CSV or Excel).")],
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Write the suggestion as JSON (for push-weights)."),
+    ] = None,
+    target: Annotated[
+        str, typer.Option("--target", help="Outcome column: hired, performance or retention.")
+    ] = "hired",
+    key: Annotated[
+        str, typer.Option("--key", help="Join key: email, interview_id or external_id.")
+    ] = "email",
+    demographics: Annotated[
+        str | None,
+        typer.Option("--demographics", "-d", help="Adds impact ratios for current vs suggested."),
+    ] = None,
+    demographics_key: Annotated[
+        str | None,
+        typer.Option("--demographics-key", help="Join key of the demographics (default: --key)."),
+    ] = None,
+    on_conflict: Annotated[
+        str,
+        typer.Option(
+            "--on-conflict", help="People whose rows disagree: error, unknown, first or last."
+        ),
+    ] = "error",
+    cut: Annotated[
+        float | None,
+        typer.Option("--cut", help="Operating cut on the 0–100 score (default: median split)."),
+    ] = None,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap resamples.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="SQLite store file (default: $MILO_ANALYTICS_STORE or the user data folder).",
+        ),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="No network: use what the store already has.")
+    ] = False,
+    documents: Annotated[
+        str | None,
+        typer.Option(
+            "--documents", help="Read exported API documents from DIR instead of the API/store."
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="API base URL with the version prefix.")
+    ] = None,
+) -> None:
+    """Suggest integer question weights for a posting from hire outcomes (dry: writes nothing).
+
+    Prints old vs new weights, the held-out comparison and the keep/change recommendation.
+    The API key comes from HEYMILO_API_KEY only.
+    """
+    from .calibrate import suggest_weights
+    from .outcomes import read_outcomes
+
+    if documents:
+        from .load import load_documents
+
+        data = load_documents(documents).filter(posting_id=posting)
+    else:
+        from .load import load_posting
+        from .store import Store
+
+        with Store(store) as st:
+            if offline:
+                data = load_posting(posting, store=st, refresh=False)
+            else:
+                from .api import HeyMiloClient
+
+                with HeyMiloClient(base_url=base_url) as client:
+                    data = load_posting(posting, client=client, store=st, progress=False)
+    oc = read_outcomes(outcomes, key=key, data=data, on_conflict=on_conflict)
+    report = oc.attrs.get("join_report")
+    if report is not None and hasattr(report, "summary"):
+        typer.echo(report.summary())
+    demo = None
+    if demographics:
+        from .outcomes import read_demographics
+
+        demo = read_demographics(
+            demographics, key=demographics_key or key, data=data, on_conflict=on_conflict
+        )
+        typer.echo(demo.attrs["join_report"].summary())
+    s = suggest_weights(
+        data, oc, target=target, demographics=demo, posting_id=posting, cut=cut,
+        key=key, n_boot=n_boot, random_state=seed,
+    )  # fmt: skip
+    typer.echo(
+        f"{posting}: {s.n:,} interviews with a {target!r} outcome; recommendation: "
+        f"{s.recommendation.upper()}"
+    )
+    typer.echo(f"{'question':<12} {'current':>8} {'suggested':>10} {'integer':>8}  text")
+    for r in s.table.itertuples(index=False):
+        mark = "*" if r.change != 0 else " "
+        typer.echo(
+            f"{r.question_id:<12} {r.current_weight:>8g} {r.suggested_weight:>10.2f} "
+            f"{r.suggested_integer:>7d}{mark}  {str(r.text)[:60]}"
+        )
+    m = s.metric
+    for name, r in s.comparison.iterrows():
+        typer.echo(f"  {name:<18} {m} {r[m]:.3f}  [{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
+    for note in s.notes:
+        typer.echo(f"- {note}")
+    if output:
+        s.to_json(output)
+        typer.echo(f"suggestion: {output}")
+        typer.echo(f"Next: milo-analytics push-weights {output}   (dry run; add --apply to write)")
+
+
+@app.command("push-weights")
+def push_weights_cmd(
+    suggestion: Annotated[str, typer.Argument(help="suggestion.json from suggest-weights.")],
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Write the weights (default: dry run, plan only).")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Overwrite even if live weights changed since the suggestion."
+        ),
+    ] = False,
+    audit_dir: Annotated[
+        str | None,
+        typer.Option("--audit-dir", help="Folder of the audit logs (default: user data folder)."),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="API base URL with the version prefix.")
+    ] = None,
+) -> None:
+    """Show (default) or apply the push plan of a suggestion through the questions API.
+
+    Every applied push writes an append-only audit log first; undo it with `rollback`.
+    Past candidates keep their scores: only interviews scored afterwards use the new weights.
+    """
+    from .api import HeyMiloClient
+    from .push import push_weights
+
+    with HeyMiloClient(base_url=base_url) as client:
+        result = push_weights(client, suggestion, apply=apply, force=force, audit_dir=audit_dir)
+    typer.echo(result.summary())
+    if result.audit_log:
+        typer.echo(f"Undo: milo-analytics rollback {result.audit_log}")
+
+
+@app.command("rollback")
+def rollback_cmd(
+    audit_log: Annotated[str, typer.Argument(help="Audit log written by push-weights --apply.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Restore even weights changed since the push.")
+    ] = False,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="API base URL with the version prefix.")
+    ] = None,
+) -> None:
+    """Restore the weights a push changed (conflict-checked; logged in the same audit log)."""
+    from .api import HeyMiloClient
+    from .push import rollback_weights
+
+    with HeyMiloClient(base_url=base_url) as client:
+        result = rollback_weights(client, audit_log, force=force)
+    typer.echo(result.summary())
 
 # === report and demo ===
 # `demo` (the main job on the embedded demo world) and `report` (one real posting).
@@ -293,7 +583,7 @@ def demo_command(
             echo_err(msg)
 
     out.mkdir(parents=True, exist_ok=True)
-    store_path = out / "store.sqlite"
+    store_path = out / "store.sqlite3"
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{store_path}{suffix}").unlink(missing_ok=True)
     world_dir = demo_world_path()
@@ -577,10 +867,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # click usage errors and unexpected failures
         import click
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+        # typer >= 0.20 vendors click (typer._click): match both by duck typing.
+        if isinstance(exc, click.exceptions.ClickException) or (
+            callable(getattr(exc, "show", None))
+            and isinstance(getattr(exc, "exit_code", None), int)
+        ):
+            exc.show()  # type: ignore[union-attr]
+            return exc.exit_code  # type: ignore[union-attr]
+        if isinstance(exc, click.exceptions.Abort) or type(exc).__name__ == "Abort":
             echo_err("milo-analytics: aborted")
             return 1
         if _state["debug"]:
