@@ -1,0 +1,179 @@
+"""The `demo` and `report` commands: help, the main job end to end, errors and --debug."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from milo_analytics.cli import main
+from milo_analytics.errors import MiloError
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+# --------------------------------------------------------------------------- help
+def test_root_help_lists_demo_and_report(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    assert "demo" in out and "report" in out
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("demo", ["--out", "--apply", "milo-report.html", "suggestion.json", "dry-run"]),
+        (
+            "report",
+            ["POSTING", "--outcomes", "--demographics", "--output", "--store", "--offline",
+             "HEYMILO_API_KEY"],
+        ),
+    ],
+)  # fmt: skip
+def test_command_help(
+    capsys: pytest.CaptureFixture[str], command: str, expected: list[str]
+) -> None:
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    flat = " ".join(out.split())
+    for word in expected:
+        assert word.lower() in flat.lower(), (word, out)
+
+
+# --------------------------------------------------------------------------- errors
+def test_report_offline_on_an_empty_store_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(
+        capsys, "report", "NOPE1234", "--offline", "--store", str(tmp_path / "s.sqlite3"),
+        "-o", str(tmp_path / "r.html"),
+    )  # fmt: skip
+    assert code != 0
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("milo-analytics: error:"), err
+    assert "Traceback" not in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(MiloError):
+        main(["--debug", "report", "NOPE1234", "--offline", "--store", str(tmp_path / "s.sqlite3")])
+
+
+def test_report_without_api_key_says_how_to_fix(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HEYMILO_API_KEY", raising=False)
+    code, _, err = run(capsys, "report", "ABC", "--store", str(tmp_path / "s.sqlite3"))
+    assert code == 1
+    assert "HEYMILO_API_KEY" in err and "Traceback" not in err
+
+
+def test_report_missing_outcomes_file_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "report", "ABC", "--outcomes", str(tmp_path / "missing.csv"))
+    assert code == 2
+    assert "missing.csv" in err
+
+
+# --------------------------------------------------------------------------- report command
+def test_report_command_against_the_sandbox(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    demo_sandbox,
+) -> None:
+    from milo_analytics.sandbox.world import demo_world_path
+
+    monkeypatch.setenv("HEYMILO_API_KEY", demo_sandbox.api_key)
+    monkeypatch.setenv("HEYMILO_BASE_URL", demo_sandbox.base_url)
+    posting = demo_sandbox.world.postings[-1]["id"]  # the smaller posting keeps this fast
+    store = tmp_path / "store.sqlite3"
+    out = tmp_path / "r.html"
+    code, stdout, err = run(
+        capsys, "report", posting, "--store", str(store), "-o", str(out),
+        "--demographics", str(demo_world_path() / "demographics.csv"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"Report: {out}" in stdout
+    page = out.read_text(encoding="utf-8")
+    assert 'id="adverse-impact"' in page and 'id="overview"' in page
+    assert demo_sandbox.api_key not in page
+    # offline from the same store gives the same report body (only the timestamp differs)
+    out2 = tmp_path / "r2.html"
+    code, _, err = run(
+        capsys, "report", posting, "--offline", "--store", str(store), "-o", str(out2)
+    )
+    assert code == 0, err
+    assert 'id="overview"' in out2.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- demo
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+    import contextlib
+    import io
+
+    out_dir = tmp_path_factory.mktemp("demo")
+    buf, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
+        code = main(["demo", "--out", str(out_dir), "--quiet"])
+    assert code == 0, err.getvalue()
+    return code, buf.getvalue(), out_dir
+
+
+@pytest.mark.slow
+def test_demo_writes_report_and_suggestion_and_prints_the_plan(
+    demo_run: tuple[int, str, Path],
+) -> None:
+    from milo_analytics import WeightSuggestion
+
+    _, out, out_dir = demo_run
+    report = out_dir / "milo-report.html"
+    suggestion = out_dir / "suggestion.json"
+    assert report.exists() and suggestion.exists()
+    assert f"Report:     {report}" in out and f"Suggestion: {suggestion}" in out
+    assert "Dry-run push plan (nothing written):" in out
+    assert "Dry run: nothing was written" in out
+    # one plan line per scored question of the calibrated posting, with an action
+    plan_lines = [ln for ln in out.splitlines() if re.search(r"\s(update|unchanged)$", ln)]
+    assert len(plan_lines) == 5, out
+    sugg = WeightSuggestion.from_json(suggestion.read_text(encoding="utf-8"))
+    assert sugg.recommendation in ("keep", "change")
+    assert len(sugg.table) == 5
+    json.loads(suggestion.read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_demo_report_has_every_section_and_no_pii(demo_run: tuple[int, str, Path]) -> None:
+    from milo_analytics.sandbox import load_demo_world
+
+    _, _, out_dir = demo_run
+    page = (out_dir / "milo-report.html").read_text(encoding="utf-8")
+    for sid in ("overview", "weights", "questions", "speech", "validity", "suggestion",
+                "adverse-impact", "data-quality"):  # fmt: skip
+        assert f'<section id="{sid}"' in page, sid
+    world = load_demo_world()
+    cands = [c for cs in world.candidates.values() for c in cs]
+    low = page.lower()
+    for c in cands:
+        assert c["email"].lower() not in low
+        assert c["name"] not in page
+    assert 5 < len(page) / 1e6 < 6  # plotly.js (~4.7 MB) + aggregated content
+
+
+@pytest.mark.slow
+def test_demo_apply_pushes_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "demo", "--out", str(tmp_path), "--apply", "--quiet")
+    assert code == 0, err
+    assert "Dry-run push plan (nothing written):" in out
+    assert "Applied push:" in out
+    assert "Verified: the sandbox now serves the new weights" in out
+    assert list(tmp_path.glob("*.jsonl")) or "Audit log:" in out
