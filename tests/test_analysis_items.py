@@ -59,6 +59,7 @@ def test_alpha_matches_pingouin_on_likert_long_dataset():
     alpha, (low, high) = cronbach_alpha(wide)
     ref_alpha, ref_ci = pg.cronbach_alpha(data=long, items="Items", scores="Scores", subject="Subj")
     assert alpha == pytest.approx(ref_alpha, abs=1e-12)
+    assert [round(low, 3), round(high, 3)] == ref_ci.tolist()
     assert alpha == pytest.approx(0.5917188485995826, abs=1e-12)  # pingouin docstring
     assert (round(low, 3), round(high, 3)) == (0.195, 0.84)
     # another level: still pingouin's numbers

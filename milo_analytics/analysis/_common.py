@@ -50,10 +50,21 @@ def posting_ids_with_scores(data: InterviewData) -> list[str]:
 
 
 def posting_scale(data: InterviewData, posting_id: str | None = None) -> int:
-    """The per-question scale maximum (5 or 10): the user's/loader's setting, else detected."""
-    if data.score_scale:
-        return int(data.score_scale)
+    """The per-question scale maximum (5 or 10) of one posting.
+
+    Order: ``postings.score_scale`` of that posting (set by the loader, per posting); else
+    ``data.score_scale`` when the data holds one posting; else detected from the posting's
+    scores (10 when any exceeds 5).
+    """
+    p = data.postings
+    if posting_id is not None and "score_scale" in p.columns:
+        v = p.loc[p["posting_id"] == posting_id, "score_scale"].dropna()
+        if len(v):
+            return int(v.iloc[0])
     s = data.scores
+    single = s["posting_id"].nunique() <= 1
+    if data.score_scale and (single or posting_id is None):
+        return int(data.score_scale)
     if posting_id is not None:
         s = s[s["posting_id"] == posting_id]
     scale = detect_score_scale(s["score"])

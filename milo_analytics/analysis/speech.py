@@ -40,6 +40,7 @@ __all__ = ["SpeechSummary", "speech_summary"]
 
 SPEECH_EDGES = np.round(np.arange(0.0, 5.0001, 0.25), 10)
 OVERALL_EDGES = np.arange(0.0, 100.0001, 5.0)
+MIN_GROUP_N = 30
 UNKNOWN = {"", "unknown", "nan", "none", "decline to state", "declined", "prefer not to say"}
 NON_NATIVE_NOTE = (
     "Speech ratings can disadvantage non-native speakers, people with accents and people with "
@@ -208,7 +209,8 @@ def speech_summary(
         Optional frame with ``interview_id`` and the ``by`` columns (from
         ``read_demographics``): adds group gaps — Cohen's d against the group with the highest
         scoring rate, and the scoring-rate impact ratio (scoring = speech score strictly above
-        the whole sample's median; unknown categories excluded).
+        the whole sample's median; unknown categories excluded). Only groups with n ≥ 30 and
+        ≥ 2 % of the known can be the reference or be flagged in the notes.
     target
         Outcome column of ``outcomes``.
     by
@@ -396,7 +398,10 @@ def speech_summary(
                         "rate": (d["s"] > med).groupby(d["g"]).mean(),
                     }
                 )
-                ref = st["rate"].idxmax()
+                # reference = highest scoring rate among groups large enough to estimate a
+                # rate (n ≥ 30 and ≥ 2 % of the known; NYC LL144 lets audits set < 2 % aside)
+                big = st[(st["n"] >= MIN_GROUP_N) & (st["n"] >= 0.02 * st["n"].sum())]
+                ref = (big if len(big) else st)["rate"].idxmax()
                 ref_vals = d.loc[d["g"] == ref, "s"].to_numpy()
                 for gname, row in st.iterrows():
                     dval = (
@@ -419,7 +424,7 @@ def speech_summary(
                             "n_unknown": unknown,
                         }
                     )
-                    if gname != ref and row["n"] >= 5 and (ir < 0.8 or dval <= -0.2):
+                    if gname != ref and gname in big.index and (ir < 0.8 or dval <= -0.2):
                         gap_found = True
                         notes.append(
                             f"posting {pid}: speech score gap for {col} = {gname}: impact ratio {ir:.2f} "

@@ -71,9 +71,10 @@ def _min_anchored(s: np.ndarray, w: np.ndarray, scale: int) -> np.ndarray:
 #: The candidate overall-score formulas of METHODS.md §1.
 FORMULAS: dict[str, Formula] = {"proportional": _proportional, "min_anchored": _min_anchored}
 
-#: Rounding tolerances: ``score`` is published with 1 decimal, ``match_score`` as an integer.
+#: Rounding tolerances: ``score`` is published with 1 decimal, ``match_score`` as an integer —
+#: possibly the rounding of the already rounded ``score`` (84.47 → 84.5 → 85), hence 0.55.
 SCORE_TOL = 0.05 + 1e-6
-MATCH_TOL = 0.5 + 1e-6
+MATCH_TOL = 0.55 + 1e-6
 
 
 def _formulas(formulas: Any) -> dict[str, Formula]:
@@ -408,7 +409,7 @@ def reconcile_scores(
     was scored); ``not_scored`` items are excluded; unanswered items drop out of numerator
     and denominator. An interview *fits* a formula when the prediction agrees with ``score``
     within its 1-decimal rounding (±0.05) and with ``match_score`` within integer rounding
-    (±0.5), for whichever of the two are present.
+    of the rounded score (±0.55), for whichever of the two are present.
 
     Parameters
     ----------
