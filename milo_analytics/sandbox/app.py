@@ -967,7 +967,7 @@ def h_list_questions(ctx: Ctx) -> Resp:
 def _question_body(ctx: Ctx, *, create: bool) -> dict[str, Any]:
     body = ctx.json()
     errs = DetailErrors()
-    spec = dict(QUESTION_FIELDS)
+    spec = {k: v for k, v in QUESTION_FIELDS.items() if k != "score_weight"}
     if create:
         spec["modality"] = (S, True, False, {"enum": MODALITIES})
         spec["text"] = (S, True, False, {})
