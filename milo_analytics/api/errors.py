@@ -330,7 +330,7 @@ def error_from_response(
     details = [
         f"{e.get('param')}: {e.get('message')}" if e.get("param") else str(e.get("message"))
         for e in errors
-        if e.get("message")
+        if e.get("message") and str(e.get("message")) not in message
     ]
     if details:
         message = f"{message} ({'; '.join(details)})"
