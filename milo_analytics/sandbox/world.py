@@ -321,7 +321,7 @@ class WorldConfig:
     second_scale: int = 10
     formula: str = "proportional"
     outcome_weights: list[float] | None = None
-    outcome_scale: float = 2.2
+    outcome_scale: float = 3.0
     performance_weights: list[float] | None = None
     hire_rate: float = 0.22
     item_correlation: float = 0.35
