@@ -1138,10 +1138,13 @@ def _fairness(
         for name in ("current", "suggested"):
             kw = {"selected": f"sel_{name}"} if cut is not None else {"score": f"score_{name}"}
             out[name] = impact_ratios(frame, by=d, exclude_below=0.02, **kw).set_index(d)
-        joined = out["current"][["n", "rate", "impact_ratio", "excluded"]].join(
+        joined = pd.merge(
+            out["current"][["n", "rate", "impact_ratio", "excluded"]],
             out["suggested"][["rate", "impact_ratio", "p_value"]],
-            lsuffix="_current",
-            rsuffix="_suggested",
+            left_index=True,
+            right_index=True,
+            how="left",
+            suffixes=("_current", "_suggested"),
         )
         for cat, r in joined.iterrows():
             ir_c, ir_s = r["impact_ratio_current"], r["impact_ratio_suggested"]
