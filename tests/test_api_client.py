@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from milo_analytics import errors as E
-from milo_analytics.api import HeyMiloClient, MalformedResponseError
+from milo_analytics.api import HeyMiloClient, InvalidRequestError, MalformedResponseError
 from milo_analytics.api.errors import error_from_response, parse_retry_after
 
 KEY = "hm_live_SECRET-key-0123456789"
@@ -528,3 +528,27 @@ def test_json_body_sent_as_json():
     assert request.method == "PATCH"
     assert json.loads(request.content) == {"score_weight": 7}
     assert isinstance(json.loads(request.content)["score_weight"], int)
+
+
+def test_unencodable_body_does_not_leak_a_rate_limit_slot():
+    client = make_client(Script(ok()), rate_limit=None)
+    with pytest.raises(TypeError):
+        client.request("POST", "postings", json={"when": object()})
+    assert client.limiter._inflight == 0
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        InvalidRequestError(
+            "score_weight must be a whole number from 1 to 10; got 11", param="score_weight"
+        ),
+        MalformedResponseError("malformed response: not JSON", method="GET", path="/x"),
+    ],
+    ids=["invalid-request", "malformed"],
+)
+def test_client_side_errors_survive_pickling(err):
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is type(err)
+    assert str(back) == str(err)
+    assert getattr(back, "param", None) == getattr(err, "param", None)

@@ -483,3 +483,12 @@ def test_metadata_endpoints():
     assert client.interviews.metadata("I1").metadata == {"stage": "onsite"}
     client.interviews.delete_metadata("I1")
     assert rec.last.method == "DELETE" and rec.last.url.path == "/api/v2/interviews/I1/metadata"
+
+
+def test_posting_deadline_sent_as_iso_string():
+    rec = Recorder(ok({"id": "P1"}))
+    client = client_with(rec)
+    client.postings.update("P1", deadline=datetime(2026, 1, 31, 17, 0))
+    assert rec.last_json() == {"deadline": "2026-01-31T17:00:00Z"}
+    client.postings.update("P1", deadline="2026-01-31T18:00:00+01:00")
+    assert rec.last_json() == {"deadline": "2026-01-31T17:00:00Z"}

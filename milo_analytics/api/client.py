@@ -363,6 +363,9 @@ class HeyMiloClient:
                     path=full_path,
                     hint=hint,
                 ) from exc
+            except BaseException:
+                self.limiter.release()  # e.g. a body that cannot be encoded as JSON
+                raise
 
             self.limiter.on_response(response.status_code, response.headers)
             status = response.status_code

@@ -251,6 +251,16 @@ def to_epoch(value: Any, *, param: str) -> float | None:
     )
 
 
+def _iso_deadline(value: Any) -> str | None:
+    """Posting deadlines are ISO-8601 strings in requests; accept datetimes, dates, epochs."""
+    if value is None:
+        return None
+    seconds = to_epoch(value, param="deadline")
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
 def _check_text(value: Any, param: str, *, low: int = 1, high: int | None = None) -> str:
     if not isinstance(value, str) or len(value.strip()) < low:
         what = "a non-empty string" if low <= 1 else f"a string of at least {low} characters"
@@ -500,6 +510,8 @@ class Postings(_Resource):
             _check_text(body["title"], "title", low=3, high=200)
         if "metadata" in body:
             body["metadata"] = check_metadata(body["metadata"])
+        if "deadline" in body:
+            body["deadline"] = _iso_deadline(body["deadline"])
         if workflow is None and body.get("interview_template_id") is None:
             config: dict[str, Any] = {}
             if video is not None:
@@ -581,6 +593,8 @@ class Postings(_Resource):
             _check_text(fields["title"], "title", low=3, high=200)
         if "metadata" in fields:
             fields["metadata"] = check_metadata(fields["metadata"])
+        if "deadline" in fields:
+            fields["deadline"] = _iso_deadline(fields["deadline"])
         return self._one("PATCH", f"postings/{pid}", Posting, raw, json=fields)
 
     def stats(self, posting_id: str, *, raw: bool = False) -> PostingStats:
