@@ -346,7 +346,7 @@ def audit_cmd(
         audit.to_json(json_out)
         typer.echo(f"json: {json_out}")
     if fail_on_flag and not flags.empty:
-        raise typer.Exit(2)
+        raise SystemExit(2)  # main() turns it into the exit status
 
 
 # === calibration (suggest-weights, push-weights, rollback) ===

@@ -24,16 +24,25 @@ Definitions (METHODS.md §6)
 The headline flag ("evidence of adverse impact")
 ------------------------------------------------
 A ratio under 0.8 alone is reported (``below_four_fifths``) but is not a flag: with small
-numbers it is mostly noise. ``flag`` is True when all hold:
+numbers it is mostly noise. Testing against the reference does not fix that, because the
+reference is *chosen* as the highest rate: among seven or fourteen categories the highest is
+often a small category whose rate is high by chance, and "lowest vs highest" comparisons come
+out "significant" far more often than ``alpha`` when nothing is going on. So ``flag`` is True
+when all hold:
 
 1. ``below_four_fifths`` (ratio < 0.8, exact);
-2. the difference is significant: ``p_value < alpha`` in :func:`impact_ratios`; in
-   :func:`bias_audit` the Holm-adjusted p-value (``p_adjusted``, family = every test of one
-   posting's audit) is below ``alpha``, because an audit runs hundreds of comparisons;
-3. the category has at least ``min_n`` individuals (default 30). (The reference's own size
-   enters through the test: a tiny reference cannot make a difference significant.)
+2. the category's rate is lower than the rate of everybody else with a known category, and
+   that difference is significant after a multiple-comparison correction: ``p_rest`` is the
+   two-sided test (Fisher/z as above) of the category against all other known individuals
+   pooled, and ``p_adjusted`` is Holm's adjustment of ``p_rest`` over the family — the
+   categories of one table in :func:`impact_ratios`, every row of one posting's audit in
+   :func:`bias_audit` — and must be below ``alpha``;
+3. the category has at least ``min_n`` individuals (default 30).
 
-Compliance staff see the raw four-fifths result (``below_four_fifths``) beside ``flag``.
+``p_value`` (against the reference, per the rule) and ``significant`` (``p_value < alpha``) are
+reported as well, so compliance staff see the raw four-fifths result and its test beside
+``flag``. On synthetic worlds without any group difference this rule flags (almost) nothing;
+the rule-table test alone would flag something in most audits (``tests/test_fairness.py``).
 
 JSON export schema (``BiasAudit.to_json()``, validated by :data:`AUDIT_JSON_SCHEMA`)
 -----------------------------------------------------------------------------------
@@ -105,15 +114,15 @@ __all__ = [
 
 FOUR_FIFTHS = Fraction(4, 5)
 FLAG_RULE = (
-    "flag = impact ratio < 0.8 (exact) AND the difference from the reference is significant "
-    "(p < alpha; Holm-adjusted across the posting's audit in bias_audit) AND the category has "
-    "at least min_n individuals"
+    "flag = impact ratio < 0.8 (exact) AND the category's rate is significantly lower than "
+    "everybody else's (p_rest, Holm-adjusted over the table, or over the posting's whole audit "
+    "in bias_audit: p_adjusted < alpha) AND the category has at least min_n individuals"
 )
 _EEO1 = {"sex": SEX_CATEGORIES, "race_ethnicity": RACE_CATEGORIES}
 _RESULT_COLUMNS = [
     "n", "n_positive", "rate", "impact_ratio", "excluded", "p_value",
     "rate_ci_low", "rate_ci_high", "below_four_fifths", "significant", "shortfall",
-    "is_reference", "test", "reason", "flag",
+    "is_reference", "test", "reason", "rate_rest", "p_rest", "p_adjusted", "flag",
 ]  # fmt: skip
 
 
@@ -462,7 +471,7 @@ def impact_ratios(
         ref_idx = max(eligible, key=lambda i: (Fraction(rows[i]["n_positive"], rows[i]["n"]),
                                                rows[i]["n"], -i))  # fmt: skip
 
-    ratios, below, pvals, tests, sig, short, flag, is_ref = [], [], [], [], [], [], [], []
+    ratios, below, pvals, tests, sig, short, is_ref = [], [], [], [], [], [], []
     ref_frac = None
     if ref_idx is not None:
         rn, rk = rows[ref_idx]["n"], rows[ref_idx]["n_positive"]
@@ -476,7 +485,6 @@ def impact_ratios(
             tests.append("")
             sig.append(pd.NA)
             short.append(pd.NA)
-            flag.append(False)
             continue
         frac = Fraction(r["n_positive"], r["n"]) / ref_frac
         ratios.append(float(frac))
@@ -491,7 +499,16 @@ def impact_ratios(
         sig.append(bool(p < alpha) if i != ref_idx else False)
         need = FOUR_FIFTHS * ref_frac * r["n"]
         short.append(max(0, math.ceil(need) - r["n_positive"]) if is_below else 0)
-        flag.append(bool(is_below and p < alpha and r["n"] >= min_n))
+    # the flag's test: each category against everybody else with a known category
+    tot_n, tot_k = sum(r["n"] for r in rows), sum(r["n_positive"] for r in rows)
+    p_rest, rate_rest = [], []
+    for r in rows:
+        rest_n, rest_k = tot_n - r["n"], tot_k - r["n_positive"]
+        rate_rest.append(rest_k / rest_n if rest_n > 0 else math.nan)
+        if r["excluded"] or rest_n <= 0:
+            p_rest.append(math.nan)
+            continue
+        p_rest.append(two_proportion_test(r["n_positive"], r["n"], rest_k, rest_n, test=test)[0])
     out["impact_ratio"] = ratios
     out["p_value"] = pvals
     out["below_four_fifths"] = pd.array(below, dtype="boolean")
@@ -499,7 +516,10 @@ def impact_ratios(
     out["shortfall"] = pd.array(short, dtype="Int64")
     out["is_reference"] = is_ref
     out["test"] = pd.array(tests, dtype="str")
-    out["flag"] = flag
+    out["rate_rest"] = rate_rest
+    out["p_rest"] = p_rest
+    out["p_adjusted"] = holm(p_rest)
+    out["flag"] = _flag(out, alpha=alpha, min_n=min_n)
     out["reason"] = out["reason"].astype("str")
     out = out[[*cols, *_RESULT_COLUMNS]]
 
@@ -546,6 +566,16 @@ def impact_ratios(
         }
     )
     return out
+
+
+def _flag(t: pd.DataFrame, *, alpha: float, min_n: int) -> pd.Series:
+    """The documented flag rule on a table with below_four_fifths, rate(_rest), p_adjusted, n."""
+    return (
+        t["below_four_fifths"].fillna(False).astype(bool)
+        & (t["rate"] < t["rate_rest"]).fillna(False)
+        & (t["p_adjusted"] < alpha).fillna(False)
+        & (t["n"] >= min_n)
+    ).astype(bool)
 
 
 def _plain(v: Any) -> Any:
@@ -1178,22 +1208,16 @@ def bias_audit(
         if not post_rows:
             continue
         pt = pd.concat(post_rows, ignore_index=True)
-        testable = (~pt["is_reference"]) & pt["p_value"].notna()
-        pt["p_adjusted"] = np.nan
+        testable = pt["p_rest"].notna()
         if adjust == "holm":
-            pt.loc[testable, "p_adjusted"] = holm(pt.loc[testable, "p_value"].to_numpy())
+            pt.loc[testable, "p_adjusted"] = holm(pt.loc[testable, "p_rest"].to_numpy())
         else:
-            pt.loc[testable, "p_adjusted"] = pt.loc[testable, "p_value"]
-        pt.loc[pt["is_reference"] & pt["p_value"].notna(), "p_adjusted"] = 1.0
-        pt["flag"] = (
-            pt["below_four_fifths"].fillna(False).astype(bool)
-            & (pt["p_adjusted"] < alpha)
-            & (pt["n"] >= min_n)
-        )
+            pt.loc[testable, "p_adjusted"] = pt.loc[testable, "p_rest"]
+        pt["flag"] = _flag(pt, alpha=alpha, min_n=min_n)
         rows_all.append(pt)
 
     cols_order = ["posting_id", "measure", "label", "mode", "dimension", "category", "sex",
-                  "race_ethnicity", *_RESULT_COLUMNS, "p_adjusted"]  # fmt: skip
+                  "race_ethnicity", *_RESULT_COLUMNS]  # fmt: skip
     table = (
         pd.concat(rows_all, ignore_index=True)[cols_order]
         if rows_all

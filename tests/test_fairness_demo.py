@@ -1,0 +1,107 @@
+"""The bias audit on the sandbox demo world (over HTTP) and the `audit` command.
+
+The demo world plants one gap (data/demo/README.md, "Planted effects"): the speech score is
+lower for Hispanic or Latino candidates (scoring-rate impact ratio ≈ 0.6–0.7); the overall
+score, the questions and hiring do not depend on sex or race/ethnicity.
+"""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from milo_analytics import load_posting, read_demographics, read_outcomes
+from milo_analytics.analysis import bias_audit
+from milo_analytics.analysis.fairness import AUDIT_JSON_SCHEMA
+from milo_analytics.cli import main
+from milo_analytics.sandbox.world import demo_world_path
+
+HISPANIC = "Hispanic or Latino"
+
+
+@pytest.fixture(scope="module")
+def demo_audit(demo_sandbox):
+    world = demo_sandbox.world
+    csr = next(p["id"] for p in world.postings if "Customer Service" in str(p.get("title", "")))
+    with demo_sandbox.client() as client:
+        data = load_posting(csr, client=client, store=":memory:", progress=False)
+    folder = demo_world_path()
+    demo = read_demographics(folder / "demographics.csv", data=data)
+    outcomes = read_outcomes(folder / "outcomes.csv", data=data, on_conflict="unknown")
+    return csr, data, demo, bias_audit(data, demo, outcomes=outcomes)
+
+
+def test_demo_audit_finds_the_planted_speech_gap(demo_audit):
+    csr, _, _, audit = demo_audit
+    flags = audit.flags
+    race = flags[(flags["dimension"] == "race_ethnicity") & (flags["measure"] == "speech_score")]
+    assert race["category"].tolist() == [HISPANIC]
+    ratio = race["impact_ratio"].item()
+    assert 0.45 < ratio < 0.8  # README: ≈ 0.6–0.7 against the mean; here against the top group
+    assert race["shortfall"].item() > 0
+    assert any("non-native speakers" in n for n in audit.notes)
+
+
+def test_demo_audit_flags_nothing_where_there_is_no_gap(demo_audit):
+    _, _, _, audit = demo_audit
+    flags = audit.flags
+    assert set(flags["measure"]) == {"speech_score"}
+    assert set(flags["race_ethnicity"]) == {HISPANIC}
+    assert not (flags["dimension"] == "sex").any()
+    # every measure was audited, including hiring from the ATS export
+    measures = set(audit.table["measure"])
+    assert {"score", "speech_score", "status", "hired"} <= measures
+    assert sum(m.startswith("question:") for m in measures) == 5
+
+
+def test_demo_audit_reports_unknowns_and_the_join(demo_audit):
+    _, data, demo, audit = demo_audit
+    rep = demo.attrs["join_report"]
+    assert rep["matched"] > 0 and rep["declined"]["sex"] > 0
+    u = audit.unknown.iloc[0]
+    assert u["n_assessed"] == len(data.interviews)
+    # about 15 % did not answer the voluntary form (README), plus declined answers
+    assert u["no_demographics"] > 0 and u["any"] >= u["no_demographics"]
+    jsonschema.validate(json.loads(audit.to_json()), AUDIT_JSON_SCHEMA)
+
+
+def test_audit_command_over_http(demo_sandbox, demo_audit, tmp_path, monkeypatch, capsys):
+    csr = demo_audit[0]
+    monkeypatch.setenv("HEYMILO_API_KEY", demo_sandbox.api_key)
+    out = tmp_path / "audit.json"
+    code = main(
+        [
+            "audit", csr, "--demographics", str(demo_world_path() / "demographics.csv"),
+            "--json", str(out), "--store", str(tmp_path / "store.sqlite"),
+            "--base-url", demo_sandbox.base_url, "--fail-on-flag",
+        ]
+    )  # fmt: skip
+    text = capsys.readouterr().out
+    assert code == 2  # the planted gap is flagged
+    assert f"FLAG Speech score · race_ethnicity · {HISPANIC}" in text
+    assert demo_sandbox.api_key not in text
+    doc = json.loads(out.read_text())
+    jsonschema.validate(doc, AUDIT_JSON_SCHEMA)
+    assert doc["postings"][0]["posting_id"] == csr
+    # offline: the same audit from the store, no network
+    code = main(
+        [
+            "audit", csr, "--demographics", str(demo_world_path() / "demographics.csv"),
+            "--store", str(tmp_path / "store.sqlite"), "--offline",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    assert "FLAG Speech score" in capsys.readouterr().out
+
+
+def test_audit_command_reports_bad_demographics(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,gender\nAna,F\n", encoding="utf-8")
+    code = main(
+        ["audit", "X", "--demographics", str(bad), "--documents", str(demo_world_path())]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "no usable email column" in err and "'gender'" in err
