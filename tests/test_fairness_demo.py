@@ -34,7 +34,7 @@ def demo_audit(demo_sandbox):
 
 
 def test_demo_audit_finds_the_planted_speech_gap(demo_audit):
-    csr, _, _, audit = demo_audit
+    _, _, _, audit = demo_audit
     flags = audit.flags
     race = flags[(flags["dimension"] == "race_ethnicity") & (flags["measure"] == "speech_score")]
     assert race["category"].tolist() == [HISPANIC]
@@ -99,9 +99,7 @@ def test_audit_command_over_http(demo_sandbox, demo_audit, tmp_path, monkeypatch
 def test_audit_command_reports_bad_demographics(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("name,gender\nAna,F\n", encoding="utf-8")
-    code = main(
-        ["audit", "X", "--demographics", str(bad), "--documents", str(demo_world_path())]
-    )
+    code = main(["audit", "X", "--demographics", str(bad), "--documents", str(demo_world_path())])
     err = capsys.readouterr().err
     assert code == 1
     assert "no usable email column" in err and "'gender'" in err
