@@ -237,3 +237,17 @@ def test_threads_share_one_client_at_full_speed(sandbox):
         list(pool.map(get, iids * 3))
     assert sorted(seen) == sorted(iids * 3)
     assert client.metrics["rate_limit_wait"] == 0  # an unlimited sandbox is not paced
+
+
+def test_unfinished_interview_is_not_ready_not_an_error(sandbox_factory):
+    sb = sandbox_factory(interview_delay=60)
+    client = sb.client()
+    pid = _first_posting(client)
+    ingested = client.candidates.ingest(pid, name="Pat Lee", email="pat.lee@example.com")
+    result = client.interviews.data(ingested.interview_id)
+    assert result.status in ("not_ready", "pending", "in_progress", "evaluating")
+    assert not result.ready
+    assert result.web_interview is None or not result.web_interview.scorecard
+    listed = {c.interview_id: c for c in client.candidates.list(pid)}
+    assert listed[ingested.interview_id].status == "pending"
+    assert listed[ingested.interview_id].score is None
