@@ -1119,7 +1119,7 @@ def _fetch_all(
         return client.interviews.data(iid, raw=True)
 
     bar = _Progress(progress, len(todo), f"posting {posting_id}")
-    pool = ThreadPoolExecutor(max_workers=min(concurrency, len(todo)), thread_name_prefix="milo")
+    pool = ThreadPoolExecutor(max_workers=min(concurrency, len(todo)), thread_name_prefix="milo-load")
     window = max(2 * concurrency, 8)  # bounded: never more than this many documents in memory
     pending: dict[Future[Any], tuple[str, str]] = {}
     queue = iter(todo)
@@ -1158,9 +1158,12 @@ def _store_result(
     except AuthenticationError:
         raise
     except MiloError as exc:
+        from .api.errors import MalformedResponseError
+
         report.failed += 1
-        store.save_interview_error(iid, posting_id, STAGE_FETCH, str(exc))
-        logger.warning("interview %s: fetch failed: %s", iid, exc)
+        stage = STAGE_PARSE if isinstance(exc, MalformedResponseError) else STAGE_FETCH
+        store.save_interview_error(iid, posting_id, stage, str(exc))
+        logger.warning("interview %s: %s failed: %s", iid, stage, exc)
         if strict:
             raise
         return

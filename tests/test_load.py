@@ -1,0 +1,329 @@
+"""load_posting against the sandbox over real HTTP (issue 3, "Must show").
+
+Every test talks to a sandbox server on 127.0.0.1 through HeyMiloClient; request counts are
+read at the server (``sb.counts``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from milo_analytics.errors import DataError, NotFoundError
+from milo_analytics.frames import RESULT_STATUSES
+from milo_analytics.load import frames_from_documents, load_posting, load_postings
+from milo_analytics.sandbox import WorldConfig, generate_world
+from milo_analytics.store import Store
+
+DATA_ROUTE = "GET /interviews/{interview_id}/data"
+
+
+def data_requests(sb) -> int:
+    return sb.counts.get(DATA_ROUTE, 0)
+
+
+def posting_ids(sb) -> list[str]:
+    return [p["id"] for p in sb.world.postings]
+
+
+def finished_ids(sb, pid) -> list[str]:
+    return [c["interview_id"] for c in sb.world.candidates[pid] if c["status"] in RESULT_STATUSES]
+
+
+def assert_matches_world(data, world, pids):
+    """Every candidate, score, weight, speech score and transcript turn equals the world's."""
+    cands = [c for pid in pids for c in world.candidates[pid]]
+    got = data.candidates.set_index("interview_id")
+    assert sorted(got.index) == sorted(c["interview_id"] for c in cands)
+    for c in cands:
+        row = got.loc[c["interview_id"]]
+        assert row["status"] == c["status"]
+        assert row["email"] == c["email"]
+        if c["score"] is None:
+            assert pd.isna(row["score"])
+        else:
+            assert row["score"] == c["score"]
+    docs = {
+        c["interview_id"]: world.interview_data[c["interview_id"]]
+        for c in cands
+        if c["status"] in RESULT_STATUSES
+    }
+    assert sorted(data.interviews["interview_id"]) == sorted(docs)
+    inter = data.interviews.set_index("interview_id")
+    scores = data.scores.set_index(["interview_id", "question_id"])
+    n_items = n_turns = 0
+    for iid, d in docs.items():
+        wi = d["web_interview"]
+        assert inter.loc[iid, "score"] == d["score"]
+        assert inter.loc[iid, "match_score"] == wi["match_score"]
+        assert math.isclose(inter.loc[iid, "speech_score"], wi["speech_score"])
+        for item in wi["scorecard"]:
+            row = scores.loc[(iid, item["question_id"])]
+            assert row["score"] == item["score"]
+            assert row["score_weight"] == item["score_weight"]
+            assert bool(row["not_scored"]) == bool(item["not_scored"])
+            n_items += 1
+        n_turns += len(wi["transcript"])
+    assert len(data.scores) == n_items
+    assert len(data.transcript) == n_turns
+    texts = data.transcript.groupby("interview_id")["text"].apply(list).to_dict()
+    for iid, d in docs.items():
+        assert texts.get(iid, []) == [t["text"] for t in d["web_interview"]["transcript"]]
+    qs = data.questions.set_index("question_id")["score_weight"].to_dict()
+    for pid in pids:
+        for q in world.questions[pid]:
+            assert qs[q["id"]] == q["score_weight"]
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "store.sqlite3") as s:
+        yield s
+
+
+def test_full_pull_equals_world_truth(sandbox, store):
+    with sandbox.client() as client:
+        data = load_postings(posting_ids(sandbox), client=client, store=store, progress=False)
+    assert_matches_world(data, sandbox.world, posting_ids(sandbox))
+    assert data.errors.empty
+    # the same frames as building straight from the world's documents
+    assert data == frames_from_documents(sandbox.world)
+    # one request per finished interview, none for unfinished ones
+    n_finished = sum(len(finished_ids(sandbox, p)) for p in posting_ids(sandbox))
+    assert data_requests(sandbox) == n_finished
+    assert len(sandbox.world.interview_data) > 0
+    assert sum(r.fetched for r in data.pull_reports) == n_finished
+
+
+@pytest.mark.slow
+def test_demo_world_pull_equals_truth(demo_sandbox, tmp_path):
+    with Store(tmp_path / "s.sqlite3") as store, demo_sandbox.client() as client:
+        data = load_postings(posting_ids(demo_sandbox), client=client, store=store, progress=False)
+    assert_matches_world(data, demo_sandbox.world, posting_ids(demo_sandbox))
+    # the two demo postings use different per-question scales (1–5 and 1–10)
+    scales = data.postings.set_index("posting_id")["score_scale"].to_dict()
+    assert sorted(scales.values()) == [5, 10]
+    # recruiter overrides listed in the truth are what the data shows
+    over = {o["interview_id"]: o["score"] for o in demo_sandbox.world.truth.get("overrides", [])}
+    got = data.interviews.set_index("interview_id")["score"]
+    for iid, score in over.items():
+        assert got[iid] == score
+
+
+def test_second_pull_costs_no_interview_requests(sandbox_factory, store):
+    sb = sandbox_factory(
+        world=WorldConfig(seed=11, n_candidates=60, n_second=20, unfinished_rate=0.25)
+    )
+    pid = posting_ids(sb)[0]
+    unfinished = [c for c in sb.world.candidates[pid] if c["status"] not in RESULT_STATUSES]
+    assert unfinished, "the world needs unfinished interviews for this test"
+    with sb.client() as client:
+        first = load_posting(pid, client=client, store=store, progress=False)
+        assert data_requests(sb) == len(finished_ids(sb, pid))
+        sb.reset_counts()
+        second = load_posting(pid, client=client, store=store, progress=False)
+    assert data_requests(sb) == 0
+    assert first == second
+    assert second.pull_reports[0].fetched == 0
+    # unfinished candidates are in candidates only, and not errors
+    assert set(c["interview_id"] for c in unfinished) <= set(second.candidates["interview_id"])
+    assert not set(c["interview_id"] for c in unfinished) & set(second.interviews["interview_id"])
+    assert second.errors.empty
+
+
+def test_new_completions_and_overrides_fetch_exactly_those(sandbox_factory, store):
+    sb = sandbox_factory(
+        world=WorldConfig(seed=5, n_candidates=60, n_second=20, unfinished_rate=0.0),
+        interview_delay=3600,  # ingested candidates stay unfinished until complete_pending()
+    )
+    pid = posting_ids(sb)[0]
+    with sb.client() as client:
+        load_posting(pid, client=client, store=store, progress=False)
+        for k in range(10):
+            client.candidates.ingest(pid, name=f"New Person {k}", email=f"new{k}@example.org")
+        sb.reset_counts()
+        load_posting(pid, client=client, store=store, progress=False)
+        assert data_requests(sb) == 0  # new candidates are pending: nothing to fetch
+        sb.complete_pending()
+        done = finished_ids(sb, pid)
+        overridden = done[:3]
+        for iid in overridden:
+            sb.override_score(iid, 12.5)
+        sb.reset_counts()
+        data = load_posting(pid, client=client, store=store, progress=False)
+    assert data_requests(sb) == 13
+    assert data.pull_reports[0].fetched == 13
+    got = data.interviews.set_index("interview_id")["score"]
+    assert all(got[i] == 12.5 for i in overridden)
+    assert len(data.interviews) == len(finished_ids(sb, pid))
+    assert_matches_world(data, sb.world, [pid])
+
+
+def test_faults_complete_with_only_malformed_in_errors(sandbox_factory, tmp_path):
+    world = generate_world(WorldConfig(seed=3, n_candidates=120, n_second=0, unfinished_rate=0.05))
+    pid = world.postings[0]["id"]
+    done = [c["interview_id"] for c in world.candidates[pid] if c["status"] in RESULT_STATUSES]
+    bad = [done[7], done[19]]
+    clean_sb = sandbox_factory(world=world.copy())
+    with Store(tmp_path / "clean.sqlite3") as st, clean_sb.client() as client:
+        clean = load_posting(pid, client=client, store=st, progress=False)
+
+    sb = sandbox_factory(
+        world=world.copy(),
+        error_rate=0.10,
+        drop_rate=0.03,
+        malformed=[bad[0], f"{bad[1]}:schema"],
+        rate_limit=3000,  # per minute, enforced by the server; the client paces to it
+        seed=1,
+    )
+    with (
+        Store(tmp_path / "faulty.sqlite3") as st,
+        sb.client(backoff_base=0.05, max_retries=6) as client,
+    ):
+        data = load_posting(pid, client=client, store=st, progress=False)
+        assert client.metrics["retries"] > 0  # the faults did happen
+    assert sorted(data.errors["interview_id"]) == sorted(bad)
+    assert set(data.errors["stage"]) == {"parse"}
+    keep = ~clean.interviews["interview_id"].isin(bad)
+    assert data.interviews.equals(clean.interviews[keep].reset_index(drop=True))
+    for name in ("scores", "transcript", "highlights"):
+        frame = getattr(clean, name)
+        expected = frame[~frame["interview_id"].isin(bad)].reset_index(drop=True)
+        assert getattr(data, name).equals(expected), name
+    assert data.candidates.equals(clean.candidates)
+    assert data.questions.equals(clean.questions)
+
+
+def test_failed_documents_are_retried_next_pull(sandbox_factory, store):
+    sb = sandbox_factory(world=WorldConfig(seed=4, n_candidates=40, n_second=0))
+    pid = posting_ids(sb)[0]
+    bad = finished_ids(sb, pid)[:2]
+    sb.set_faults(malformed=bad)
+    with sb.client() as client:
+        first = load_posting(pid, client=client, store=store, progress=False)
+        assert sorted(first.errors["interview_id"]) == sorted(bad)
+        sb.set_faults(malformed=[])
+        sb.reset_counts()
+        second = load_posting(pid, client=client, store=store, progress=False)
+    assert data_requests(sb) == 2
+    assert second.errors.empty
+    assert_matches_world(second, sb.world, [pid])
+
+
+def test_strict_raises_on_malformed(sandbox_factory, store):
+    sb = sandbox_factory(world=WorldConfig(seed=4, n_candidates=40, n_second=0))
+    pid = posting_ids(sb)[0]
+    sb.set_faults(malformed=[f"{finished_ids(sb, pid)[0]}:schema"])
+    with sb.client() as client, pytest.raises(DataError, match="malformed"):
+        load_posting(pid, client=client, store=store, progress=False, strict=True)
+
+
+def test_interrupted_pull_resumes_without_duplicates(sandbox_factory, tmp_path):
+    world = generate_world(WorldConfig(seed=8, n_candidates=150, n_second=0))
+    pid = world.postings[0]["id"]
+    sb = sandbox_factory(world=world, latency=0.002)
+    total = len(finished_ids(sb, pid))
+
+    def stop_after(n):
+        def progress(done, _total):
+            if done >= n:
+                raise KeyboardInterrupt
+
+        return progress
+
+    with Store(tmp_path / "s.sqlite3") as store, sb.client() as client:
+        with pytest.raises(KeyboardInterrupt):
+            load_posting(pid, client=client, store=store, progress=stop_after(40), concurrency=8)
+        have = sum(1 for s in store.sync_states(pid).values() if s.state == "ok")
+        assert have == 40
+        # requests already in flight finish in the background (their results are dropped);
+        # let them land before counting the resumed pull's requests
+        deadline = time.monotonic() + 30
+        while any(t.name.startswith("milo-load") for t in threading.enumerate()):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        sb.reset_counts()
+        data = load_posting(pid, client=client, store=store, progress=False, concurrency=8)
+        assert data_requests(sb) == total - 40
+        assert store.counts()["interviews"] == total
+    assert not data.interviews["interview_id"].duplicated().any()
+    assert not data.scores.duplicated(["interview_id", "question_id"]).any()
+    with Store(tmp_path / "fresh.sqlite3") as fresh, sb.client() as client:
+        assert data == load_posting(pid, client=client, store=fresh, progress=False)
+
+
+def test_inside_running_event_loop(sandbox, store):
+    pid = posting_ids(sandbox)[0]
+
+    async def notebook_cell():
+        with sandbox.client() as client:
+            return load_posting(pid, client=client, store=store, progress=False)
+
+    data = asyncio.run(notebook_cell())
+    assert_matches_world(data, sandbox.world, [pid])
+
+
+def test_offline_and_unknown_posting(sandbox, store, monkeypatch):
+    pid = posting_ids(sandbox)[0]
+    with sandbox.client() as client:
+        online = load_posting(pid, client=client, store=store, progress=False)
+        with pytest.raises(NotFoundError, match=r"NOPE1234.*not found"):
+            load_posting("NOPE1234", client=client, store=store, progress=False)
+    sandbox.reset_counts()
+    monkeypatch.delenv("HEYMILO_API_KEY", raising=False)
+    offline = load_posting(pid, store=store, refresh=False)  # no key, no client: no network
+    assert sum(sandbox.counts.values()) == 0
+    assert offline == online
+    with pytest.raises(DataError, match="not in the store"):
+        load_posting("NOPE1234", store=store, refresh=False)
+
+
+def test_score_scale_override(sandbox, store):
+    pid = posting_ids(sandbox)[0]
+    with sandbox.client() as client:
+        data = load_posting(pid, client=client, store=store, progress=False, score_scale=10)
+    assert data.score_scale == 10
+    assert data.postings["score_scale"].tolist() == [10]
+
+
+class _FlakyInterviews:
+    """Wraps the real client's interviews resource; one interview keeps failing."""
+
+    def __init__(self, real, failing):
+        self.real, self.failing = real, failing
+
+    def data(self, interview_id, **kw):
+        if interview_id == self.failing:
+            from milo_analytics.errors import ServerError
+
+            raise ServerError("Simulated server error 503 after retries", status_code=503)
+        return self.real.data(interview_id, **kw)
+
+
+class _ClientProxy:
+    def __init__(self, client, failing):
+        self._client = client
+        self.interviews = _FlakyInterviews(client.interviews, failing)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_fetch_failure_listed_then_retried(sandbox, store):
+    pid = posting_ids(sandbox)[0]
+    failing = finished_ids(sandbox, pid)[3]
+    with sandbox.client() as client:
+        first = load_posting(pid, client=_ClientProxy(client, failing), store=store, progress=False)
+        assert first.errors[["interview_id", "stage"]].values.tolist() == [[failing, "fetch"]]
+        assert "503" in first.errors["error"].iloc[0]
+        assert failing not in set(first.interviews["interview_id"])
+        assert first.pull_reports[0].failed == 1
+        sandbox.reset_counts()
+        second = load_posting(pid, client=client, store=store, progress=False)
+    assert data_requests(sandbox) == 1
+    assert second.errors.empty and failing in set(second.interviews["interview_id"])
