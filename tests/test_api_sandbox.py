@@ -251,3 +251,19 @@ def test_unfinished_interview_is_not_ready_not_an_error(sandbox_factory):
     listed = {c.interview_id: c for c in client.candidates.list(pid)}
     assert listed[ingested.interview_id].status == "pending"
     assert listed[ingested.interview_id].score is None
+
+
+def test_key_never_logged_over_real_http(sandbox_factory, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)  # httpx and httpcore trace logging included
+    sb = sandbox_factory(error_rate=0.5, seed=1)
+    client = sb.client(max_retries=6, **NO_SLEEP)
+    pid = _first_posting(client)
+    list(client.candidates.list(pid, limit=20))
+    with pytest.raises(E.NotFoundError) as info:
+        client.questions.retrieve(pid, "NOPE")
+    assert client.metrics["retries"] > 0
+    assert "httpcore" in caplog.text or "HTTP Request" in caplog.text  # real HTTP was logged
+    for text in (caplog.text, str(info.value), repr(info.value), repr(client)):
+        assert sb.api_key not in text
