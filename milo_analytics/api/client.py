@@ -250,7 +250,13 @@ class HeyMiloClient:
     @property
     def metrics(self) -> dict[str, float]:
         """Counters since creation: ``requests`` (HTTP attempts), ``retries``, ``rate_limited``
-        (429 answers), ``rate_limit_wait`` and ``retry_wait`` (seconds slept)."""
+        (429 answers), ``rate_limit_wait`` and ``retry_wait`` (seconds slept, summed over threads).
+
+        Examples
+        --------
+        >>> client.metrics["rate_limited"]  # doctest: +SKIP
+        0
+        """
         with self._metrics_lock:
             return dict(self._metrics)
 
@@ -304,6 +310,14 @@ class HeyMiloClient:
             No HTTP answer after the retries.
         APIError
             A success status whose body is malformed (message says "malformed response").
+
+        Examples
+        --------
+        An endpoint without a resource method, e.g. a workflow step's config:
+
+        >>> client.request("PATCH", "postings/13D77095/workflow/web_interview",  # doctest: +SKIP
+        ...                json={"config": {"video": True}})["data"]["id"]
+        '13D77095'
         """
         method = method.upper()
         full_path = self._full_path(path)

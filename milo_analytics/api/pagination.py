@@ -90,7 +90,13 @@ class CursorIterator(Generic[T]):
         )
 
     def pages(self) -> Iterator[list[T]]:
-        """Iterate page by page (lists of items) instead of item by item."""
+        """Iterate page by page (lists of items) instead of item by item.
+
+        Examples
+        --------
+        >>> for page in client.candidates.list("13D77095", raw=True).pages():  # doctest: +SKIP
+        ...     print(len(page))
+        """
         cursor: str | None = None
         seen: set[str] = set()
         while True:
