@@ -955,7 +955,8 @@ def read_outcomes(
     hired
         The hired column (auto-detected: "Hired", "Outcome", "Hire Date", …). Yes/No, Y/N,
         Hired/Rejected/Offer declined, 1/0, True/False; a date means hired on that date
-        (``hire_date``); blank or in-process values ("Onsite", "Offer") are missing.
+        (``hire_date``); blank or in-process values ("Onsite", "Offer") are missing — except
+        in a column of hire dates only, where a blank cell means not hired.
         Without a hired column, ``hired`` is derived from ``stage`` the same way.
     performance, retention
         Numeric columns ("4.5", "87%", "4/5" → first number); retention also accepts yes/no
@@ -1008,9 +1009,15 @@ def read_outcomes(
     hired_src = hired_col if hired_col is not None else stage_col
     if hired_src is not None:
         per = counts.setdefault("hired", {})
+        parsed = [parse_hired(v) for v in df[hired_src]]
+        # a column of hire dates: a blank cell means "not hired" (not "unknown")
+        date_column = any(d is not None for _, d, _ in parsed) and not any(
+            d is None and b is not None for b, d, _ in parsed
+        )
         flags, dates = [], []
-        for v in df[hired_src]:
-            b, d, how = parse_hired(v)
+        for v, (b, d, how) in zip(df[hired_src], parsed, strict=True):
+            if date_column and b is None and _norm_text(v) == "" and how == "declined":
+                b, how = False, "known"
             if how == "unrecognised":
                 per.setdefault("unknown_values", Counter())[str(v).strip()] += 1
             elif how == "declined":

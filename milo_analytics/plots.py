@@ -244,6 +244,12 @@ def impact_ratio_figure(
     from plotly.subplots import make_subplots
 
     t = table.copy()
+    if t.empty:
+        fig = go.Figure()
+        fig.add_annotation(text="No categories to show", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")  # fmt: skip
+        fig.add_vline(x=0.8, line_dash="dash", line_color="#D55E00")
+        return base_layout(fig, title=title, height=320)
     if "category" not in t.columns:
         cols = list(by or t.attrs.get("by") or [t.columns[0]])
         t["category"] = [_fair_label(r, cols) for _, r in t.iterrows()]

@@ -480,3 +480,19 @@ def test_audit_with_outcomes_and_demographics_file(tmp_path):
         bias_audit(data, demo, postings="NOPE")
     with pytest.raises(DataError, match="joined to interview_id"):
         bias_audit(data, demo, outcomes=outcomes.drop(columns="interview_id"))
+
+
+def test_audit_edge_cases_do_not_crash():
+    data, demo = make_world(n=200, seed=1)
+    unknown = bias_audit(data, demo.assign(sex="Unknown", race_ethnicity="Unknown"))
+    assert unknown.flags.empty and unknown.unknown.iloc[0]["any"] == 200
+    assert "every row (200) has an unknown category" in unknown.summary["notes"].iloc[0]
+    unmatched = bias_audit(data, demo.assign(interview_id="x" + demo["interview_id"]))
+    assert unmatched.unknown.iloc[0]["no_demographics"] == 200
+    empty = bias_audit(InterviewData(), demo)
+    assert len(empty.table) == 0 and "nothing to audit" in empty.notes[-1]
+    jsonschema.validate(json.loads(empty.to_json()), AUDIT_JSON_SCHEMA)
+    for audit in (unknown, empty):
+        assert isinstance(audit.plot(), go.Figure)
+        assert isinstance(audit.plot(kind="sweep"), go.Figure)
+        assert "<h4>" in audit._repr_html_()

@@ -358,3 +358,13 @@ def test_outcomes_conflict_and_duplicates():
     out = read_outcomes(raw, on_conflict="last")
     assert out.set_index("email")["hired"].to_dict() == {"a@x": False, "b@x": True}
     assert out.attrs["join_report"]["duplicates"] == 2
+
+
+def test_excel_date_cells_mean_hired(tmp_path):
+    path = tmp_path / "ats.xlsx"
+    pd.DataFrame(
+        {"Email": ["a@x", "b@x"], "Hire Date": [pd.Timestamp("2024-02-03"), None]}
+    ).to_excel(path, index=False)
+    out = read_outcomes(path)
+    assert out["hired"].tolist() == [True, False]  # a blank hire date: not hired
+    assert out["hire_date"].iloc[0] == pd.Timestamp("2024-02-03")

@@ -61,8 +61,8 @@ An object with:
 - ``rows``: one object per category: ``posting_id``, ``measure``, ``dimension``, ``category``,
   ``sex``, ``race_ethnicity`` (null where not part of the dimension), ``n``, ``n_positive``,
   ``rate``, ``rate_ci_low``, ``rate_ci_high``, ``impact_ratio``, ``excluded``, ``reason``,
-  ``is_reference``, ``test``, ``p_value``, ``p_adjusted``, ``below_four_fifths``,
-  ``significant``, ``flag``, ``shortfall``;
+  ``is_reference``, ``test``, ``p_value``, ``rate_rest``, ``p_rest``, ``p_adjusted``,
+  ``below_four_fifths``, ``significant``, ``flag``, ``shortfall``, ``mode``;
 - ``sweep``: the threshold sweep: ``posting_id``, ``measure``, ``dimension``, ``cut``,
   ``category``, ``n``, ``n_positive``, ``rate``, ``impact_ratio``, ``below_four_fifths``.
 
@@ -331,7 +331,9 @@ def impact_ratios(
         The ``by`` columns, ``n``, ``n_positive``, ``rate``, ``impact_ratio``, ``excluded``,
         ``p_value`` (1.0 for the reference), then ``rate_ci_low``, ``rate_ci_high`` (Wilson),
         ``below_four_fifths``, ``significant``, ``shortfall``, ``is_reference``, ``test``,
-        ``reason``, ``flag``. ``attrs``: ``unknown``, ``n_total``, ``n_known``,
+        ``reason``, ``rate_rest`` / ``p_rest`` (against everybody else), ``p_adjusted`` (Holm
+        over the table), ``flag`` (the module docstring's rule). ``attrs``: ``unknown``,
+        ``n_total``, ``n_known``,
         ``missing_outcome``, ``mode``, ``median``, ``ties``, ``reference``, ``options``,
         ``notes``.
 
@@ -882,6 +884,8 @@ _ROW_PROPS: dict[str, Any] = {
     "is_reference": {"type": "boolean"},
     "test": {"enum": ["", "fisher", "z"]},
     "p_value": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+    "rate_rest": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+    "p_rest": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
     "p_adjusted": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
     "below_four_fifths": {"type": ["boolean", "null"]},
     "significant": {"type": ["boolean", "null"]},
@@ -1227,7 +1231,26 @@ def bias_audit(
     for c in ("sex", "race_ethnicity", "category", "posting_id", "measure", "label", "dimension",
               "mode"):  # fmt: skip
         table[c] = table[c].astype("str")
-    summary = pd.DataFrame(summary_rows)
+    summary = pd.DataFrame(
+        summary_rows,
+        columns=[
+            "posting_id",
+            "measure",
+            "label",
+            "mode",
+            "dimension",
+            "reference",
+            "n",
+            "unknown",
+            "median",
+            "ties",
+            "min_impact_ratio",
+            "lowest_category",
+            "below_four_fifths",
+            "flagged",
+            "notes",
+        ],
+    )
     if len(summary):
         flagged = table[table["flag"]].groupby(["posting_id", "measure", "dimension"]).size()
         summary["flagged"] = [
@@ -1267,6 +1290,8 @@ def bias_audit(
         f"Categories under {exclude_below:.0%} of the data ({exclude_base} rows) are excluded from "
         f"the ratios but listed with n and rate.",
     ]
+    if not wanted:
+        notes.append("No posting has interview results: nothing to audit.")
     for _, u in unknown.iterrows():
         notes.append(
             f"{u['posting_id']}: {u['n_assessed']} assessed; unknown sex {u['sex']}, unknown "
