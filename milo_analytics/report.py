@@ -228,6 +228,7 @@ class Block:
     id: str = ""
     height: int = 420
     notes: list[str] = field(default_factory=list)
+    collapsed: bool = False  # tables shown inside a closed <details> (opened for print)
     data: Any = None  # JSON-able content for to_dict()
 
 
@@ -608,14 +609,14 @@ class _Builder:
         max_rows: int = MAX_TABLE_ROWS,
         label_questions: bool = True,
         free_text: bool = False,
+        collapsed: bool = False,
     ) -> None:
         """Add a capped, escaped, redacted table."""
         if frame is None:
             return
         frame = self.redact.frame(pd.DataFrame(frame), free_text=free_text)
-        if label_questions and "question_id" in frame.columns and "text" not in frame.columns:
-            pos = list(frame.columns).index("question_id") + 1
-            frame.insert(pos, "question", frame["question_id"].map(self.question_text))
+        if label_questions and "text" not in frame.columns:
+            frame = self._label_questions(frame)
         section.blocks.append(
             Block(
                 kind="table",
@@ -623,8 +624,25 @@ class _Builder:
                 html=_table_html(frame, max_rows=max_rows),
                 notes=[self.redact.light(n) for n in notes],
                 data=_records(frame, max_rows),
+                collapsed=collapsed,
             )
         )
+
+    def _label_questions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Add the question's rank and text beside a column that holds question ids."""
+        known = self.question_text
+        for col in ("question_id", "variable", "predictor", "item", "measure"):
+            if col not in frame.columns or f"{col}_label" in frame.columns:
+                continue
+            values = frame[col]
+            if not values.map(lambda v: isinstance(v, str) and v in known).any():
+                continue
+            name = "question" if "question" not in frame.columns else f"{col}_label"
+            labels = values.map(lambda v: known.get(v, "") if isinstance(v, str) else "")
+            frame = frame.copy()
+            frame.insert(list(frame.columns).index(col) + 1, name, labels.astype("str"))
+            break
+        return frame
 
     def paragraph(self, section: Section, text: str, *, title: str | None = None) -> None:
         section.blocks.append(
@@ -933,7 +951,7 @@ class _Builder:
         if isinstance(jr, dict):
             if hasattr(jr, "summary"):
                 self.paragraph(sec, str(jr.summary()))
-            self.table(sec, _join_table(jr), title="How the outcomes file joined")
+            self.table(sec, _join_table(jr), title="How the outcomes file joined", collapsed=True)
         if "interview_id" not in out.columns:
             sec.error = "The outcomes could not be joined to interviews (no interview_id column)."
             return sec
@@ -1069,14 +1087,17 @@ class _Builder:
             intro=(
                 "Impact ratios by sex and race/ethnicity as NYC Local Law 144 and the EEOC "
                 "four-fifths rule define them (METHODS §6): scoring rate = share strictly above "
-                "the median; a ratio below 0.8 is flagged."
+                "the median. Every ratio below 0.8 is listed; a flag (evidence of adverse impact) "
+                "also needs the difference to be statistically significant with enough people."
             ),
         )
         jr = getattr(self.demographics, "attrs", {}).get("join_report")
         if isinstance(jr, dict):
             if hasattr(jr, "summary"):
                 self.paragraph(sec, str(jr.summary()))
-            self.table(sec, _join_table(jr), title="How the demographics file joined")
+            self.table(
+                sec, _join_table(jr), title="How the demographics file joined", collapsed=True
+            )
         res = self.run(
             sec, "Bias audit", lambda: _analysis("bias_audit")(self.data, self.demographics)
         )
