@@ -504,6 +504,7 @@ def integer_weights(
     *,
     loglik_mle: float | None = None,
     level: float = 0.95,
+    max_checks: int = 400,
 ) -> IntegerChoice:
     """Integer weights 1–10 whose ratios best represent ``suggested``.
 
@@ -516,15 +517,17 @@ def integer_weights(
        over ``K``. A current float weight counts as "kept" only when it is an integer in 1–10
        (1.5 is not: there is no integer equal to it at today's scale; at scale 2 it would be 3,
        but then every other weight doubles and changes too). ``K`` starts with every keepable
-       question and drops, one at a time, the question whose release improves the fit most.
+       question and drops, one at a time, the question whose release lowers the rounding loss
+       most; for each ``K`` every free question is tried rounded down and up (≤ 8 free ones).
 
     A candidate is *consistent with the data* when the likelihood-ratio statistic
     ``2·(ℓ_mle − ℓ(w))`` (``ℓ(w)`` refits only a scale and an intercept for the composite ``X·w``)
     is below the ``level`` quantile of χ² with ``q − 1`` degrees of freedom — i.e. ``w``'s
     ratios lie in the likelihood-ratio confidence region of the weight ratios. Among consistent
     candidates the one that changes the fewest live weights wins (change only what the data
-    demands), then the smallest rounding loss; when none is consistent, the smallest rounding
-    loss over the ratio search. Rounding loss is ``1 − corr(X·w, X·s)``.
+    demands), then the smallest rounding loss; when none is consistent (among the first
+    ``max_checks`` in that order), the smallest rounding loss over the ratio search. Rounding
+    loss is ``1 − corr(X·w, X·s)``.
 
     Examples
     --------
@@ -598,10 +601,28 @@ def integer_weights(
         w[K] = cur[K]
         return w
 
+    def neighbours(K: list[int]) -> list[np.ndarray]:
+        """Kept questions fixed; each free one rounded down or up at the scale a_K."""
+        sK = s[K]
+        if not K or float(sK @ sK) == 0:
+            return []
+        a = float(cur[K] @ sK) / float(sK @ sK)
+        free = [i for i in range(q) if i not in K]
+        if len(free) > 8:
+            return [w for w in [keep_candidate(K)] if w is not None]
+        lo = np.clip(np.floor(a * s), MIN_WEIGHT, MAX_WEIGHT)
+        hi = np.clip(np.ceil(a * s), MIN_WEIGHT, MAX_WEIGHT)
+        out = []
+        for bits in range(2 ** len(free)):
+            w = np.array(cur, dtype=float)
+            for j, i in enumerate(free):
+                w[i] = hi[i] if (bits >> j) & 1 else lo[i]
+            out.append(w)
+        return out
+
     K = list(keepable)
     while K:
-        w = keep_candidate(K)
-        if w is not None:
+        for w in neighbours(K):
             pool.setdefault(tuple(int(v) for v in w), (w, "keep-set", list(K)))
         options = []
         for i in K:
@@ -612,7 +633,7 @@ def integer_weights(
     cands = [(w, rule, kept, loss_of(w), changes(w)) for w, rule, kept in pool.values()]
     cands.sort(key=lambda c: (c[4], c[3]))
     chosen = None
-    for c in cands:  # fewest changes first, then the smallest rounding loss
+    for c in cands[:max_checks]:  # fewest changes first, then the smallest rounding loss
         if lr_stat(c[0]) <= threshold:
             chosen = c
             break
