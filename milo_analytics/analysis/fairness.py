@@ -48,12 +48,14 @@ JSON export schema (``BiasAudit.to_json()``, validated by :data:`AUDIT_JSON_SCHE
 -----------------------------------------------------------------------------------
 An object with:
 
-- ``schema``: ``"milo_analytics.bias_audit/1"``; ``generated_at``: ISO-8601 UTC time;
+- ``schema``: ``"milo_analytics.bias_audit/1"``; ``milo_analytics_version``; ``generated_at``:
+  ISO-8601 UTC time;
 - ``options``: the choices made (ties, unknowns_in_median, exclude_below, exclude_base, test,
   alpha, min_n, adjust, reference), and ``flag_rule``: the rule above in words;
 - ``postings``: one object per posting: ``posting_id``, ``n_assessed``, ``unknown``
   (``sex``, ``race_ethnicity``, ``any``, ``no_demographics``), ``flags`` (number of flagged rows),
-  ``measures`` (list of measure ids);
+  ``measures`` (list of measure ids), ``period_start`` / ``period_end`` (ISO-8601 times of the
+  first and last interview audited, or null);
 - ``summary``: one object per posting × measure × dimension: ``posting_id``, ``measure``,
   ``label``, ``mode`` (``"scoring"`` or ``"selection"``), ``dimension`` (``"sex"``,
   ``"race_ethnicity"``, ``"intersection"``), ``reference``, ``n``, ``unknown``, ``median``,
@@ -767,10 +769,13 @@ class BiasAudit(Result):
                     },
                     "flags": int(t["flag"].sum()),
                     "measures": list(dict.fromkeys(t["measure"].tolist())),
+                    "period_start": self.extras.get("periods", {}).get(pid, (None, None))[0],
+                    "period_end": self.extras.get("periods", {}).get(pid, (None, None))[1],
                 }
             )
         return {
             "schema": "milo_analytics.bias_audit/1",
+            "milo_analytics_version": _version(),
             "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "options": _jsonable(self.options),
             "flag_rule": FLAG_RULE,
@@ -838,6 +843,12 @@ class BiasAudit(Result):
             f"BiasAudit(postings={self.unknown.shape[0]}, rows={len(self.table)}, "
             f"flags={int(self.table['flag'].sum()) if len(self.table) else 0})"
         )
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
 
 
 def _jsonable(v: Any) -> Any:
@@ -974,6 +985,8 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
                     ),
                     "flags": {"type": "integer", "minimum": 0},
                     "measures": {"type": "array", "items": {"type": "string"}},
+                    "period_start": {"type": ["string", "null"]},
+                    "period_end": {"type": ["string", "null"]},
                 }
             ),
         },
@@ -1109,11 +1122,16 @@ def bias_audit(
     summary_rows: list[dict[str, Any]] = []
     sweep_all: list[pd.DataFrame] = []
     unknown_rows: list[dict[str, Any]] = []
+    periods: dict[str, tuple[str | None, str | None]] = {}
     opts = dict(exclude_below=exclude_below, exclude_base=exclude_base, ties=ties,
                 unknowns_in_median=unknowns_in_median, test=test, alpha=alpha, min_n=min_n)  # fmt: skip
     qtext = data.questions.drop_duplicates("question_id").set_index("question_id")["text"]
 
     for pid in wanted:
+        when = iv.loc[iv["posting_id"] == pid, "interviewed_at"].dropna()
+        periods[pid] = (
+            (when.min().isoformat(), when.max().isoformat()) if len(when) else (None, None)
+        )
         base = iv[iv["posting_id"] == pid][["interview_id", "score", "speech_score", "status"]]
         base = base.merge(demo, on="interview_id", how="left", indicator="_demo")
         no_demo = int((base["_demo"] == "left_only").sum())
@@ -1312,4 +1330,5 @@ def bias_audit(
         sweep=sweep,
         unknown=unknown,
         options=options,
+        extras={"periods": periods},
     )
