@@ -318,3 +318,20 @@ def test_complete_pending_finishes_world_unfinished(sandbox: Any) -> None:
     with _c(sandbox) as c:
         for iid in unfinished:
             assert c.get(f"/interviews/{iid}/data").json()["data"]["status"] == "completed"
+
+
+def test_candidate_ingested_event(sandbox: Any, webhook_receiver: Any) -> None:
+    with _c(sandbox) as c:
+        pid = _create(c)
+        body = {
+            "posting_id": pid,
+            "webhook_url": webhook_receiver.url,
+            "event_type": "candidate_ingested",
+        }
+        assert c.post("/webhooks", json=body).status_code == 201
+        iid = c.post(
+            f"/postings/{pid}/candidates", json={"name": "A B", "email": "ab@example.com"}
+        ).json()["data"]["interview_id"]
+    (event,) = webhook_receiver.wait(1)
+    assert event["event_type"] == "candidate_ingested" and event["interview_id"] == iid
+    assert event["data"]["status"] == "pending"

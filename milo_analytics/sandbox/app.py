@@ -12,6 +12,10 @@ Envelopes, status codes and error bodies follow HeyMilo's API document
   an invalid e-mail); FastAPI's ``{"detail": [{loc, msg, type}]}`` with 422 when the body or
   query does not match the schema (missing field, wrong type, malformed JSON).
 
+Faults: with a rate limit every answer carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining``
+and ``X-RateLimit-Reset`` (whole seconds until the one-minute window of this key ends, a delta,
+not an epoch); past the limit the answer is 429 with ``Retry-After`` (seconds).
+
 Routes (relative to the version prefix): see :data:`ROUTES`. ``GET /health`` sits at the root
 and needs no key.
 
@@ -1142,6 +1146,7 @@ def _create_candidate(st: SandboxState, pid: str, f: dict[str, Any]) -> dict[str
         cand["data"].setdefault("phone_number", f["phone_number"])
     st.world.candidates.setdefault(pid, []).append(cand)
     st.simulation.register(iid, now)
+    st.simulation.ingested(st, cand, now)
     return cand
 
 

@@ -174,6 +174,12 @@ class Sandbox:
         """A recruiter override: changes the interview's ``score`` and ``last_activity_at``."""
         return self.state.override_score(interview_id, score)
 
+    def refresh(self) -> None:
+        """Forget cached JSON after you changed ``sb.world`` documents directly (API calls and
+        the methods above do this themselves)."""
+        with self.state.lock:
+            self.state.touch_all()
+
     def wait_webhooks(self, timeout: float = 5.0) -> bool:
         """Wait until queued webhook deliveries were attempted."""
         return self.state.simulation.dispatcher.wait(timeout)

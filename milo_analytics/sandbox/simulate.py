@@ -3,8 +3,8 @@
 Each ingested candidate moves ``pending → in_progress → evaluating → completed``, one stage
 every ``interview_delay`` seconds (0: the whole interview happens at the next tick or read).
 Results are scored with the questions and weights in force at completion time, so PATCHed
-weights apply to later interviews only. Registered webhooks (``interview_started`` when the
-candidate starts, ``interview_completed`` when they finish, ``report_available`` when the
+weights apply to later interviews only. Registered webhooks (``candidate_ingested`` on ingest,
+``interview_started`` when the candidate starts, ``interview_completed`` when they finish, ``report_available`` when the
 report is ready) are POSTed to their URLs by a background thread with the payload
 ``{event_type, posting_id, interview_id, timestamp, data}``.
 
@@ -34,7 +34,14 @@ if TYPE_CHECKING:
 
 __all__ = ["WEBHOOK_EVENTS", "Simulation", "WebhookDispatcher"]
 
-WEBHOOK_EVENTS = ("interview_started", "interview_completed", "report_available")
+#: Events a webhook can subscribe to. ``candidate_ingested`` (fired on ingest) is mentioned
+#: only in the spec's description of ``event_type``; the guides list the other three.
+WEBHOOK_EVENTS = (
+    "interview_started",
+    "interview_completed",
+    "report_available",
+    "candidate_ingested",
+)
 STAGES = ("in_progress", "evaluating", "completed")
 
 
@@ -209,6 +216,10 @@ class Simulation:
             video=video,
             weights=[q.get("score_weight") if q.get("score_weight") is not None else 5 for q in qs],
         )
+
+    def ingested(self, state: SandboxState, cand: dict[str, Any], at: float) -> None:
+        """Fire ``candidate_ingested`` for a candidate that was just ingested."""
+        self._fire(state, "candidate_ingested", cand, cand, at)
 
     def _fire(
         self, state: SandboxState, event: str, cand: dict[str, Any], data: dict[str, Any], at: float

@@ -28,7 +28,6 @@ Examples
 
 from __future__ import annotations
 
-import copy
 import gzip
 import io
 import json
@@ -839,17 +838,17 @@ class World:
         return idx
 
     def copy(self) -> World:
-        """A deep copy (the server mutates its world)."""
+        """A deep copy (the server mutates its world); documents are cloned through JSON."""
         return World(
-            postings=copy.deepcopy(self.postings),
-            questions=copy.deepcopy(self.questions),
-            candidates=copy.deepcopy(self.candidates),
-            interview_data=copy.deepcopy(self.interview_data),
+            postings=_clone(self.postings),
+            questions=_clone(self.questions),
+            candidates=_clone(self.candidates),
+            interview_data=_clone(self.interview_data),
             outcomes=self.outcomes.copy(),
             demographics=self.demographics.copy(),
-            truth=copy.deepcopy(self.truth),
-            webhooks=copy.deepcopy(self.webhooks),
-            deleted_questions=copy.deepcopy(self.deleted_questions),
+            truth=_clone(self.truth),
+            webhooks=_clone(self.webhooks),
+            deleted_questions=_clone(self.deleted_questions),
             latent=dict(self.latent),
         )
 
@@ -936,6 +935,11 @@ class World:
             webhooks=webhooks,
             deleted_questions=deleted,
         )
+
+
+def _clone(obj: Any) -> Any:
+    """Deep copy of JSON-able data (several times faster than copy.deepcopy)."""
+    return json.loads(json.dumps(obj))
 
 
 def _dumps(obj: Any, indent: int | None = None) -> str:
