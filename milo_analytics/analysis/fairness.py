@@ -319,7 +319,7 @@ def impact_ratios(
         The rule's ambiguities, as options; the choice is in ``attrs["options"]``.
     reference
         The category ratios are taken against (a value, or a tuple for two ``by`` columns);
-        default the highest-rate category not excluded.
+        default the highest-rate category not excluded (a tie goes to the larger n).
     test, alpha
         Significance test (``"auto"``, ``"fisher"``, ``"z"``) and level.
     min_n
