@@ -468,7 +468,7 @@ def _fail(
         else ""
     )
     raise PushError(
-        f"{kind} for posting {posting_id} failed at question {qid}: {exc}. {what.capitalize()}"
+        f"{kind} for posting {posting_id} failed at question {qid}: {exc}. {what[0].upper() + what[1:]}"
         f" (audit log {log.path}){undo}. Re-running the same push resumes where it stopped.",
         applied=applied,
         audit_log=str(log.path),
