@@ -295,3 +295,28 @@ def test_unfinished_interview_answers_not_ready(sandbox: Sandbox) -> None:
             assert d["status"] in ("not_ready", "in_progress", "evaluating")
             assert d["web_interview"] is None and d["score"] is None
             assert (d["status"] == "not_ready") == (cand["status"] == "pending")
+
+
+def test_sandbox_client_is_wired_to_the_server(sandbox: Sandbox) -> None:
+    with sandbox.client() as client:
+        ids = [p.id for p in client.postings.list()]
+    assert ids == [p["id"] for p in sandbox.world.postings]
+    assert sandbox.api_key not in repr(client)
+
+
+def test_small_writes_are_fast_too(sandbox: Sandbox) -> None:
+    # a PATCH body must not wait for a delayed ACK either (TCP_NODELAY on both ends)
+    pid = _csr(sandbox)
+    qid = sandbox.world.questions[pid][0]["id"]
+    times = []
+    with _client(sandbox) as c:
+        for i in range(20):
+            t = time.perf_counter()
+            assert (
+                c.patch(
+                    f"/postings/{pid}/questions/{qid}", json={"score_weight": 1 + i % 9}
+                ).status_code
+                == 200
+            )
+            times.append(time.perf_counter() - t)
+    assert statistics.median(times) < 0.02
