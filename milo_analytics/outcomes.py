@@ -572,33 +572,34 @@ def _join(
         return (
             v is None
             or v is pd.NA
+            or v is pd.NaT
             or (isinstance(v, float) and np.isnan(v))
             or (col in unknown_value and v == unknown_value[col])
-            or (isinstance(v, pd.Timestamp) and pd.isna(v))
         )
 
-    # -- dedupe people
+    # -- dedupe people (plain Python over the duplicated rows: fast with many groups)
     sizes = work.groupby(group_cols, sort=False, dropna=False)["_line"].transform("size")
     single = work[sizes == 1]
     multi = work[sizes > 1]
     merged_rows: list[dict[str, Any]] = []
     conflicts: list[dict[str, Any]] = []
     conflicted_people = 0
-    for gkey, grp in multi.groupby(group_cols, sort=False, dropna=False):
-        row: dict[str, Any] = dict(
-            zip(group_cols, gkey if isinstance(gkey, tuple) else (gkey,), strict=True)
-        )
-        row["_line"] = int(grp["_line"].iloc[0])
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    gvals = list(zip(*(multi[c].tolist() for c in group_cols), strict=True))
+    for i, g in enumerate(gvals):
+        groups.setdefault(g, []).append(i)
+    lines = multi["_line"].tolist()
+    colvals = {col: multi[col].tolist() for col in value_cols}
+    for gkey, idx in groups.items():
+        row: dict[str, Any] = dict(zip(group_cols, gkey, strict=True))
+        row["_line"] = int(lines[idx[0]])
         had_conflict = False
         for col in value_cols:
-            known = [
-                (ln, v)
-                for ln, v in zip(grp["_line"], grp[col], strict=True)
-                if not is_unknown(col, v)
-            ]
+            vals = colvals[col]
+            known = [(lines[i], vals[i]) for i in idx if not is_unknown(col, vals[i])]
             distinct = list(dict.fromkeys(v for _, v in known))
             if not known:
-                row[col] = grp[col].iloc[0]
+                row[col] = vals[idx[0]]
             elif len(distinct) == 1:
                 row[col] = distinct[0]
             else:
@@ -734,6 +735,17 @@ def _join(
     return out
 
 
+def _cached(fn: Callable[[Any], Any], v: Any, cache: dict[Any, Any]) -> Any:
+    """``fn(v)``, computed once per distinct value (exports repeat a handful of spellings)."""
+    try:
+        return cache[v]
+    except KeyError:
+        out = cache[v] = fn(v)
+        return out
+    except TypeError:  # unhashable
+        return fn(v)
+
+
 def _map_column(
     raw: pd.Series,
     mapper: Callable[[Any], tuple[Any, str]],
@@ -742,8 +754,9 @@ def _map_column(
 ) -> list[Any]:
     per = counts.setdefault(name, {})
     out = []
+    cache: dict[Any, Any] = {}
     for v in raw:
-        value, how = mapper(v)
+        value, how = _cached(mapper, v, cache)
         if how != "known":
             section = {"unrecognised": "unknown_values", "declined": "declined",
                        "outside": "outside_eeo1"}[how]  # fmt: skip
@@ -1009,7 +1022,8 @@ def read_outcomes(
     hired_src = hired_col if hired_col is not None else stage_col
     if hired_src is not None:
         per = counts.setdefault("hired", {})
-        parsed = [parse_hired(v) for v in df[hired_src]]
+        cache: dict[Any, Any] = {}
+        parsed = [_cached(parse_hired, v, cache) for v in df[hired_src]]
         # a column of hire dates: a blank cell means "not hired" (not "unknown")
         date_column = any(d is not None for _, d, _ in parsed) and not any(
             d is None and b is not None for b, d, _ in parsed
@@ -1037,8 +1051,9 @@ def read_outcomes(
             continue
         per = counts.setdefault(name, {})
         nums = []
+        cache = {}
         for v in df[col]:
-            x, how = _parse_number(v)
+            x, how = _cached(_parse_number, v, cache)
             if how == "unrecognised":
                 per.setdefault("unknown_values", Counter())[str(v).strip()] += 1
             elif how == "declined":
