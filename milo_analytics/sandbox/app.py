@@ -77,6 +77,7 @@ ERROR_TYPES = {
     400: ("invalid_request_error", "bad_request"),
     401: ("authentication_error", "invalid_api_key"),
     404: ("invalid_request_error", "resource_not_found"),
+    405: ("invalid_request_error", "method_not_allowed"),
     409: ("invalid_request_error", "conflict"),
     422: ("invalid_request_error", "validation_error"),
     429: ("rate_limit_error", "rate_limit_exceeded"),
@@ -1551,7 +1552,8 @@ class SandboxApp:
         if st.simulation._active:
             st.simulation.advance(st)
         try:
-            resp = handler(ctx)
+            with st.lock:  # handlers are synchronous and short; Python-side calls share the lock
+                resp = handler(ctx)
         except HTTPError as exc:
             await _send_error(send, exc, rl_headers)
             return
