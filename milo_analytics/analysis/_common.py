@@ -183,15 +183,26 @@ class LogitFit:
     converged: bool
 
 
-def logit_irls(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 1e-8) -> LogitFit:
+def logit_irls(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    max_iter: int = 25,
+    tol: float = 1e-8,
+    start: np.ndarray | None = None,
+) -> LogitFit:
     """Logistic regression by IRLS exactly as R's ``glm.fit`` iterates it.
 
     ``X`` must include the intercept column. Starts from ``mustart = (y + 0.5) / 2`` and stops
     when ``|dev − dev_old| / (|dev| + 0.1) < tol`` or after ``max_iter`` iterations (R's
     defaults, ``glm.control(epsilon=1e-8, maxit=25)``), so that results agree with R even
-    under quasi-separation.
+    under quasi-separation. ``start`` (coefficients) warm-starts bootstrap refits. Above
+    2,000 rows the same Newton/IRLS steps run through the normal equations
+    (:func:`_logit_newton_large`; same solution, several times faster at 100,000 rows).
     """
     y = y.astype("float64")
+    if X.shape[0] > 2000:
+        return _logit_newton_large(X, y, max_iter=max_iter, tol=tol, start=start)
     eps = np.finfo(float).eps
 
     def linkinv(eta: np.ndarray) -> np.ndarray:  # R's C logit_linkinv with its thresholds
@@ -206,8 +217,12 @@ def logit_irls(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float =
         with np.errstate(divide="ignore"):
             return float(-2 * np.sum(np.where(y > 0.5, np.log(mu), np.log1p(-mu))))
 
-    mu = (y + 0.5) / 2
-    eta = np.log(mu / (1 - mu))
+    if start is None:
+        mu = (y + 0.5) / 2
+        eta = np.log(mu / (1 - mu))
+    else:
+        eta = X @ start
+        mu = linkinv(eta)
     dev_old = deviance(mu)
     coef = np.zeros(X.shape[1])
     converged = False
@@ -226,6 +241,45 @@ def logit_irls(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float =
         dev_old = dev
     mu_c = np.clip(mu, eps, 1 - eps)
     return LogitFit(coef=coef, prob=mu_c, loglik=-dev / 2, converged=converged)
+
+
+def _logit_newton_large(
+    X: np.ndarray, y: np.ndarray, *, max_iter: int, tol: float, start: np.ndarray | None
+) -> LogitFit:
+    """IRLS via the normal equations with R's convergence rule, for large samples."""
+    from scipy.special import expit, log_expit
+
+    eps = np.finfo(float).eps
+    coef = np.zeros(X.shape[1]) if start is None else np.asarray(start, dtype="float64")
+    # R's start: mu = (y + 0.5) / 2, i.e. the first step starts from eta = logit(mu)
+    eta = np.log((y + 0.5) / (1.5 - y)) if start is None else X @ coef
+    sign = 2 * y - 1
+
+    def deviance(eta: np.ndarray) -> float:
+        return float(-2 * log_expit(sign * eta).sum())
+
+    dev_old = deviance(eta)
+    dev = dev_old
+    converged = False
+    for _ in range(max_iter):
+        mu = expit(eta)
+        var = np.maximum(mu * (1 - mu), eps)
+        Xw = X * var[:, None]
+        A = X.T @ Xw
+        b = Xw.T @ eta + X.T @ (y - mu)
+        try:
+            new = np.linalg.solve(A, b)
+        except np.linalg.LinAlgError:
+            new = np.linalg.lstsq(A, b, rcond=None)[0]
+        coef = new
+        eta = np.clip(X @ coef, -36.0, 36.0)
+        dev = deviance(eta)
+        if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
+            converged = True
+            break
+        dev_old = dev
+    prob = np.clip(expit(eta), eps, 1 - eps)
+    return LogitFit(coef=coef, prob=prob, loglik=-dev / 2, converged=converged)
 
 
 def is_binary(y: np.ndarray) -> bool:

@@ -109,18 +109,26 @@ def _rw_linear(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, fl
     return raw, beta, float(np.sum(beta**2))
 
 
-def _scale(a: np.ndarray) -> np.ndarray:
-    return (a - a.mean(axis=0)) / a.std(axis=0, ddof=1)
+def _rw_logistic(
+    X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Raw weights, beta, pseudo-R² (sum of raw weights) and the fit's coefficients, as
+    rwa_logit computes them.
 
-
-def _rw_logistic(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Raw weights, beta and pseudo-R² (sum of raw weights) as rwa_logit computes them."""
-    Xs = _scale(X)
-    P, _, Qt = np.linalg.svd(Xs, full_matrices=False)
-    Z = _scale(P @ Qt)
-    lam = np.linalg.solve(Z.T @ Z, Z.T @ Xs)
-    fit = logit_irls(np.column_stack([np.ones(len(y)), Z]), y)
-    if not fit.converged:
+    rwa_logit builds Z = P·Qᵀ from the SVD of the standardised predictors Xs, standardises it,
+    and regresses X on it (Λ) and y on it (glm). Algebraically Z_std = Xs·R^(-1/2) and
+    Λ = R^(1/2) (R the predictor correlation matrix), and the logistic fit on Z_std is the fit
+    on Xs reparametrised, b = R^(1/2)·β_Xs — IRLS gives identical fitted values in any
+    basis — so we fit on the raw X (β_Xs = β_X·sd) and work with k×k matrices only.
+    """
+    C = np.atleast_2d(np.cov(X, rowvar=False))
+    sd = np.sqrt(np.diag(C))
+    R = C / np.outer(sd, sd)
+    evals, evecs = np.linalg.eigh(R)
+    lam = evecs @ np.diag(np.sqrt(np.clip(evals, 0, None))) @ evecs.T
+    # fit on the raw predictors (same fitted values as on Xs); β_Xs = β_X·sd
+    fit = logit_irls(np.column_stack([np.ones(len(y)), X]), y, start=start)
+    if not fit.converged and start is None:
         warnings.warn(
             "relative_weights(): the logistic fit did not converge (the outcome is (quasi-)"
             "separated by the predictors); raw weights are not meaningful, rescaled shares are "
@@ -128,13 +136,13 @@ def _rw_logistic(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
             RuntimeWarning,
             stacklevel=3,
         )
-    b = fit.coef[1:]
+    b = lam @ (fit.coef[1:] * sd)
     p = fit.prob
     lyhat = np.log(p / (1 - p))
     r2 = np.corrcoef(p, y)[0, 1] ** 2
     beta = b * np.sqrt(r2) / lyhat.std(ddof=1)
     raw = (lam**2) @ beta**2
-    return raw, beta, float(raw.sum())
+    return raw, beta, float(raw.sum()), fit.coef
 
 
 def _boot_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
@@ -217,9 +225,16 @@ def relative_weights(
     if method == "logistic" and not binary:
         raise DataError("relative_weights(method='logistic') needs a 0/1 outcome")
     use_logit = method == "logistic" or (method == "auto" and binary)
-    fn = _rw_logistic if use_logit else _rw_linear
     Xa = Xv.to_numpy()
-    raw, beta, r2 = fn(Xa, yv)
+    start = None
+    if use_logit:
+        raw, beta, r2, start = _rw_logistic(Xa, yv)
+
+        def fn(Xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+            return _rw_logistic(Xb, yb, start)[:3]
+    else:
+        fn = _rw_linear
+        raw, beta, r2 = fn(Xa, yv)
     out = pd.DataFrame(
         {"raw_weight": raw, "rescaled_weight": 100 * raw / r2, "sign": _sign(beta)},
         index=pd.Index(Xv.columns, name="predictor"),

@@ -135,14 +135,18 @@ def _incremental(
     Xb = _std(Q)
     Xf = np.column_stack([Xb, _std(sp[:, None])])
 
+    starts: list[np.ndarray | None] = [None, None]
+
     def metric(rows: np.ndarray | slice) -> tuple[float, float, float, float]:
         yb, b, f = y[rows], Xb[rows], Xf[rows]
         if binary:
             if len(np.unique(yb)) < 2:
                 return (np.nan,) * 4
             one = np.ones((len(yb), 1))
-            fb = logit_irls(np.hstack([one, b]), yb)
-            ff = logit_irls(np.hstack([one, f]), yb)
+            fb = logit_irls(np.hstack([one, b]), yb, start=starts[0])
+            ff = logit_irls(np.hstack([one, f]), yb, start=starts[1])
+            if starts[0] is None:
+                starts[:] = [fb.coef, ff.coef]  # warm starts for the bootstrap refits
             return _auc(yb, fb.prob), _auc(yb, ff.prob), fb.loglik, ff.loglik
         return _ols_r2(b, yb), _ols_r2(f, yb), np.nan, np.nan
 
