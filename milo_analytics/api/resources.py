@@ -524,9 +524,12 @@ class Postings(_Resource):
             if questions is not None:
                 step["questions"] = list(questions)
             workflow = [step]
-        elif workflow is not None and (questions is not None or video is not None):
+        elif workflow is not None and (
+            questions is not None or video is not None or interview_type is not None
+        ):
             raise InvalidRequestError(
-                "pass either workflow= or questions=/video=, not both", param="workflow"
+                "pass either workflow= or questions=/video=/interview_type=, not both",
+                param="workflow",
             )
         if workflow is not None:
             body["workflow"] = self._check_workflow(workflow)
