@@ -82,6 +82,8 @@ _PHONE_RE = re.compile(
     r"(?<![\w])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{3,4}(?![\w])"
     r"|(?<![\w])\+\d[\d\s.-]{7,}\d(?![\w])"
 )
+_CHUNK_RE = re.compile(r"[^\s,;<>()\[\]\"'`]+")
+_DIGITS_RE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
 _WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*", re.UNICODE)
 
 
@@ -125,14 +127,14 @@ class Redactor:
             if isinstance(name, str):
                 tokens.update(t for t in _WORD_RE.findall(name) if len(t) >= 2)
         self._tokens = frozenset(tokens)
-        self._literals = sorted(
-            {
-                str(v).strip()
-                for v in [*emails, *phones]
-                if isinstance(v, str) and len(v.strip()) >= 5
-            },
-            key=len,
-            reverse=True,
+        # Known contact values, matched per chunk (set lookups: cost independent of how many
+        # candidates there are); phone numbers also by their digits whatever the formatting.
+        literals = [str(v).strip() for v in [*emails, *phones] if isinstance(v, str)]
+        self._literals = frozenset(v.lower() for v in literals if len(v) >= 5)
+        self._phone_digits = frozenset(
+            d
+            for d in (re.sub(r"\D", "", str(v)) for v in phones if isinstance(v, str))
+            if len(d) >= 7
         )
         key = os.environ.get("HEYMILO_API_KEY", "")
         self._secrets = sorted(
@@ -160,9 +162,15 @@ class Redactor:
                 text = text.replace(secret, REDACTED)
         if not self.enabled:
             return text
-        for literal in self._literals:
-            if literal in text:
-                text = text.replace(literal, REDACTED)
+        if self._literals:
+            text = _CHUNK_RE.sub(lambda m: _replace_chunk(m.group(0), self._literals), text)
+        if self._phone_digits:
+            text = _DIGITS_RE.sub(
+                lambda m: (
+                    REDACTED if re.sub(r"\D", "", m.group(0)) in self._phone_digits else m.group(0)
+                ),
+                text,
+            )
         text = _EMAIL_RE.sub(REDACTED, text)
         text = _PHONE_RE.sub(REDACTED, text)
         if names and self._tokens:
@@ -213,6 +221,13 @@ class Redactor:
                 elif "phone" in low or low in {"mobile", "telephone"}:
                     phones.extend(frame[col].dropna().astype(str).tolist())
         return cls(names, emails, phones, enabled=enabled, secrets=secrets)
+
+
+def _replace_chunk(chunk: str, literals: frozenset[str]) -> str:
+    core = chunk.rstrip(".:!?")
+    if core.lower() in literals:
+        return REDACTED + chunk[len(core) :]
+    return chunk
 
 
 # --------------------------------------------------------------------------- blocks

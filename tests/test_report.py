@@ -211,6 +211,10 @@ def test_redactor_patterns() -> None:
     # words that merely contain a name token are kept
     assert r("Anaconda") == "Anaconda"
     assert Redactor(names=["Ana"], enabled=False)("Ana") == "Ana"
+    # known contact values in odd formats: by value, and phones by their digits
+    known = Redactor(emails=["ana.at.home@intranet"], phones=["+44 20 7946 0958"])
+    assert known("mail ana.at.home@intranet. now") == "mail [redacted]. now"
+    assert known("ring 442079460958 or +44 (20) 7946-0958") == "ring [redacted] or [redacted]"
 
 
 # --------------------------------------------------------------------------- determinism
