@@ -320,3 +320,27 @@ def test_small_writes_are_fast_too(sandbox: Sandbox) -> None:
             )
             times.append(time.perf_counter() - t)
     assert statistics.median(times) < 0.02
+
+
+def test_process_mode_serves_the_same_api_from_a_child_process() -> None:
+    from milo_analytics.sandbox import ProcessSandbox, run_sandbox
+
+    cfg = WorldConfig(seed=6, n_candidates=30, n_second=0, transcripts="short")
+    with run_sandbox(cfg, process=True, api_key="proc-key") as sb:
+        assert isinstance(sb, ProcessSandbox) and sb.running
+        iid = next(iter(sb.world.interview_data))
+        with _client(sb) as c:
+            doc = c.get(f"/interviews/{iid}/data").json()["data"]
+            assert doc == sb.world.interview_data[iid]
+            assert sb.counts == {"GET /interviews/{interview_id}/data": 1}
+            sb.reset_counts()
+            assert sb.counts == {}
+            sb.override_score(iid, 12.5)
+            assert c.get(f"/interviews/{iid}/data").json()["data"]["score"] == 12.5
+            sb.set_faults(error_rate=1.0)
+            assert c.get("/postings").status_code >= 500
+            sb.set_faults(error_rate=0.0, malformed=[iid])
+            assert c.get(f"/interviews/{iid}/data").content[-1:] != b"}"
+        assert httpx.get(sb.root_url + "/_sandbox/counts").status_code == 401
+        proc = sb._proc
+    assert proc.poll() is not None  # stopped

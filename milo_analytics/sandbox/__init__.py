@@ -8,10 +8,11 @@ Examples
 True
 """
 
-from .server import Sandbox, run_sandbox
+from .server import ProcessSandbox, Sandbox, run_sandbox
 from .world import World, WorldConfig, generate_world, load_demo_world, overall_score
 
 __all__ = [
+    "ProcessSandbox",
     "Sandbox",
     "World",
     "WorldConfig",

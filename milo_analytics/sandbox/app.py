@@ -46,9 +46,10 @@ from .faults import Faults
 from .simulate import WEBHOOK_EVENTS, Simulation
 from .world import World, candidate_doc, question_doc, unfinished_document
 
-__all__ = ["ROUTES", "SandboxApp", "SandboxState", "create_app"]
+__all__ = ["ROUTES", "SandboxApp", "SandboxState", "complete_pending", "create_app"]
 
 PREFIXES = ("/api/v2", "/api/v4")
+ADMIN_PREFIX = "/_sandbox/"
 MODALITIES = ("voice", "sms", "form", "resume_eligibility", "resume_scoring", "voice_tags")
 DELIVERY_MODES = ("exact_delivery", "summarized_delivery", "reference_only", "silent_reference")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -1476,6 +1477,9 @@ class SandboxApp:
                 send, 200, _dumps({"message": "API Gateway is running successfully", "status": 200})
             )
             return
+        if full.startswith(ADMIN_PREFIX):
+            await self._admin(scope, receive, send)
+            return
         prefix = next((p for p in PREFIXES if full == p or full.startswith(p + "/")), None)
         path = full[len(prefix) :] if prefix else full
         if len(path) > 1 and path.endswith("/"):
@@ -1563,6 +1567,59 @@ class SandboxApp:
             )
             return
         await _send(send, resp.status, resp.body, {**rl_headers, **(resp.headers or {})})
+
+    async def _admin(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Control routes for a sandbox running in another process (not counted, key needed).
+
+        ``GET counts``, ``POST reset_counts``, ``POST faults`` (body: set_faults kwargs),
+        ``POST complete_pending``, ``POST override_score`` (body: interview_id, score).
+        """
+        st = self.state
+        headers = dict(scope.get("headers") or [])
+        if headers.get(b"x-api-key", b"").decode("latin-1") != st.api_key:
+            await _send_error(send, api_error(401, "Invalid or missing API key."))
+            return
+        action = scope["path"][len(ADMIN_PREFIX) :]
+        method = scope["method"]
+        body = await _read_body(receive) if method == "POST" else b""
+        try:
+            args = json.loads(body) if body.strip() else {}
+            if (method, action) == ("GET", "counts"):
+                out: Any = dict(st.counts)
+            elif (method, action) == ("POST", "reset_counts"):
+                st.reset_counts()
+                out = {}
+            elif (method, action) == ("POST", "faults"):
+                st.faults.update(**args)
+                out = {}
+            elif (method, action) == ("POST", "complete_pending"):
+                out = {"completed": complete_pending(st)}
+            elif (method, action) == ("POST", "override_score"):
+                st.override_score(args["interview_id"], float(args["score"]))
+                out = {}
+            else:
+                raise api_error(404, f"No sandbox control route {method} {action!r}.")
+        except HTTPError as exc:
+            await _send_error(send, exc)
+            return
+        except (TypeError, ValueError, KeyError) as exc:
+            await _send_error(send, api_error(400, f"{type(exc).__name__}: {exc}"))
+            return
+        await _send(send, 200, _dumps(out))
+
+
+def complete_pending(st: SandboxState) -> int:
+    """Finish every unfinished interview now (scored with the weights in force now)."""
+    with st.lock:
+        for cands in st.world.candidates.values():
+            for c in cands:
+                iid = c["interview_id"]
+                if iid not in st.world.interview_data and iid not in st.simulation._active:
+                    stage = {"pending": 0, "in_progress": 1, "evaluating": 2}.get(c["status"], 0)
+                    st.simulation.register(iid, st.clock(), stage)
+        n = st.simulation.pending_count()
+        st.simulation.advance(st, force=True)
+    return n
 
 
 async def _read_body(receive: Any) -> bytes:

@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .app import SandboxApp, SandboxState
+from .app import SandboxApp, SandboxState, complete_pending
 from .faults import Faults
 from .simulate import Simulation
 from .world import World, WorldConfig, generate_world, load_demo_world
 
-__all__ = ["Sandbox", "resolve_world", "run_sandbox"]
+__all__ = ["ProcessSandbox", "Sandbox", "resolve_world", "run_sandbox"]
 
 
 def resolve_world(world: Any) -> World:
@@ -154,21 +154,7 @@ class Sandbox:
 
         Returns the number of interviews finished. Webhooks fire as usual.
         """
-        st = self.state
-        with st.lock:
-            for cands in st.world.candidates.values():
-                for c in cands:
-                    if (
-                        c["interview_id"] not in st.world.interview_data
-                        and c["interview_id"] not in st.simulation._active
-                    ):
-                        stage = {"pending": 0, "in_progress": 1, "evaluating": 2}.get(
-                            c["status"], 0
-                        )
-                        st.simulation.register(c["interview_id"], st.clock(), stage)
-            before = st.simulation.pending_count()
-            st.simulation.advance(st, force=True)
-        return before
+        return complete_pending(self.state)
 
     def override_score(self, interview_id: str, score: float) -> dict[str, Any]:
         """A recruiter override: changes the interview's ``score`` and ``last_activity_at``."""
@@ -255,6 +241,158 @@ class Sandbox:
         self.stop()
 
 
+class ProcessSandbox:
+    """The same server in a child process, so that it shares no GIL with the caller.
+
+    For benchmarks: an in-process server competes with the client's threads for the
+    interpreter. ``sb.world`` is the parent's snapshot of the world at start (it does not see
+    changes made through the API); ``counts``, ``reset_counts()``, ``set_faults()``,
+    ``complete_pending()`` and ``override_score()`` go through key-protected control routes.
+    Start it with ``run_sandbox(..., process=True)``.
+    """
+
+    def __init__(
+        self,
+        world: Any = "demo",
+        *,
+        api_key: str | None = None,
+        latency: float = 0.0,
+        rate_limit: int | None = None,
+        error_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        malformed: Any = (),
+        interview_delay: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        from .faults import normalise_malformed
+
+        self._world_arg = world
+        self.world = resolve_world(world)
+        self._api_key = api_key or ("sbx_" + secrets.token_hex(16))
+        Faults(
+            latency=latency, rate_limit=rate_limit, error_rate=error_rate, drop_rate=drop_rate
+        )  # validate
+        self._opts = {
+            "latency": latency,
+            "rate_limit": rate_limit,
+            "error_rate": error_rate,
+            "drop_rate": drop_rate,
+            "malformed": normalise_malformed(malformed),
+            "interview_delay": interview_delay,
+            "seed": seed,
+        }
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._proc: Any = None
+        self._tmp: Any = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"ProcessSandbox({state}, base_url={self.base_url!r}, world={self.world!r})"
+
+    api_key = Sandbox.api_key
+    root_url = Sandbox.root_url
+    base_url = Sandbox.base_url
+    base_url_v4 = Sandbox.base_url_v4
+    client = Sandbox.client
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _control(self, method: str, action: str, body: dict[str, Any] | None = None) -> Any:
+        import httpx
+
+        r = httpx.request(
+            method,
+            f"{self.root_url}/_sandbox/{action}",
+            json=body,
+            headers={"X-API-KEY": self.api_key},
+            timeout=30,
+        )
+        r.raise_for_status()
+        return r.json()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Requests per route, read from the child process."""
+        return self._control("GET", "counts")
+
+    def reset_counts(self) -> None:
+        self._control("POST", "reset_counts")
+
+    def set_faults(self, **kw: Any) -> None:
+        if "malformed" in kw:
+            from .faults import normalise_malformed
+
+            kw["malformed"] = normalise_malformed(kw["malformed"])
+        self._control("POST", "faults", kw)
+
+    def complete_pending(self) -> int:
+        return int(self._control("POST", "complete_pending")["completed"])
+
+    def override_score(self, interview_id: str, score: float) -> None:
+        self._control("POST", "override_score", {"interview_id": interview_id, "score": score})
+
+    def start(self, timeout: float = 60.0) -> ProcessSandbox:
+        import subprocess
+        import sys
+        import tempfile
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="milo-sandbox-")
+        tmp = Path(self._tmp.name)
+        if isinstance(self._world_arg, str) and self._world_arg == "demo":
+            folder = "demo"
+        elif isinstance(self._world_arg, str | os.PathLike) and Path(self._world_arg).is_dir():
+            folder = str(self._world_arg)
+        else:
+            folder = str(self.world.save(tmp / "world"))
+        o = self._opts
+        cmd = [
+            sys.executable, "-m", "milo_analytics.cli", "sandbox", "--world", folder,
+            "--api-key", self.api_key, "--latency", str(o["latency"]),
+            "--error-rate", str(o["error_rate"]), "--drop-rate", str(o["drop_rate"]),
+            "--interview-delay", str(o["interview_delay"]), "--seed", str(o["seed"]),
+        ]  # fmt: skip
+        if o["rate_limit"]:
+            cmd += ["--rate-limit", str(int(o["rate_limit"]))]
+        for iid, mode in o["malformed"].items():
+            cmd += ["--malformed", f"{iid}:{mode}"]
+        log = tmp / "server.log"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with open(log, "wb") as fh:
+            self._proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while True:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if "HEYMILO_BASE_URL=" in text:
+                url = text.split("HEYMILO_BASE_URL=", 1)[1].split()[0]
+                self.port = int(url.split(":")[2].split("/")[0])
+                return self
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the sandbox process did not start:\n{text[-2000:]}")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout)
+            except Exception:
+                self._proc.kill()
+            self._proc = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> ProcessSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 @contextlib.contextmanager
 def run_sandbox(
     world: Any = "demo",
@@ -267,6 +405,7 @@ def run_sandbox(
     malformed: Any = (),
     interview_delay: float = 0.0,
     seed: int = 0,
+    process: bool = False,
 ) -> Iterator[Sandbox]:
     """Serve a world on 127.0.0.1 for the duration of a ``with`` block.
 
@@ -284,6 +423,9 @@ def run_sandbox(
         Seconds per interview stage for candidates ingested through the API.
     seed
         Seed of the fault draws, new ids and simulated interviews.
+    process
+        Run the server in a child process (:class:`ProcessSandbox`, for benchmarks: no GIL
+        shared with the caller; ``sb.world`` is then a snapshot).
 
     Yields
     ------
@@ -298,7 +440,8 @@ def run_sandbox(
     ...     sb.base_url.startswith("http://127.0.0.1:")
     True
     """
-    sb = Sandbox(
+    cls = ProcessSandbox if process else Sandbox
+    sb = cls(
         world,
         api_key=api_key,
         latency=latency,
