@@ -32,6 +32,7 @@ import json
 import math
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -393,13 +394,15 @@ class Report:
                 + "</ul>"
             )
         if figs:
+            # ids unique per display: a notebook may show several reports (or one twice)
+            token = uuid.uuid4().hex[:12]
             parts.append(
                 "<script type='text/javascript'>if (typeof window.Plotly === 'undefined') {"
                 + _plotlyjs()
                 + "}</script>"
             )
             for b in figs:
-                div_id = f"{b.id}-nb"
+                div_id = f"{b.id}-{token}"
                 parts.append(
                     f"<div id='{div_id}' style='height:{b.height}px;width:100%'></div>"
                     f"<script type='text/javascript'>(function(){{var s={b.json};"

@@ -347,6 +347,10 @@ def test_repr_html_is_compact_and_draws_figures(data: InterviewData) -> None:
     assert "Plotly.newPlot" in out and "window.Plotly" in out
     assert "Zebedee" not in out
     assert isinstance(report, Report) and "overview" in repr(report)
+    # several displays in one notebook page never share a div id
+    ids = re.findall(r"<div id='([^']+)'", out)
+    again = re.findall(r"<div id='([^']+)'", report._repr_html_())
+    assert ids and len(ids) == len(set(ids)) and not set(ids) & set(again)
 
 
 def test_build_report_rejects_non_interview_data() -> None:
