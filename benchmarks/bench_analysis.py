@@ -36,7 +36,7 @@ def timed(label: str, fn: Callable[[], Any], rows: list[tuple[str, float, str]])
     out = fn()
     dt = time.perf_counter() - t0
     size = ""
-    if hasattr(out, "plot"):
+    if hasattr(out, "plot") and not isinstance(out, pd.DataFrame):
         try:
             size = f"{len(out.plot().to_json()) / 1024:.0f} KB figure"
         except Exception as exc:  # pragma: no cover - report, don't hide

@@ -287,3 +287,20 @@ def test_rescore_errors():
     before = data.scores.copy()
     rescore(data, {"P1-q1": 9})
     pd.testing.assert_frame_equal(before, data.scores)
+
+
+def test_results_escape_candidate_and_question_text_and_keep_inputs():
+    data, _ = synthetic_interview_data(200, 3, seed=13, override_share=0.05)
+    q = data.questions.copy()
+    q.loc[0, "text"] = "<script>alert('x')</script> & more"
+    d = InterviewData(questions=q, scores=data.scores, interviews=data.interviews, score_scale=5)
+    snapshot = {name: getattr(d, name).copy() for name in ("questions", "scores", "interviews")}
+    ew = effective_weights(d)
+    rec = reconcile_scores(d)
+    for res in (ew, rec):
+        out = res._repr_html_()
+        assert "<script>" not in out
+    assert "&lt;script&gt;" in ew._repr_html_()
+    assert "fit no formula" in rec._repr_html_()
+    for name, frame in snapshot.items():
+        pd.testing.assert_frame_equal(getattr(d, name), frame)

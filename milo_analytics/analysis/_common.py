@@ -438,3 +438,20 @@ def synthetic_interview_data(
         "ability": pd.Series(ability, index=ids),
     }
     return data, truth
+
+
+def html_with_frames(base_html: str, frames: list[tuple[str, Any]]) -> str:
+    """Append titled, escaped tables (skipping None/empty) inside a result's HTML block."""
+    import html as _html
+
+    from ..results import frame_to_html
+
+    parts = [
+        f"<h5>{_html.escape(title)}</h5>{frame_to_html(frame)}"
+        for title, frame in frames
+        if isinstance(frame, pd.DataFrame) and len(frame)
+    ]
+    if not parts:
+        return base_html
+    body = base_html[: -len("</div>")] if base_html.endswith("</div>") else base_html
+    return body + "".join(parts) + ("</div>" if base_html.endswith("</div>") else "")

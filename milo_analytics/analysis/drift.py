@@ -23,7 +23,14 @@ from scipy import stats
 from ..errors import DataError, InsufficientDataError
 from ..frames import InterviewData
 from ..results import Result
-from ._common import cohens_d, interview_times, posting_ids_with_scores, require_data, scored_items
+from ._common import (
+    cohens_d,
+    html_with_frames,
+    interview_times,
+    posting_ids_with_scores,
+    require_data,
+    scored_items,
+)
 
 __all__ = ["DriftResult", "drift", "weight_changes"]
 
@@ -41,6 +48,11 @@ class DriftResult(Result):
     mean_after, diff, d, mw_p, ks_p), ``weight_changes`` (see :func:`weight_changes`),
     ``split`` (posting_id -> timestamp or None).
     """
+
+    def _repr_html_(self) -> str:
+        return html_with_frames(
+            super()._repr_html_(), [("Before / after comparison", self.comparison)]
+        )
 
     @property
     def comparison(self) -> pd.DataFrame:

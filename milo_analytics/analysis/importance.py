@@ -61,8 +61,11 @@ def _xy(X: Any, y: Any, func: str) -> tuple[pd.DataFrame, np.ndarray, int]:
     bad = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c].dtype)]
     if bad:
         raise DataError(f"{func}(): predictors {bad!r} are not numeric")
-    if isinstance(y, pd.Series) and y.index.equals(X.index) is False and len(y) == len(X):
-        y = y.to_numpy()
+    if isinstance(y, pd.Series) and not y.index.equals(X.index):
+        if y.index.is_unique and X.index.is_unique and set(y.index) == set(X.index):
+            y = y.reindex(X.index)  # same labels, other order: align by label
+        else:
+            y = y.to_numpy()  # otherwise positional
     yv = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce")
     yv = yv.astype("float64").to_numpy()
     if len(yv) != len(X):
@@ -432,9 +435,14 @@ def question_importance(
 
     Examples
     --------
-    >>> from milo_analytics.frames import InterviewData
-    >>> question_importance  # doctest: +ELLIPSIS
-    <function question_importance at ...>
+    >>> import pandas as pd
+    >>> from milo_analytics.analysis._common import synthetic_interview_data
+    >>> data, truth = synthetic_interview_data(300, 3, seed=0)
+    >>> hired = truth["ability"].to_numpy() > 0.5
+    >>> out = pd.DataFrame({"interview_id": data.interviews["interview_id"], "hired": hired})
+    >>> res = question_importance(data, out, n_boot=0)
+    >>> round(float(res.table["rescaled_weight"].sum()), 6)
+    100.0
     """
     data = require_data(data, "question_importance")
     if not isinstance(outcomes, pd.DataFrame) or "interview_id" not in outcomes.columns:

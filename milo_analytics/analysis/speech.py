@@ -26,6 +26,7 @@ from ..results import Result
 from ._common import (
     _auc,
     cohens_d,
+    html_with_frames,
     is_binary,
     limited_blas,
     logit_irls,
@@ -61,6 +62,16 @@ class SpeechSummary(Result):
     metric, n, base, full, delta, ci_low, ci_high, p_value) and ``gaps`` (posting_id,
     attribute, group, n, mean, d, rate, impact_ratio, reference), when computed.
     """
+
+    def _repr_html_(self) -> str:
+        return html_with_frames(
+            super()._repr_html_(),
+            [
+                ("Distribution", self.summary),
+                ("Incremental validity over the question scores", self.incremental),
+                ("Group gaps", self.gaps),
+            ],
+        )
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -132,26 +143,25 @@ def _incremental(
 ) -> dict[str, Any]:
     """Base = question scores, full = + speech. AUC for binary y, R² otherwise."""
     binary = is_binary(y)
-    Xb = _std(Q)
-    Xf = np.column_stack([Xb, _std(sp[:, None])])
-
+    # one design matrix [1, questions..., speech]; the base model is a view without speech
+    Df = np.column_stack([np.ones(len(y)), _std(Q), _std(sp[:, None])])
     starts: list[np.ndarray | None] = [None, None]
 
     def metric(rows: np.ndarray | slice) -> tuple[float, float, float, float]:
-        yb, b, f = y[rows], Xb[rows], Xf[rows]
+        yb, f = y[rows], Df[rows]
+        b = f[:, :-1]
         if binary:
             if len(np.unique(yb)) < 2:
                 return (np.nan,) * 4
-            one = np.ones((len(yb), 1))
-            fb = logit_irls(np.hstack([one, b]), yb, start=starts[0])
-            ff = logit_irls(np.hstack([one, f]), yb, start=starts[1])
+            fb = logit_irls(b, yb, start=starts[0])
+            ff = logit_irls(f, yb, start=starts[1])
             if starts[0] is None:
                 starts[:] = [fb.coef, ff.coef]  # warm starts for the bootstrap refits
             return _auc(yb, fb.prob), _auc(yb, ff.prob), fb.loglik, ff.loglik
-        return _ols_r2(b, yb), _ols_r2(f, yb), np.nan, np.nan
+        return _ols_r2(b[:, 1:], yb), _ols_r2(f[:, 1:], yb), np.nan, np.nan
 
     base, full, llb, llf = metric(slice(None))
-    n, k = Xb.shape
+    n, k = len(y), Q.shape[1]
     if binary:
         p = float(stats.chi2.sf(2 * (llf - llb), 1)) if np.isfinite(llf - llb) else np.nan
     else:

@@ -29,6 +29,7 @@ from ..errors import DataError, InsufficientDataError
 from ..frames import InterviewData
 from ..results import Result
 from ._common import (
+    html_with_frames,
     pairwise_cov,
     pearson_r,
     posting_ids_with_scores,
@@ -368,6 +369,18 @@ class ReconcileResult(Result):
     formula. ``best``: posting_id -> formula name.
     """
 
+    def _repr_html_(self) -> str:
+        cols = ["interview_id", "posting_id", "score", "match_score", "predicted", "residual"]
+        return html_with_frames(
+            super()._repr_html_(),
+            [
+                (
+                    "Interviews that fit no formula",
+                    self.unmatched[cols] if len(self.unmatched) else None,
+                )
+            ],
+        )
+
     @property
     def residuals(self) -> pd.DataFrame:
         return self.extras["residuals"]
@@ -628,9 +641,9 @@ def rescore(
     >>> scores = pd.DataFrame({"interview_id": ["i1", "i1", "i2", "i2"], "posting_id": "P",
     ...     "question_id": ["a", "b"] * 2, "rank": [1, 2] * 2, "score": [5, 1, 2, 5],
     ...     "score_weight": 1.0, "not_scored": False})
-    >>> res = rescore(InterviewData(scores=scores), {"b": 3.0}, baseline="scored", top=1)
+    >>> res = rescore(InterviewData(scores=scores), {"a": 3.0}, baseline="scored", top=1)
     >>> res.interviews["flip"].tolist()
-    ['out', 'in']
+    ['in', 'out']
     """
     data = require_data(data, "rescore")
     if cut is not None and top is not None:
