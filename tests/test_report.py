@@ -1,7 +1,8 @@
 """The HTML report: escaping, redaction, determinism, size bound and structure.
 
 These tests build InterviewData by hand (fast, no server); tests/test_report_demo.py builds the
-report from the demo world pulled over HTTP.
+report from the demo world's documents, tests/test_cli_report.py through the `demo` command
+(sandbox over HTTP).
 """
 
 from __future__ import annotations
