@@ -179,8 +179,12 @@ def test_reconcile_uses_weights_at_scoring_time_and_skips_not_scored():
     extra = s[s["question_id"] == "P1-q1"].assign(
         question_id="P1-info", rank=9, score=1.0, score_weight=10.0, not_scored=True
     )
+    # a structured (pass/fail) item: on the scorecard without a numeric score, it carries no weight
+    structured = s[s["question_id"] == "P1-q1"].assign(
+        question_id="P1-passfail", rank=10, score=np.nan, score_weight=5.0, not_scored=False
+    )
     d = InterviewData(
-        scores=pd.concat([s, extra]),
+        scores=pd.concat([s, extra, structured]),
         interviews=data.interviews,
         questions=data.questions,
         score_scale=5,

@@ -419,8 +419,8 @@ def reconcile_scores(
     """Recompute each overall score from its scorecard and find the formula that fits.
 
     Uses each scorecard item's own ``score_weight`` (the weight in force when that interview
-    was scored); ``not_scored`` items are excluded; unanswered items drop out of numerator
-    and denominator. An interview *fits* a formula when the prediction agrees with ``score``
+    was scored); ``not_scored`` items are excluded; unanswered items and structured
+    (pass/fail) items, which carry no numeric score, drop out of numerator and denominator. An interview *fits* a formula when the prediction agrees with ``score``
     within its 1-decimal rounding (±0.05) and with ``match_score`` within integer rounding
     of the rounded score (±0.55), for whichever of the two are present.
 
