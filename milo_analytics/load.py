@@ -50,7 +50,7 @@ import pandas as pd
 
 from .errors import AuthenticationError, ConfigError, DataError, MiloError, NotFoundError
 from .frames import RESULT_STATUSES, SCHEMAS, UTC_TIME, InterviewData
-from .store import Store, SyncState
+from .store import Store, SyncState, pack_document, unpack_document
 
 __all__ = [
     "PullReport",
@@ -266,6 +266,24 @@ def _bad(where: str, value: Any, expected: str) -> _Malformed:
     return _Malformed(f"{where} is {type(value).__name__} {_short(value)}, expected {expected}")
 
 
+def _check_item(item: Mapping[str, Any], where: str) -> None:
+    """Raise _Malformed naming the first bad field of a scorecard item (slow path only)."""
+    qid = item.get("question_id")
+    if type(qid) is not str or not qid:
+        raise _bad(f"{where}.question_id", qid, "a non-empty string")
+    for key, expected in (("score", "a number"), ("score_weight", "a number")):
+        v = item.get(key)
+        if v is not None and type(v) not in _NUM_TYPES:
+            raise _bad(f"{where}.{key}", v, expected)
+    ns = item.get("not_scored")
+    if ns is not None and type(ns) is not bool:
+        raise _bad(f"{where}.not_scored", ns, "true/false")
+    for key in ("evaluation_summary", "question_text"):
+        v = item.get(key)
+        if v is not None and type(v) is not str:
+            raise _bad(f"{where}.{key}", v, "a string")
+
+
 def _parse_interview(d: Any) -> dict[str, Any] | None:
     """Validate one interview-data document and return its rows, or None if it has no results.
 
@@ -304,44 +322,43 @@ def _parse_interview(d: Any) -> dict[str, Any] | None:
 
     scores = rows["scores"]
     exact: dict[tuple[Any, Any, Any], str] = {}
-    loose: dict[tuple[Any, Any], str] = {}
+    loose: dict[tuple[Any, Any], str] | None = None  # built on the first inexact turn
     windows: list[tuple[float, float, str]] = []
     scorecard = _list(wi, "scorecard", w)
     for k, item in enumerate(scorecard):
-        iw = f"{w}.scorecard[{k}]"
         if type(item) is not dict:
-            item = _dict(item, iw)
+            item = _dict(item, f"{w}.scorecard[{k}]")
         qid = item.get("question_id")
-        if type(qid) is not str or not qid:
-            raise _bad(f"{iw}.question_id", qid, "a non-empty string")
         s = item.get("score")
-        if s is not None and type(s) not in _NUM_TYPES:
-            raise _bad(f"{iw}.score", s, "a number")
         wt = item.get("score_weight")
-        if wt is not None and type(wt) not in _NUM_TYPES:
-            raise _bad(f"{iw}.score_weight", wt, "a number")
         ns = item.get("not_scored")
-        if ns is not None and type(ns) is not bool:
-            raise _bad(f"{iw}.not_scored", ns, "true/false")
         summary = item.get("evaluation_summary")
-        if summary is not None and type(summary) is not str:
-            raise _bad(f"{iw}.evaluation_summary", summary, "a string")
         qtext = item.get("question_text")
-        if qtext is not None and type(qtext) is not str:
-            raise _bad(f"{iw}.question_text", qtext, "a string")
-        scores.append((iid, pid, qid, _int(item, "rank", iw), s, wt, ns is True, summary, qtext))
+        rank = item.get("rank")
+        if (
+            type(qid) is not str
+            or not qid
+            or (s is not None and type(s) not in _NUM_TYPES)
+            or (wt is not None and type(wt) not in _NUM_TYPES)
+            or (ns is not None and type(ns) is not bool)
+            or (summary is not None and type(summary) is not str)
+            or (qtext is not None and type(qtext) is not str)
+            or (rank is not None and type(rank) is not int)
+        ):
+            _check_item(item, f"{w}.scorecard[{k}]")  # raises with the precise reason
+            rank = _int(item, "rank", f"{w}.scorecard[{k}]")
+        scores.append((iid, pid, qid, rank, s, wt, ns is True, summary, qtext))
         turns = item.get("transcript")
         if not turns:
             continue
         if type(turns) is not list:
-            raise _bad(f"{iw}.transcript", turns, "a list")
+            raise _bad(f"{w}.scorecard[{k}].transcript", turns, "a list")
         lo = hi = None
         for t in turns:
             if type(t) is not dict:
-                raise _bad(f"{iw}.transcript[]", t, "an object")
+                raise _bad(f"{w}.scorecard[{k}].transcript[]", t, "an object")
             sp, tx, ts = t.get("speaker"), t.get("text"), t.get("timestamp")
             exact.setdefault((sp, tx, ts), qid)
-            loose.setdefault((sp, tx), qid)
             if type(ts) in _NUM_TYPES:
                 if lo is None:
                     lo = hi = ts
@@ -361,18 +378,27 @@ def _parse_interview(d: Any) -> dict[str, Any] | None:
         if type(t) is not dict:
             raise _bad(f"{w}.transcript[{j}]", t, "an object")
         sp, tx, ts = t.get("speaker"), t.get("text"), t.get("timestamp")
-        if sp is not None and type(sp) is not str:
-            raise _bad(f"{w}.transcript[{j}].speaker", sp, "a string")
-        if tx is not None and type(tx) is not str:
-            raise _bad(f"{w}.transcript[{j}].text", tx, "a string")
-        if ts is not None and type(ts) not in _NUM_TYPES:
+        if (
+            (sp is not None and type(sp) is not str)
+            or (tx is not None and type(tx) is not str)
+            or (ts is not None and type(ts) not in _NUM_TYPES)
+        ):
+            for key, v, expected in (("speaker", sp, "a string"), ("text", tx, "a string")):
+                if v is not None and type(v) is not str:
+                    raise _bad(f"{w}.transcript[{j}].{key}", v, expected)
             raise _bad(f"{w}.transcript[{j}].timestamp", ts, "a number")
-        qid = exact.get((sp, tx, ts)) or loose.get((sp, tx))
-        if qid is None and ts is not None:
-            for lo, hi, wq in windows:
-                if lo <= ts <= hi:
-                    qid = wq
-                    break
+        qid = exact.get((sp, tx, ts))
+        if qid is None:
+            if loose is None:
+                loose = {}
+                for key3, q in exact.items():
+                    loose.setdefault(key3[:2], q)
+            qid = loose.get((sp, tx))
+            if qid is None and ts is not None:
+                for lo, hi, wq in windows:
+                    if lo <= ts <= hi:
+                        qid = wq
+                        break
         out.append((iid, j, sp, tx, ts, qid))
 
     hl = rows["highlights"]
@@ -404,10 +430,8 @@ def _iter_docs(docs: Any, what: str) -> Iterator[Any]:
 
 
 def _columns(rows: list[tuple[Any, ...]], names: Iterable[str]) -> dict[str, list[Any]]:
-    names = list(names)
-    if not rows:
-        return {n: [] for n in names}
-    return {n: list(col) for n, col in zip(names, zip(*rows, strict=True), strict=True)}
+    # one list comprehension per column: ~4× faster than zip(*rows) on millions of rows
+    return {n: [r[i] for r in rows] for i, n in enumerate(names)}
 
 
 def _world_parts(world: Any) -> dict[str, Any]:
@@ -447,7 +471,8 @@ def frames_from_documents(
         ``CandidateResponse`` dicts: a list, or a mapping ``posting_id -> list``.
     interview_data
         ``InterviewDataResponse`` dicts (the ``data`` of ``GET /interviews/{id}/data``): a list
-        or a mapping ``interview_id -> document``. Unfinished interviews (``not_ready``,
+        or a mapping ``interview_id -> document`` (a document may also be the packed bytes a
+        :class:`~milo_analytics.store.Store` keeps; they are decoded one at a time). Unfinished interviews (``not_ready``,
         ``pending``, ...) are skipped, not errors.
     errors
         Earlier failures to carry into the ``errors`` frame (dicts with ``interview_id``,
@@ -573,9 +598,14 @@ def frames_from_documents(
         return c[1] if c else None
 
     for iid in sorted(docs, key=lambda k: order(k, posting_of(k, docs[k]))):
-        d = docs[iid]
+        d = docs.pop(iid)  # let each document go once parsed: keeps the peak memory low
         real_id = None if iid.startswith("\0") else iid
         try:
+            if isinstance(d, bytes):
+                try:
+                    d = unpack_document(d)
+                except (ValueError, zlib.error) as exc:
+                    raise _Malformed(f"stored document is unreadable: {exc}") from None
             rows = _parse_interview(d)
         except _Malformed as exc:
             fail(real_id, STAGE_PARSE, str(exc))
@@ -938,6 +968,8 @@ class PullReport:
         Interviews with results served from the store without a request.
     seconds : float
         Wall time of the pull.
+    fetch_seconds : float
+        Wall time of the interview-data phase (after the listings).
     """
 
     posting_id: str
@@ -947,6 +979,7 @@ class PullReport:
     failed: int = 0
     unchanged: int = 0
     seconds: float = 0.0
+    fetch_seconds: float = 0.0
 
 
 def _interactive() -> bool:
@@ -1099,7 +1132,9 @@ def pull_posting(
         len(todo),
     )
     if todo:
+        t1 = time.perf_counter()
         _fetch_all(client, store, posting_id, todo, report, strict, progress, concurrency)
+        report.fetch_seconds = time.perf_counter() - t1
     store.mark_synced(posting_id)
     report.seconds = time.perf_counter() - t0
     return report
@@ -1115,11 +1150,31 @@ def _fetch_all(
     progress: ProgressArg,
     concurrency: int,
 ) -> None:
-    def fetch(iid: str) -> Any:
-        return client.interviews.data(iid, raw=True)
+    from .api.errors import MalformedResponseError
+
+    def fetch(iid: str) -> tuple[str, Any]:
+        """In a worker thread: request, validate and pack one document.
+
+        Returns ``("ok", packed)`` or ``(stage, exception)``; AuthenticationError propagates.
+        """
+        try:
+            doc = client.interviews.data(iid, raw=True)
+        except AuthenticationError:
+            raise
+        except MalformedResponseError as exc:
+            return STAGE_PARSE, exc
+        except Exception as exc:  # APIError after retries, or unexpected: keep going
+            return STAGE_FETCH, exc
+        try:
+            _validate_fetched(iid, doc)
+        except _Malformed as exc:
+            return STAGE_PARSE, DataError(f"interview {iid}: malformed document: {exc}")
+        return "ok", pack_document(doc)
 
     bar = _Progress(progress, len(todo), f"posting {posting_id}")
-    pool = ThreadPoolExecutor(max_workers=min(concurrency, len(todo)), thread_name_prefix="milo-load")
+    pool = ThreadPoolExecutor(
+        max_workers=min(concurrency, len(todo)), thread_name_prefix="milo-load"
+    )
     window = max(2 * concurrency, 8)  # bounded: never more than this many documents in memory
     pending: dict[Future[Any], tuple[str, str]] = {}
     queue = iter(todo)
@@ -1129,63 +1184,43 @@ def _fetch_all(
             pending[pool.submit(fetch, item[0])] = item
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            ok: list[tuple[str, str, bytes, str]] = []
+            failed: list[tuple[str, str, str, str]] = []
+            first_exc: BaseException | None = None
             for fut in done:
                 iid, fp = pending.pop(fut)
-                _store_result(store, posting_id, iid, fp, fut, report, strict)
-                bar.update()
+                status, payload = fut.result()  # only AuthenticationError raises here
+                if status == "ok":
+                    ok.append((iid, posting_id, payload, fp))
+                else:
+                    first_exc = first_exc or payload
+                    message = (
+                        str(payload)
+                        if isinstance(payload, MiloError)
+                        else f"{type(payload).__name__}: {payload}"
+                    )
+                    if isinstance(payload, DataError):
+                        message = message.split(": ", 1)[1]  # drop the "interview X" prefix
+                    failed.append((iid, posting_id, status, message))
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending[pool.submit(fetch, nxt[0])] = nxt
+            # the documents that arrived together commit together, each with its sync state
+            store.record_fetches(ok, failed)
+            report.fetched += len(ok)
+            report.failed += len(failed)
+            for iid, _, stage, message in failed:
+                logger.warning("interview %s: %s failed: %s", iid, stage, message)
+            if strict and first_exc is not None:
+                raise first_exc
+            for _ in range(len(ok) + len(failed)):
+                bar.update()
         clean = True
     finally:
         bar.close()
         # On Ctrl-C or a strict failure, drop what is queued; requests in flight finish in the
         # background and their results are discarded (the store only has committed documents).
         pool.shutdown(wait=clean, cancel_futures=True)
-
-
-def _store_result(
-    store: Store,
-    posting_id: str,
-    iid: str,
-    fp: str,
-    fut: Future[Any],
-    report: PullReport,
-    strict: bool,
-) -> None:
-    try:
-        doc = fut.result()
-    except AuthenticationError:
-        raise
-    except MiloError as exc:
-        from .api.errors import MalformedResponseError
-
-        report.failed += 1
-        stage = STAGE_PARSE if isinstance(exc, MalformedResponseError) else STAGE_FETCH
-        store.save_interview_error(iid, posting_id, stage, str(exc))
-        logger.warning("interview %s: %s failed: %s", iid, stage, exc)
-        if strict:
-            raise
-        return
-    except Exception as exc:  # an unexpected failure in the worker: keep going, but say so
-        report.failed += 1
-        msg = f"{type(exc).__name__}: {exc}"
-        store.save_interview_error(iid, posting_id, STAGE_FETCH, msg)
-        logger.warning("interview %s: fetch failed: %s", iid, msg)
-        if strict:
-            raise
-        return
-    try:
-        _validate_fetched(iid, doc)
-    except _Malformed as exc:
-        report.failed += 1
-        store.save_interview_error(iid, posting_id, STAGE_PARSE, f"malformed document: {exc}")
-        logger.warning("interview %s: malformed document: %s", iid, exc)
-        if strict:
-            raise DataError(f"interview {iid}: malformed document: {exc}") from None
-        return
-    store.save_interview(iid, posting_id, doc, fp)
-    report.fetched += 1
 
 
 # --------------------------------------------------------------------------- store → frames
@@ -1227,20 +1262,15 @@ def frames_from_store(
             if iid in ids:
                 docs[iid] = blob
         errors.extend(e for e in store.errors(pid) if e["interview_id"] in ids)
-    interview_data = {iid: _unpack_doc(blob) for iid, blob in docs.items()}
     return frames_from_documents(
         postings=postings,
         questions=questions,
         candidates=candidates,
-        interview_data=interview_data,
+        interview_data=docs,  # packed bytes, decoded one at a time
         errors=errors,
         score_scale=score_scale,
         strict=strict,
     )
-
-
-def _unpack_doc(blob: bytes) -> Any:
-    return json.loads(zlib.decompress(blob))
 
 
 # --------------------------------------------------------------------------- the public loaders

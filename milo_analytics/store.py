@@ -43,7 +43,12 @@ from typing import Any
 
 from .errors import ConfigError, DataError
 
-__all__ = ["Store", "SyncState", "default_store_path"]
+try:  # optional speed-up: the standard library is the fallback
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None  # type: ignore[assignment]
+
+__all__ = ["Store", "SyncState", "default_store_path", "pack_document", "unpack_document"]
 
 _SCHEMA_VERSION = 1
 
@@ -103,14 +108,44 @@ def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir("milo_analytics")) / "store.sqlite3"
 
 
-def _pack(doc: Any) -> bytes:
-    return zlib.compress(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(), 1)
+def pack_document(doc: Any) -> bytes:
+    """A document as the store keeps it: compact JSON, zlib-compressed (level 1).
+
+    Uses orjson when installed (about 10× faster to write than the standard library).
+
+    Examples
+    --------
+    >>> unpack_document(pack_document({"a": [1, "é"]}))
+    {'a': [1, 'é']}
+    """
+    data: bytes | None = None
+    if _orjson is not None:
+        try:
+            data = _orjson.dumps(doc)
+        except (TypeError, _orjson.JSONEncodeError):
+            data = None  # e.g. integers beyond 64 bits: the standard library copes
+    if data is None:
+        data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    return zlib.compress(data, 1)
 
 
-def _unpack(blob: bytes | None) -> Any:
+def unpack_document(blob: bytes | None) -> Any:
+    """The inverse of :func:`pack_document` (None stays None)."""
     if blob is None:
         return None
-    return json.loads(zlib.decompress(blob))
+    data = zlib.decompress(blob)
+    if _orjson is not None:
+        try:
+            return _orjson.loads(data)
+        except _orjson.JSONDecodeError:
+            pass  # NaN or huge integers written by the standard library
+    return json.loads(data)
+
+
+_pack = pack_document
+
+
+_unpack = unpack_document
 
 
 @dataclass(frozen=True)
@@ -387,6 +422,39 @@ class Store:
                 packed,
             )
         return len(packed)
+
+    def record_fetches(
+        self,
+        ok: Iterable[tuple[str, str, Mapping[str, Any] | bytes, str | None]] = (),
+        failed: Iterable[tuple[str, str, str, str]] = (),
+    ) -> None:
+        """Record a batch of fetch results in one transaction.
+
+        ``ok`` rows are ``(interview_id, posting_id, document, fingerprint)`` where the document
+        is a dict or already packed with :func:`pack_document`; ``failed`` rows are
+        ``(interview_id, posting_id, stage, error)`` (an earlier good copy is kept, marked
+        stale). Each document lands together with its sync state: all of the batch or none.
+        """
+        now = time.time()
+        ok_rows = [(i, p, d if isinstance(d, bytes) else _pack(d), f, now) for i, p, d, f in ok]
+        bad_rows = [(i, p, st, e, now) for i, p, st, e in failed]
+        with self.transaction() as c:
+            if ok_rows:
+                c.executemany(
+                    "INSERT OR REPLACE INTO interviews (interview_id, posting_id, doc, "
+                    "fingerprint, state, stage, error, attempts, fetched_at) "
+                    "VALUES (?, ?, ?, ?, 'ok', NULL, NULL, 0, ?)",
+                    ok_rows,
+                )
+            if bad_rows:
+                c.executemany(
+                    "INSERT INTO interviews (interview_id, posting_id, doc, fingerprint, state, "
+                    "stage, error, attempts, fetched_at) VALUES (?, ?, NULL, NULL, 'error', ?, ?, "
+                    "1, ?) ON CONFLICT(interview_id) DO UPDATE SET state='error', "
+                    "stage=excluded.stage, error=excluded.error, "
+                    "attempts=interviews.attempts + 1, fetched_at=excluded.fetched_at",
+                    bad_rows,
+                )
 
     def save_interview_error(
         self, interview_id: str, posting_id: str, stage: str, error: str

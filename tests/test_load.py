@@ -240,7 +240,8 @@ def test_interrupted_pull_resumes_without_duplicates(sandbox_factory, tmp_path):
         with pytest.raises(KeyboardInterrupt):
             load_posting(pid, client=client, store=store, progress=stop_after(40), concurrency=8)
         have = sum(1 for s in store.sync_states(pid).values() if s.state == "ok")
-        assert have == 40
+        # documents that arrive together commit together: at least the 40 reported
+        assert 40 <= have < total
         # requests already in flight finish in the background (their results are dropped);
         # let them land before counting the resumed pull's requests
         deadline = time.monotonic() + 30
@@ -249,7 +250,7 @@ def test_interrupted_pull_resumes_without_duplicates(sandbox_factory, tmp_path):
             time.sleep(0.01)
         sb.reset_counts()
         data = load_posting(pid, client=client, store=store, progress=False, concurrency=8)
-        assert data_requests(sb) == total - 40
+        assert data_requests(sb) == total - have
         assert store.counts()["interviews"] == total
     assert not data.interviews["interview_id"].duplicated().any()
     assert not data.scores.duplicated(["interview_id", "question_id"]).any()
