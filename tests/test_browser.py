@@ -6,8 +6,6 @@ Needs Debian's ``chromium`` package (``.ci/run`` installs it); skipped with a re
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 import shutil
 import subprocess
@@ -16,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from milo_analytics.cli import main
 from milo_analytics.frames import InterviewData
 from milo_analytics.report import build_report
 
@@ -76,12 +73,9 @@ def figures_drawn(source: str, dom: str) -> tuple[list[str], list[str]]:
 
 @pytest.fixture(scope="module")
 def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out_dir = tmp_path_factory.mktemp("demo-browser")
-    err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        code = main(["demo", "--out", str(out_dir), "--quiet"])
-    assert code == 0, err.getvalue()
-    return out_dir / "milo-report.html"
+    from _demo_output import demo_output
+
+    return demo_output(tmp_path_factory)[1] / "milo-report.html"
 
 
 @needs_chromium

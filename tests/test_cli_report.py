@@ -118,15 +118,10 @@ def test_report_command_against_the_sandbox(
 # --------------------------------------------------------------------------- demo
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
-    import contextlib
-    import io
+    from _demo_output import demo_output
 
-    out_dir = tmp_path_factory.mktemp("demo")
-    buf, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
-        code = main(["demo", "--out", str(out_dir), "--quiet"])
-    assert code == 0, err.getvalue()
-    return code, buf.getvalue(), out_dir
+    out, out_dir = demo_output(tmp_path_factory)
+    return 0, out, out_dir
 
 
 @pytest.mark.slow
