@@ -521,6 +521,7 @@ def rollback_cmd(
         result = rollback_weights(client, audit_log, force=force)
     typer.echo(result.summary())
 
+
 # === report and demo ===
 # `demo` (the main job on the embedded demo world) and `report` (one real posting).
 
@@ -701,6 +702,27 @@ def report_command(
         bool,
         typer.Option("--offline", help="Use only what the store already has; make no requests."),
     ] = False,
+    outcomes_key: Annotated[
+        str,
+        typer.Option(
+            "--outcomes-key",
+            help="How outcomes rows join to interviews: email, interview_id or external_id.",
+        ),
+    ] = "email",
+    demographics_key: Annotated[
+        str,
+        typer.Option(
+            "--demographics-key",
+            help="How demographics rows join to interviews: email, interview_id or external_id.",
+        ),
+    ] = "email",
+    on_conflict: Annotated[
+        str,
+        typer.Option(
+            "--on-conflict",
+            help="People with contradictory rows: error (stop), unknown, first or last.",
+        ),
+    ] = "error",
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
     no_redact: Annotated[
         bool,
@@ -712,8 +734,16 @@ def report_command(
 ) -> None:
     """Write an HTML report for one posting (see ``_REPORT_HELP``)."""
     from . import build_report, load_posting, read_demographics, read_outcomes
+    from .errors import ConfigError
     from .store import Store
 
+    for flag, value in (("--outcomes-key", outcomes_key), ("--demographics-key", demographics_key)):
+        if value not in ("email", "interview_id", "external_id"):
+            raise ConfigError(f"{flag} {value!r} is not one of email, interview_id, external_id")
+    if on_conflict not in ("error", "unknown", "first", "last"):
+        raise ConfigError(
+            f"--on-conflict {on_conflict!r} is not one of error, unknown, first, last"
+        )
     st = Store(store) if store is not None else None
     try:
         if offline:
@@ -726,8 +756,16 @@ def report_command(
     finally:
         if st is not None:
             _close(st)
-    out_frame = read_outcomes(outcomes, data=data) if outcomes else None
-    demo_frame = read_demographics(demographics, data=data) if demographics else None
+    out_frame = (
+        read_outcomes(outcomes, data=data, key=outcomes_key, on_conflict=on_conflict)  # type: ignore[arg-type]
+        if outcomes
+        else None
+    )
+    demo_frame = (
+        read_demographics(demographics, data=data, key=demographics_key, on_conflict=on_conflict)  # type: ignore[arg-type]
+        if demographics
+        else None
+    )
     sugg = None
     if suggestion is not None:
         from . import WeightSuggestion

@@ -818,8 +818,9 @@ class _Builder:
                 ),
             )
         if len(iv) >= 2:
-            res = self.run(sec, "Drift", lambda: _analysis("drift")(d))
-            self.add_result(sec, res, title="Scores over time")
+            self.per_posting(
+                sec, "Drift", lambda x: _analysis("drift")(x), title="Scores over time"
+            )
         return sec
 
     def weights(self) -> Section:

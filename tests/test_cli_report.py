@@ -83,6 +83,15 @@ def test_report_missing_outcomes_file_is_a_usage_error(
     assert "missing.csv" in err
 
 
+def test_report_rejects_an_unknown_join_key(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "report", "ABC", "--demographics-key", "name")
+    assert code == 1
+    assert err.strip() == (
+        "milo-analytics: error: --demographics-key 'name' is not one of email, interview_id, "
+        "external_id"
+    )
+
+
 # --------------------------------------------------------------------------- report command
 def test_report_command_against_the_sandbox(
     capsys: pytest.CaptureFixture[str],
@@ -100,11 +109,14 @@ def test_report_command_against_the_sandbox(
     code, stdout, err = run(
         capsys, "report", posting, "--store", str(store), "-o", str(out),
         "--demographics", str(demo_world_path() / "demographics.csv"),
+        "--outcomes", str(demo_world_path() / "outcomes.csv"),
+        "--outcomes-key", "interview_id", "--on-conflict", "unknown",
     )  # fmt: skip
     assert code == 0, err
     assert f"Report: {out}" in stdout
     page = out.read_text(encoding="utf-8")
     assert 'id="adverse-impact"' in page and 'id="overview"' in page
+    assert 'id="validity"' in page
     assert demo_sandbox.api_key not in page
     # offline from the same store gives the same report body (only the timestamp differs)
     out2 = tmp_path / "r2.html"
