@@ -178,7 +178,9 @@ def calibrate() -> list:
             "Against the sandbox (no account) we also apply the push, then roll it back. "
             "With a real account this cell does nothing: push deliberately, with `apply=True`, "
             "after reviewing the plan. Past candidates keep their scores; only interviews "
-            "scored after the push use the new weights."
+            "scored after the push use the new weights. The questions API writes whole numbers "
+            "1–10, so a weight created as 1.5 (as in the demo) cannot be restored through it: "
+            "the rollback warns and names it."
         ),
         new_code_cell(
             'if not os.environ.get("HEYMILO_API_KEY"):\n'
