@@ -992,19 +992,32 @@ def _interactive() -> bool:
 
 
 class _Progress:
-    """tqdm.auto bar, a user callback ``(done, total)``, or nothing."""
+    """tqdm.auto bar, a user callback ``(done, total)``, or nothing.
 
-    def __init__(self, progress: ProgressArg, total: int, desc: str) -> None:
-        self.total = total
+    The total grows while the candidate listing is still being paged through.
+    """
+
+    def __init__(self, progress: ProgressArg, desc: str) -> None:
+        self.total = 0
         self.done = 0
+        self.desc = desc
         self.callback: Callable[[int, int], None] | None = None
         self.bar: Any = None
+        self.want_bar = progress is True or (progress is None and _interactive())
+        self.always = progress is True
         if callable(progress) and not isinstance(progress, bool):
             self.callback = progress
-        elif progress is True or (progress is None and total >= _PROGRESS_MIN and _interactive()):
+            self.want_bar = False
+
+    def grow(self, n: int = 1) -> None:
+        self.total += n
+        if self.bar is not None:
+            self.bar.total = self.total
+        elif self.want_bar and (self.always or self.total >= _PROGRESS_MIN):
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc=desc, unit="doc", leave=False)
+            self.bar = tqdm(total=self.total, desc=self.desc, unit="doc", leave=False)
+            self.bar.update(self.done)
 
     def update(self) -> None:
         self.done += 1
@@ -1107,34 +1120,36 @@ def pull_posting(
     questions = list(client.questions.list(posting_id, raw=True))
     store.save_questions(posting_id, questions)
 
+    # The interview data of a page's candidates is fetched while the next pages are listed.
+    states = store.sync_states(posting_id)
     listing: dict[str, dict[str, Any]] = {}
-    for cand in client.candidates.list(posting_id, raw=True):
-        iid = cand.get("interview_id") if isinstance(cand, dict) else None
-        if isinstance(iid, str) and iid:
+
+    def to_fetch() -> Iterator[tuple[str, str]]:
+        for cand in client.candidates.list(posting_id, raw=True):
+            iid = cand.get("interview_id") if isinstance(cand, dict) else None
+            if not isinstance(iid, str) or not iid:
+                continue
+            seen = iid in listing
             listing.pop(iid, None)  # a record seen twice (it moved while paging): keep the last
             listing[iid] = cand
+            if not seen and needs_fetch(cand, states.get(iid)):
+                yield iid, candidate_fingerprint(cand)
+
+    t1 = time.perf_counter()
+    _fetch_all(client, store, posting_id, to_fetch(), report, strict, progress, concurrency)
     store.save_candidates(posting_id, listing.values())
     report.candidates = len(listing)
-
-    states = store.sync_states(posting_id)
-    todo: list[tuple[str, str]] = []
-    for iid, cand in listing.items():
-        if cand.get("status") in _HAS_RESULTS:
-            report.with_results += 1
-            if needs_fetch(cand, states.get(iid)):
-                todo.append((iid, candidate_fingerprint(cand)))
-    report.unchanged = report.with_results - len(todo)
+    report.with_results = sum(1 for c in listing.values() if c.get("status") in _HAS_RESULTS)
+    report.unchanged = report.with_results - report.fetched - report.failed
+    report.fetch_seconds = time.perf_counter() - t1
     logger.info(
-        "posting %s: %d candidates, %d with results, %d to fetch",
+        "posting %s: %d candidates, %d with results, %d fetched, %d failed",
         posting_id,
         report.candidates,
         report.with_results,
-        len(todo),
+        report.fetched,
+        report.failed,
     )
-    if todo:
-        t1 = time.perf_counter()
-        _fetch_all(client, store, posting_id, todo, report, strict, progress, concurrency)
-        report.fetch_seconds = time.perf_counter() - t1
     store.mark_synced(posting_id)
     report.seconds = time.perf_counter() - t0
     return report
@@ -1144,7 +1159,7 @@ def _fetch_all(
     client: Any,
     store: Store,
     posting_id: str,
-    todo: list[tuple[str, str]],
+    todo: Iterator[tuple[str, str]],
     report: PullReport,
     strict: bool,
     progress: ProgressArg,
@@ -1171,16 +1186,15 @@ def _fetch_all(
             return STAGE_PARSE, DataError(f"interview {iid}: malformed document: {exc}")
         return "ok", pack_document(doc)
 
-    bar = _Progress(progress, len(todo), f"posting {posting_id}")
-    pool = ThreadPoolExecutor(
-        max_workers=min(concurrency, len(todo)), thread_name_prefix="milo-load"
-    )
+    bar = _Progress(progress, f"posting {posting_id}")
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="milo-load")
     window = max(2 * concurrency, 8)  # bounded: never more than this many documents in memory
     pending: dict[Future[Any], tuple[str, str]] = {}
     queue = iter(todo)
     clean = False
     try:
         for item in itertools.islice(queue, window):
+            bar.grow()
             pending[pool.submit(fetch, item[0])] = item
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -1204,6 +1218,7 @@ def _fetch_all(
                     failed.append((iid, posting_id, status, message))
                 nxt = next(queue, None)
                 if nxt is not None:
+                    bar.grow()
                     pending[pool.submit(fetch, nxt[0])] = nxt
             # the documents that arrived together commit together, each with its sync state
             store.record_fetches(ok, failed)
