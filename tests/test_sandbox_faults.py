@@ -52,7 +52,10 @@ def test_rate_limit_headers_and_429_with_retry_after(sandbox_factory: Any) -> No
     assert 1 <= int(r.headers["Retry-After"]) <= 60
     assert r.headers["X-RateLimit-Remaining"] == "0"
     # per key: a bad key is rejected with 401 before it is counted against anyone
-    assert httpx.get(sb.base_url + "/postings", headers={"X-API-KEY": "other"}).status_code == 401
+    assert (
+        httpx.get(sb.base_url + "/postings", headers={"X-API-KEY": "other"}, timeout=10).status_code
+        == 401
+    )
     # lifting the limit at runtime
     sb.set_faults(rate_limit=None)
     r = _get(sb, "/postings")
