@@ -29,7 +29,9 @@ True
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import itertools
 import json
 import random
 import re
@@ -372,7 +374,7 @@ class SandboxState:
         self.rng = random.Random(seed)
         self._doc_cache: dict[str, bytes] = {}
         self._cand_cache: dict[str, bytes] = {}
-        self._cand_pos: dict[str, tuple[int, dict[str, int]]] = {}
+        self._cand_pos: dict[str, tuple[int, dict[str, int], list[float] | None]] = {}
         self._candidate_ids: dict[str, str] | None = None
 
     # ------------------------------------------------------------- bookkeeping
@@ -441,12 +443,38 @@ class SandboxState:
         return b
 
     def candidate_positions(self, posting_id: str) -> dict[str, int]:
+        """interview_id -> position in the posting's candidate list (cached per length)."""
+        return self._candidate_meta(posting_id)[0]
+
+    def _candidate_meta(self, posting_id: str) -> tuple[dict[str, int], list[float] | None]:
         cands = self.world.candidates.get(posting_id, [])
-        n, idx = self._cand_pos.get(posting_id, (-1, {}))
+        n, idx, created = self._cand_pos.get(posting_id, (-1, {}, None))
         if n != len(cands):
             idx = {c["interview_id"]: i for i, c in enumerate(cands)}
-            self._cand_pos[posting_id] = (len(cands), idx)
-        return idx
+            times = [float(c.get("created_at") or 0) for c in cands]
+            created = times if all(a <= b for a, b in itertools.pairwise(times)) else None
+            self._cand_pos[posting_id] = (len(cands), idx, created)
+        return idx, created
+
+    def candidates_between(
+        self, posting_id: str, after: float | None, before: float | None
+    ) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
+        """Candidates created in ``[after, before]`` (bisect when the list is in time order)."""
+        cands = self.world.candidates.get(posting_id, [])
+        idx, created = self._candidate_meta(posting_id)
+        if after is None and before is None:
+            return cands, idx
+        if created is not None:
+            lo = 0 if after is None else bisect.bisect_left(created, after)
+            hi = len(created) if before is None else bisect.bisect_right(created, before)
+            return cands[lo:hi], None
+        out = [
+            c
+            for c in cands
+            if (after is None or (c.get("created_at") or 0) >= after)
+            and (before is None or (c.get("created_at") or 0) <= before)
+        ]
+        return out, None
 
     def interview_body(self, interview_id: str) -> bytes:
         """The full JSON body of ``GET /interviews/{id}/data`` (cached for finished ones)."""
@@ -1229,17 +1257,7 @@ def h_list_candidates(ctx: Ctx) -> Resp:
             param="created_before",
         )
     with st.lock:
-        cands = st.world.candidates.get(pid, [])
-        positions = None
-        if after is not None or before is not None:
-            cands = [
-                c
-                for c in cands
-                if (after is None or (c.get("created_at") or 0) >= after)
-                and (before is None or (c.get("created_at") or 0) <= before)
-            ]
-        else:
-            positions = st.candidate_positions(pid)
+        cands, positions = st.candidates_between(pid, after, before)
         return paginate(
             ctx, cands, lambda c: c["interview_id"], raw=st.candidate_json, positions=positions
         )
