@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
@@ -386,6 +387,20 @@ _SUMMARIES = {
 _FOLLOW_UP = "Could you give me a specific example of that?"
 
 
+@functools.lru_cache(maxsize=4096)
+def _text(kind: str, lvl: str, k: int, topic: str) -> str:
+    """Formatted template text, shared between documents (saves time and memory)."""
+    if kind == "answer":
+        return _ANSWERS[lvl][k].format(topic=topic, topic_cap=topic[:1].upper() + topic[1:])
+    if kind == "follow_up":
+        return "Sure. " + _ANSWERS[lvl][0].format(topic=topic)
+    if kind == "summary":
+        return _SUMMARIES[lvl].format(topic=topic)
+    if kind == "highlight":
+        return f"Strong answer on {topic}"
+    return f"Weak answer on {topic}"
+
+
 def _level(score: int, scale: int) -> str:
     frac = (score - 1) / (scale - 1)
     return "low" if frac < 0.4 else ("mid" if frac < 0.75 else "high")
@@ -635,9 +650,7 @@ def complete_candidate(
         qturns: list[dict[str, Any]] = []
         if transcripts != "none":
             qturns.append(say("Interviewer", q["text"], float(rng.uniform(4, 9))))
-            ans = _ANSWERS[lvl][int(rng.integers(0, 3))].format(
-                topic=topic, topic_cap=topic[:1].upper() + topic[1:]
-            )
+            ans = _text("answer", lvl, int(rng.integers(0, 3)), topic)
             if html_probe and i == 0:
                 ans += " <script>alert('xss')</script> & <b>bold</b>"
             qturns.append(say("Candidate", ans, float(rng.uniform(15, 60))))
@@ -646,12 +659,12 @@ def complete_candidate(
                 qturns.append(
                     say(
                         "Candidate",
-                        "Sure. " + _ANSWERS[lvl][0].format(topic=topic),
+                        _text("follow_up", lvl, 0, topic),
                         float(rng.uniform(10, 30)),
                     )
                 )
             transcript.extend(qturns)
-        summary = _SUMMARIES[lvl].format(topic=topic)
+        summary = _text("summary", lvl, 0, topic)
         if html_probe and i == 0:
             summary += " Quoted: <script>alert('xss')</script>"
         scorecard.append(
@@ -675,12 +688,12 @@ def complete_candidate(
     scored = [c for c in scorecard if not c["not_scored"]]
     ordered = sorted(scored, key=lambda c: -c["score"])
     highlights = [
-        f"Strong answer on {_topic_of(c['question_text'])}"
+        _text("highlight", "", 0, _topic_of(c["question_text"]))
         for c in ordered[:2]
         if _level(c["score"], scale) == "high"
     ] or ["Polite and engaged throughout the interview"]
     lowlights = [
-        f"Weak answer on {_topic_of(c['question_text'])}"
+        _text("lowlight", "", 0, _topic_of(c["question_text"]))
         for c in ordered[::-1][:2]
         if _level(c["score"], scale) == "low"
     ]
