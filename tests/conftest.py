@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from milo_analytics.sandbox import Sandbox, WorldConfig, run_sandbox
+from milo_analytics.sandbox import ProcessSandbox, Sandbox, WorldConfig, run_sandbox
 
 SMALL_WORLD = WorldConfig(seed=11, n_candidates=60, n_second=20)
 
@@ -45,12 +45,13 @@ def sandbox(small_world_config: WorldConfig) -> Iterator[Sandbox]:
 @pytest.fixture
 def sandbox_factory() -> Iterator[Any]:
     """Start sandboxes with any run_sandbox keyword arguments; all stop after the test."""
-    started: list[Sandbox] = []
+    started: list[Sandbox | ProcessSandbox] = []
 
-    def make(**kw: Any) -> Sandbox:
+    def make(**kw: Any) -> Sandbox | ProcessSandbox:
         kw.setdefault("world", WorldConfig(**SMALL_WORLD.to_dict()))
         world = kw.pop("world")
-        sb = Sandbox(world, **kw).start()
+        cls = ProcessSandbox if kw.pop("process", False) else Sandbox
+        sb = cls(world, **kw).start()
         started.append(sb)
         return sb
 
