@@ -56,12 +56,17 @@ def test_demo_report_sections_and_figures(demo_page: str) -> None:
 
 @pytest.mark.slow
 def test_demo_report_has_no_candidate_pii(demo_page: str) -> None:
+    from plotly.offline import get_plotlyjs
+
+    # search everything but the (static) plotly.js bundle: faster, and no false positives
+    ours = demo_page.replace(get_plotlyjs().replace("</script", "<\\/script"), "")
+    assert len(ours) < len(demo_page) - 1_000_000
     world = load_demo_world(copy_world=False)
-    low = demo_page.lower()
+    low = ours.lower()
     for cands in world.candidates.values():
         for c in cands:
             assert c["email"].lower() not in low
-            assert c["name"] not in demo_page
+            assert c["name"] not in ours
             phone = c.get("phone_number") or (c.get("metadata") or {}).get("phone")
             if isinstance(phone, str) and phone:
-                assert phone not in demo_page
+                assert phone not in ours
