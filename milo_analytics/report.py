@@ -1156,7 +1156,14 @@ class _Builder:
             "min_impact_ratio", "lowest_category", "below_four_fifths", "flagged",
         ]  # fmt: skip
         summ = res.summary[[c for c in summary_cols if c in res.summary.columns]]
-        self.table(sec, summ, title="Summary by measure", label_questions=False, max_rows=80)
+        self.table(
+            sec,
+            summ,
+            title=f"Summary by measure ({len(summ)} rows)",
+            label_questions=False,
+            max_rows=80,
+            collapsed=True,
+        )
         if isinstance(getattr(res, "unknown", None), pd.DataFrame) and len(res.unknown):
             self.table(sec, res.unknown, title="Unknown categories", label_questions=False)
         notes = [str(n) for n in res.notes]
