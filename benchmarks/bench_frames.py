@@ -5,7 +5,8 @@ What it does
 1. Writes a Store with one posting of N interviews (default 100,000) without HTTP: it
    generates a small sandbox world (``generate_world``, 500 completed interviews) and clones
    its candidate records and interview documents under new interview ids (JSON text with the
-   id replaced, then packed as the store packs documents).
+   id replaced), stored as a pull stores them (``prepare_document``: the packed document plus
+   its pre-parsed frame rows).
 2. In a fresh Python process (so the peak memory is the build's alone, plus the imports),
    runs ``load_posting(posting_id, store=path, refresh=False)`` — the store → InterviewData
    path every offline analysis uses — and reports the wall time and the process's peak
@@ -33,9 +34,9 @@ from pathlib import Path
 
 def write_store(path: Path, n: int, seed: int = 1) -> tuple[str, float]:
     """Fill a Store at ``path`` with ``n`` cloned interviews; return (posting_id, seconds)."""
-    from milo_analytics.load import candidate_fingerprint
+    from milo_analytics.load import candidate_fingerprint, prepare_document
     from milo_analytics.sandbox import WorldConfig, generate_world
-    from milo_analytics.store import Store, pack_document
+    from milo_analytics.store import Store
 
     t0 = time.perf_counter()
     world = generate_world(
@@ -57,8 +58,11 @@ def write_store(path: Path, n: int, seed: int = 1) -> tuple[str, float]:
             iid = f"{k:016X}"
             new_cand = dict(cand, interview_id=iid, email=f"c{k}@example.org")
             candidates.append(new_cand)
-            blob = pack_document(json.loads(doc_json.replace(cand["interview_id"], iid)))
-            batch.append((iid, pid, blob, candidate_fingerprint(new_cand)))
+            # as a pull stores it: the document plus its pre-parsed frame rows
+            blob, rows, version = prepare_document(
+                iid, json.loads(doc_json.replace(cand["interview_id"], iid))
+            )
+            batch.append((iid, pid, blob, candidate_fingerprint(new_cand), rows, version))
             if len(batch) == 5000:
                 store.record_fetches(batch)
                 batch = []

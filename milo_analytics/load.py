@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import itertools
@@ -61,6 +62,7 @@ __all__ = [
     "load_posting",
     "load_postings",
     "needs_fetch",
+    "prepare_document",
     "pull_posting",
 ]
 
@@ -74,6 +76,10 @@ STAGE_QUESTION = "question"  # a question record is malformed
 STAGE_FILE = "file"  # an exported file could not be read
 
 _SCALES = (5, 10)
+#: Interviews parsed between two conversions of rows into frame parts (bounds peak memory).
+_CHUNK = 5000
+#: One shared string object per common speaker (millions of turns otherwise each hold a copy).
+_SPEAKERS = {s: s for s in ("Interviewer", "Candidate", "System")}
 
 
 class _Malformed(Exception):
@@ -388,6 +394,7 @@ def _parse_interview(d: Any) -> dict[str, Any] | None:
                     raise _bad(f"{w}.transcript[{j}].{key}", v, expected)
             raise _bad(f"{w}.transcript[{j}].timestamp", ts, "a number")
         qid = exact.get((sp, tx, ts))
+        sp = _SPEAKERS.get(sp, sp)
         if qid is None:
             if loose is None:
                 loose = {}
@@ -471,9 +478,9 @@ def frames_from_documents(
         ``CandidateResponse`` dicts: a list, or a mapping ``posting_id -> list``.
     interview_data
         ``InterviewDataResponse`` dicts (the ``data`` of ``GET /interviews/{id}/data``): a list
-        or a mapping ``interview_id -> document`` (a document may also be the packed bytes a
-        :class:`~milo_analytics.store.Store` keeps; they are decoded one at a time). Unfinished interviews (``not_ready``,
-        ``pending``, ...) are skipped, not errors.
+        or a mapping ``interview_id -> document``. A document may also be the packed bytes a
+        :class:`~milo_analytics.store.Store` keeps (decoded one at a time, to keep memory
+        low). Unfinished interviews (``not_ready``, ``pending``, ...) are skipped, not errors.
     errors
         Earlier failures to carry into the ``errors`` frame (dicts with ``interview_id``,
         ``stage``, ``error``), e.g. failed fetches.
@@ -508,6 +515,37 @@ def frames_from_documents(
     ...     "name": "B", "email": "b@x.org", "status": "pending"}]).candidates.status.tolist()
     ['pending']
     """
+    # Millions of small tuples are made and kept here; the cyclic garbage collector would
+    # traverse them again and again (they hold no cycles), so it pauses during the build.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _frames_from_documents(
+            world,
+            postings=postings,
+            questions=questions,
+            candidates=candidates,
+            interview_data=interview_data,
+            errors=errors,
+            score_scale=score_scale,
+            strict=strict,
+        )
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _frames_from_documents(
+    world: Any,
+    *,
+    postings: Any,
+    questions: Any,
+    candidates: Any,
+    interview_data: Any,
+    errors: Iterable[Mapping[str, Any]] | None,
+    score_scale: int | Mapping[str, int] | None,
+    strict: bool,
+) -> InterviewData:
     bad_scale = [
         v
         for v in (score_scale.values() if isinstance(score_scale, Mapping) else [score_scale])
@@ -590,23 +628,38 @@ def frames_from_documents(
     s_rows: list[tuple[Any, ...]] = []
     t_rows: list[tuple[Any, ...]] = []
     h_rows: list[tuple[Any, ...]] = []
+    parts: dict[str, list[pd.DataFrame]] = {n: [] for n in ("scores", "transcript", "highlights")}
+    top: dict[str, float] = {}  # highest scored item per posting, for the scale
+
+    def flush() -> None:
+        """Turn the rows gathered so far into frame parts (bounded memory for big pulls)."""
+        for r in s_rows:
+            if not r[6] and r[4] is not None and (r[1] not in top or r[4] > top[r[1]]):
+                top[r[1]] = r[4]
+        for name, rows in (("scores", s_rows), ("transcript", t_rows), ("highlights", h_rows)):
+            if rows or not parts[name]:
+                parts[name].append(_frame(name, _columns(rows, SCHEMAS[name])))
+            rows.clear()
 
     def posting_of(iid: str, d: Any) -> str | None:
-        if isinstance(d, Mapping) and isinstance(d.get("posting_id"), str):
+        if type(d) is dict and isinstance(d.get("posting_id"), str):
             return d["posting_id"]
         c = c_rows.get(iid)
         return c[1] if c else None
 
-    for iid in sorted(docs, key=lambda k: order(k, posting_of(k, docs[k]))):
+    for n_docs, iid in enumerate(sorted(docs, key=lambda k: order(k, posting_of(k, docs[k])))):
         d = docs.pop(iid)  # let each document go once parsed: keeps the peak memory low
         real_id = None if iid.startswith("\0") else iid
         try:
-            if isinstance(d, bytes):
-                try:
-                    d = unpack_document(d)
-                except (ValueError, zlib.error) as exc:
-                    raise _Malformed(f"stored document is unreadable: {exc}") from None
-            rows = _parse_interview(d)
+            if type(d) is _Prepared:
+                rows = d.load()
+            else:
+                if isinstance(d, bytes):
+                    try:
+                        d = unpack_document(d)
+                    except (ValueError, zlib.error) as exc:
+                        raise _Malformed(f"stored document is unreadable: {exc}") from None
+                rows = _parse_interview(d)
         except _Malformed as exc:
             fail(real_id, STAGE_PARSE, str(exc))
             continue
@@ -618,12 +671,11 @@ def frames_from_documents(
         s_rows.extend(rows["scores"])
         t_rows.extend(rows["transcript"])
         h_rows.extend(rows["highlights"])
+        if n_docs % _CHUNK == _CHUNK - 1:
+            flush()
+    flush()
 
     # score scale, per posting (postings may differ: the guides use 1–5, the spec 1–10)
-    top: dict[str, float] = {}
-    for r in s_rows:
-        if not r[6] and r[4] is not None and (r[1] not in top or r[4] > top[r[1]]):
-            top[r[1]] = r[4]
     seen = set(p_rows) | {k[0] for k in q_rows} | {r[1] for r in c_rows.values()}
     seen |= {r[1] for r in i_rows if r[1] is not None}
     scales: dict[str, int | None] = {}
@@ -671,11 +723,11 @@ def frames_from_documents(
             ),
         ),
         "interviews": _frame("interviews", _columns(i_rows, SCHEMAS["interviews"])),
-        "scores": _frame("scores", _columns(s_rows, SCHEMAS["scores"])),
-        "transcript": _frame("transcript", _columns(t_rows, SCHEMAS["transcript"])),
-        "highlights": _frame("highlights", _columns(h_rows, SCHEMAS["highlights"])),
         "errors": _frame("errors", _columns(err_rows, SCHEMAS["errors"])),
     }
+    for name, pieces in parts.items():
+        frames[name] = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+        pieces.clear()
     return InterviewData(**frames, score_scale=scale)
 
 
@@ -1034,7 +1086,7 @@ class _Progress:
 def _posting_not_found(posting_id: str, client: Any, exc: NotFoundError) -> NotFoundError:
     return NotFoundError(
         f"posting {posting_id!r} was not found at {client.base_url} (or this API key cannot "
-        "see it); check the id with client.postings.list() or `milo-analytics postings`",
+        "see it); check the id with HeyMiloClient().postings.list()",
         status_code=exc.status_code,
         code=exc.code,
         body=exc.body,
@@ -1044,14 +1096,67 @@ def _posting_not_found(posting_id: str, client: Any, exc: NotFoundError) -> NotF
     )
 
 
-def _validate_fetched(interview_id: str, doc: Any) -> None:
-    """Raise _Malformed when a fetched document is not this interview's InterviewDataResponse."""
+def _validate_fetched(interview_id: str, doc: Any) -> dict[str, Any] | None:
+    """The document's frame rows; _Malformed when it is not this interview's document."""
     if not isinstance(doc, dict):
         raise _Malformed(f"the response is {type(doc).__name__}, expected an object")
     got = doc.get("interview_id")
     if got is not None and got != interview_id:
         raise _Malformed(f"the response is for interview {got!r}, not {interview_id!r}")
-    _parse_interview(dict(doc, interview_id=interview_id) if got is None else doc)
+    return _parse_interview(dict(doc, interview_id=interview_id) if got is None else doc)
+
+
+#: Format of the pre-parsed rows the store caches next to each document; bump it whenever
+#: _parse_interview's output changes, and stored rows of another version are ignored.
+ROWS_VERSION = 1
+
+
+def prepare_document(interview_id: str, doc: Any) -> tuple[bytes, bytes | None, int]:
+    """Validate a fetched interview-data document and pack it for the store.
+
+    Returns ``(packed document, packed frame rows or None, rows version)``: the rows are what
+    :func:`frames_from_documents` would extract, cached so that building frames from the store
+    skips parsing (the raw document stays the source of truth).
+
+    Raises
+    ------
+    DataError
+        The document is malformed (it names the offending field).
+
+    Examples
+    --------
+    >>> doc = {"interview_id": "I1", "posting_id": "P", "status": "completed", "score": 50.0}
+    >>> blob, rows, version = prepare_document("I1", doc)
+    >>> isinstance(blob, bytes), isinstance(rows, bytes), version == ROWS_VERSION
+    (True, True, True)
+    """
+    try:
+        rows = _validate_fetched(interview_id, doc)
+    except _Malformed as exc:
+        raise DataError(f"interview {interview_id}: malformed document: {exc}") from None
+    return pack_document(doc), None if rows is None else pack_document(rows), ROWS_VERSION
+
+
+class _Prepared:
+    """A stored document with its cached rows (decoded lazily in the frames build)."""
+
+    __slots__ = ("doc", "rows")
+
+    def __init__(self, doc: bytes, rows: bytes) -> None:
+        self.doc = doc
+        self.rows = rows
+
+    def load(self) -> dict[str, Any] | None:
+        try:
+            rows = unpack_document(self.rows)
+        except (ValueError, zlib.error):  # a damaged cache: parse the document again
+            try:
+                return _parse_interview(unpack_document(self.doc))
+            except (ValueError, zlib.error) as exc:
+                raise _Malformed(f"stored document is unreadable: {exc}") from None
+        for t in rows["transcript"]:
+            t[2] = _SPEAKERS.get(t[2], t[2])
+        return rows
 
 
 def pull_posting(
@@ -1065,10 +1170,12 @@ def pull_posting(
 ) -> PullReport:
     """Bring the store up to date with one posting (the API → store half of load_posting).
 
-    Lists the posting's questions and every candidate page, stores them, then fetches the
-    interview data of the candidates the refetch rule selects (:func:`needs_fetch`) on a
-    thread pool sharing ``client``. Each document is committed with its sync state in one
-    transaction as it arrives, so an interruption loses at most the documents in flight.
+    Stores the posting and its questions, then pages through the candidate listing and,
+    while it does, fetches the interview data of the candidates the refetch rule selects
+    (:func:`needs_fetch`) on a thread pool sharing ``client``. Documents are committed with
+    their sync state as they arrive (those arriving together in one transaction), so an
+    interruption loses at most the documents in flight; the listing itself is stored at the
+    end, in one transaction.
 
     Parameters
     ----------
@@ -1181,10 +1288,9 @@ def _fetch_all(
         except Exception as exc:  # APIError after retries, or unexpected: keep going
             return STAGE_FETCH, exc
         try:
-            _validate_fetched(iid, doc)
-        except _Malformed as exc:
-            return STAGE_PARSE, DataError(f"interview {iid}: malformed document: {exc}")
-        return "ok", pack_document(doc)
+            return "ok", prepare_document(iid, doc)
+        except DataError as exc:
+            return STAGE_PARSE, exc
 
     bar = _Progress(progress, f"posting {posting_id}")
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="milo-load")
@@ -1198,14 +1304,14 @@ def _fetch_all(
             pending[pool.submit(fetch, item[0])] = item
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            ok: list[tuple[str, str, bytes, str]] = []
+            ok: list[tuple[Any, ...]] = []
             failed: list[tuple[str, str, str, str]] = []
             first_exc: BaseException | None = None
             for fut in done:
                 iid, fp = pending.pop(fut)
                 status, payload = fut.result()  # only AuthenticationError raises here
                 if status == "ok":
-                    ok.append((iid, posting_id, payload, fp))
+                    ok.append((iid, posting_id, payload[0], fp, payload[1], payload[2]))
                 else:
                     first_exc = first_exc or payload
                     message = (
@@ -1256,8 +1362,11 @@ def frames_from_store(
     DataError
         A posting was never pulled into this store.
     """
-    postings, questions, candidates, errors = [], [], [], []
+    postings: list[Any] = []
+    questions: list[Any] = []
+    errors: list[dict[str, Any]] = []
     docs: dict[str, Any] = {}
+    ids_of: dict[str, set[str]] = {}
     for pid in posting_ids:
         if not store.has_posting(pid):
             known = store.posting_ids()
@@ -1270,13 +1379,13 @@ def frames_from_store(
         if doc is not None:
             postings.append(doc)
         questions.extend(store.questions(pid))
-        cands = store.candidates(pid)
-        candidates.extend(cands)
-        ids = {c.get("interview_id") for c in cands if isinstance(c, dict)}
-        for iid, blob in store.iter_interview_blobs(pid):
-            if iid in ids:
-                docs[iid] = blob
+        ids = ids_of[pid] = set(store.candidate_ids(pid))
+        for iid, blob, rows, version in store.iter_interview_blobs(pid):
+            if iid in ids:  # still packed: decoded one at a time while the frames build
+                docs[iid] = _Prepared(blob, rows) if rows and version == ROWS_VERSION else blob
         errors.extend(e for e in store.errors(pid) if e["interview_id"] in ids)
+    # candidate records are decoded lazily too (100,000 decoded records take ~1 GB)
+    candidates = (c for pid in ids_of for c in store.iter_candidates(pid))
     return frames_from_documents(
         postings=postings,
         questions=questions,

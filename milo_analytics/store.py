@@ -86,7 +86,9 @@ CREATE TABLE IF NOT EXISTS interviews (
     stage TEXT,               -- on error: 'fetch' or 'parse'
     error TEXT,               -- on error: the message (never the API key)
     attempts INTEGER NOT NULL DEFAULT 0,
-    fetched_at REAL
+    fetched_at REAL,
+    rows BLOB,                -- the good copy's frame rows, pre-parsed (a cache; see load.py)
+    rows_version INTEGER      -- format of `rows`; another version means "parse doc again"
 );
 CREATE INDEX IF NOT EXISTS interviews_posting ON interviews (posting_id);
 """
@@ -230,6 +232,7 @@ class Store:
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_DDL)
             self._check_version()
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise DataError(
                 f"{self.path} is not a milo_analytics store ({exc}); pass another path or "
@@ -250,6 +253,12 @@ class Store:
                 f"{self.path} was written by a newer milo_analytics (store schema {row[0]}); "
                 "upgrade milo_analytics or use another store path"
             )
+
+    def _migrate(self) -> None:
+        cols = {r[1] for r in self._conn.execute("PRAGMA table_info(interviews)")}
+        for name, kind in (("rows", "BLOB"), ("rows_version", "INTEGER")):
+            if name not in cols:
+                self._conn.execute(f"ALTER TABLE interviews ADD COLUMN {name} {kind}")
 
     @property
     def closed(self) -> bool:
@@ -393,6 +402,24 @@ class Store:
         )
         return [_unpack(r[0]) for r in rows]
 
+    def candidate_ids(self, posting_id: str) -> list[str]:
+        """The interview ids of the posting's stored listing, in listing order."""
+        rows = self._query(
+            "SELECT interview_id FROM candidates WHERE posting_id=? ORDER BY position",
+            (posting_id,),
+        )
+        return [r[0] for r in rows]
+
+    def iter_candidates(self, posting_id: str) -> Iterator[dict[str, Any]]:
+        """Like :meth:`candidates`, decoding one record at a time (for very large postings)."""
+        rows = self._query(
+            "SELECT doc FROM candidates WHERE posting_id=? ORDER BY position", (posting_id,)
+        )
+        for i in range(len(rows)):
+            blob = rows[i][0]
+            rows[i] = None  # type: ignore[call-overload]
+            yield _unpack(blob)
+
     # ------------------------------------------------------------------ interviews
     def save_interview(
         self, interview_id: str, posting_id: str, doc: Mapping[str, Any], fingerprint: str | None
@@ -425,25 +452,33 @@ class Store:
 
     def record_fetches(
         self,
-        ok: Iterable[tuple[str, str, Mapping[str, Any] | bytes, str | None]] = (),
+        ok: Iterable[Sequence[Any]] = (),
         failed: Iterable[tuple[str, str, str, str]] = (),
     ) -> None:
         """Record a batch of fetch results in one transaction.
 
-        ``ok`` rows are ``(interview_id, posting_id, document, fingerprint)`` where the document
-        is a dict or already packed with :func:`pack_document`; ``failed`` rows are
+        ``ok`` rows are ``(interview_id, posting_id, document, fingerprint)``, optionally
+        followed by ``rows`` and ``rows_version`` (the document's frame rows, packed, as
+        :func:`milo_analytics.load.prepare_document` makes them); the document is a dict or
+        already packed with :func:`pack_document`. ``failed`` rows are
         ``(interview_id, posting_id, stage, error)`` (an earlier good copy is kept, marked
         stale). Each document lands together with its sync state: all of the batch or none.
         """
         now = time.time()
-        ok_rows = [(i, p, d if isinstance(d, bytes) else _pack(d), f, now) for i, p, d, f in ok]
+        ok_rows = []
+        for row in ok:
+            iid, pid, doc, fp = row[:4]
+            rows = row[4] if len(row) > 4 else None
+            version = row[5] if len(row) > 5 else None
+            blob = doc if isinstance(doc, bytes) else _pack(doc)
+            ok_rows.append((iid, pid, blob, fp, now, rows, version))
         bad_rows = [(i, p, st, e, now) for i, p, st, e in failed]
         with self.transaction() as c:
             if ok_rows:
                 c.executemany(
                     "INSERT OR REPLACE INTO interviews (interview_id, posting_id, doc, "
-                    "fingerprint, state, stage, error, attempts, fetched_at) "
-                    "VALUES (?, ?, ?, ?, 'ok', NULL, NULL, 0, ?)",
+                    "fingerprint, state, stage, error, attempts, fetched_at, rows, rows_version) "
+                    "VALUES (?, ?, ?, ?, 'ok', NULL, NULL, 0, ?, ?, ?)",
                     ok_rows,
                 )
             if bad_rows:
@@ -484,13 +519,20 @@ class Store:
         )
         return {r[0]: _unpack(r[1]) for r in rows}
 
-    def iter_interview_blobs(self, posting_id: str) -> Iterator[tuple[str, bytes]]:
-        """``(interview_id, compressed JSON)`` pairs, for fast bulk reads."""
-        yield from self._query(
-            "SELECT interview_id, doc FROM interviews WHERE posting_id=? AND doc IS NOT NULL "
-            "ORDER BY interview_id",
+    def iter_interview_blobs(
+        self, posting_id: str
+    ) -> Iterator[tuple[str, bytes, bytes | None, int | None]]:
+        """``(interview_id, packed document, packed rows or None, rows version)`` for every
+        good copy of the posting, sorted by interview id (fast bulk reads)."""
+        rows = self._query(
+            "SELECT interview_id, doc, rows, rows_version FROM interviews "
+            "WHERE posting_id=? AND doc IS NOT NULL ORDER BY interview_id",
             (posting_id,),
         )
+        for i in range(len(rows)):
+            row = rows[i]
+            rows[i] = None  # type: ignore[call-overload]
+            yield row
 
     def sync_states(self, posting_id: str) -> dict[str, SyncState]:
         """``interview_id -> SyncState`` for every interview of the posting the store tracks."""

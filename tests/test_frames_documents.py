@@ -286,3 +286,31 @@ def test_load_documents_missing_folder(tmp_path):
         load_documents(tmp_path / "nope")
     with pytest.raises(DataError, match=r"no \.json"):
         load_documents(tmp_path)
+
+
+def test_store_rows_cache_matches_parsing(tmp_path, docs):
+    """Frames from cached pre-parsed rows equal frames parsed from the raw documents; a cache
+    of another version or a damaged one falls back to the document."""
+    from milo_analytics.load import ROWS_VERSION, frames_from_store, prepare_document
+    from milo_analytics.store import Store
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.save_posting("P1", None)
+        store.save_questions("P1", QUESTIONS)
+        store.save_candidates("P1", docs["candidates"])
+        batch = []
+        for d in docs["interview_data"]:
+            blob, rows, version = prepare_document(d["interview_id"], d)
+            batch.append((d["interview_id"], "P1", blob, "fp", rows, version))
+        store.record_fetches(batch)
+        ref = frames_from_documents(**docs)
+        assert frames_from_store(store, ["P1"]).scores.equals(ref.scores)
+        assert frames_from_store(store, ["P1"]).transcript.equals(ref.transcript)
+        stale = [(*b[:4], b"not zlib", b[5]) for b in batch]
+        store.record_fetches(stale)
+        assert frames_from_store(store, ["P1"]).transcript.equals(ref.transcript)
+        old = [(*b[:4], b[4], ROWS_VERSION - 1) for b in batch]
+        store.record_fetches(old)
+        assert frames_from_store(store, ["P1"]).scores.equals(ref.scores)
+    with pytest.raises(DataError, match="malformed"):
+        prepare_document("I1", {"interview_id": "I1", "posting_id": "P1", "status": 42})
