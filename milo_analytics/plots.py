@@ -533,8 +533,8 @@ def report_heatmap(corr: pd.DataFrame, *, title: str) -> go.Figure:
         )
     )
     fig.update_yaxes(autorange="reversed")
-    base_layout(fig, title=title, height=max(360, 120 + 48 * len(labels)))
-    fig.update_layout(margin=dict(l=240, r=30, t=60, b=160))
+    base_layout(fig, title=title, height=max(300, 110 + 44 * len(labels)))
+    fig.update_layout(margin=dict(l=260, r=30, t=60, b=50))
     return fig
 
 

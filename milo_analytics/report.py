@@ -1097,7 +1097,39 @@ class _Builder:
             sec.blocks.append(
                 Block(kind="html", html="", notes=[self.redact.light(n) for n in notes])
             )
+        self._what_if(sec, sg)
         return sec
+
+    def _what_if(self, sec: Section, sg: Any) -> None:
+        """Rank changes and shortlist flips if the suggested integer weights had been used."""
+        table = getattr(sg, "table", None)
+        baseline = getattr(sg, "baseline", None) or {}
+        pid = baseline.get("posting_id") if isinstance(baseline, dict) else None
+        if not isinstance(table, pd.DataFrame) or pid not in self.postings:
+            return
+        col = "suggested_integer" if "suggested_integer" in table.columns else "suggested_weight"
+        if col not in table.columns or "question_id" not in table.columns:
+            return
+        weights = {
+            str(q): float(w)
+            for q, w in zip(table["question_id"], table[col], strict=True)
+            if pd.notna(w)
+        }
+        res = self.run(
+            sec,
+            "What-if rescoring",
+            lambda: _analysis("rescore")(self._posting_data(pid), weights, top=0.25),
+        )
+        if res is None:
+            return
+        self.add_result(
+            sec, res, title=f"If past candidates had been scored with the suggested weights ({pid})"
+        )
+        sec.blocks[-1].notes.append(
+            "Shortlist = the best 25 % of the posting by overall score, before and after, both "
+            "recomputed from the scorecards with the same formula. Past candidates keep their "
+            "real scores: this only shows how far the decisions would move."
+        )
 
     def impact(self) -> Section:
         sec = Section(
