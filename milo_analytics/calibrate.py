@@ -28,14 +28,15 @@ True
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -66,6 +67,7 @@ PAST_SCORES_NOTE = (
 )
 MAX_WEIGHT = 10
 MIN_WEIGHT = 1
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 # ============================================================================ numerical core
@@ -303,6 +305,20 @@ def _is_binary(y: np.ndarray, target_type: str) -> bool:
     return len(vals) <= 2 and set(vals.tolist()) <= {0.0, 1.0}
 
 
+def _single_blas(func: F) -> F:
+    """Run ``func`` with BLAS limited to one thread: the matrices here are tall and skinny
+    (n × ~10), where threaded BLAS only adds overhead and oversubscribes shared cores."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _run_parallel(func: Any, jobs: list[tuple[Any, ...]], n_jobs: int | None) -> list[Any]:
     if n_jobs in (None, 1) or len(jobs) <= 1:
         return [func(*args) for args in jobs]
@@ -415,6 +431,7 @@ class WeightSuggester(BaseEstimator):
         return Xa, ya, base
 
     # -------------------------------------------------------------- fit
+    @_single_blas
     def fit(self, X: Any, y: Any) -> WeightSuggester:
         """Fit the path, choose λ by repeated stratified CV and refit on all rows."""
         Xa, ya, base = self._validate(X, y)
@@ -1249,6 +1266,7 @@ def _fairness(
     return fair, notes
 
 
+@_single_blas
 def suggest_weights(
     data: Any,
     outcomes: pd.DataFrame | str | Path,
