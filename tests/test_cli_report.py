@@ -167,6 +167,8 @@ def test_demo_report_has_every_section_and_no_pii(demo_run: tuple[int, str, Path
     for sid in ("overview", "weights", "questions", "speech", "validity", "suggestion",
                 "adverse-impact", "data-quality"):  # fmt: skip
         assert f'<section id="{sid}"' in page, sid
+    # the suggestion section says what the new weights would have changed for candidates
+    assert "Shortlist = the best 25 % of the posting" in page
     world = load_demo_world()
     cands = [c for cs in world.candidates.values() for c in cs]
     from plotly.offline import get_plotlyjs
