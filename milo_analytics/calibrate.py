@@ -1111,6 +1111,19 @@ def _pick_posting(data: Any, posting_id: str | None) -> str:
 def _outcome_frame(outcomes: Any, data: Any, key: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     if isinstance(outcomes, pd.DataFrame) and "interview_id" in outcomes.columns:
         frame = outcomes
+        raw = [
+            c
+            for c in ("hired", "performance", "retention")
+            if c in frame.columns
+            and not (
+                pd.api.types.is_bool_dtype(frame[c].dtype)
+                or pd.api.types.is_numeric_dtype(frame[c].dtype)
+            )
+        ]
+        if raw:  # an unparsed export that already carries interview_id: parse it forgivingly
+            from .outcomes import read_outcomes
+
+            frame = read_outcomes(outcomes, key="interview_id", data=data)
     else:
         from .outcomes import read_outcomes
 
@@ -1373,7 +1386,14 @@ def suggest_weights(
     Xdf = X_all.loc[ids]
     X = Xdf.to_numpy(dtype=float)
     y = yser.loc[ids].to_numpy(dtype=float)
-    binary = _is_binary(y, "auto") if len(y) else True
+    if len(y) == 0:
+        raise DataError(
+            f"no outcome row with a {target!r} value matched a scored interview of posting "
+            f"{pid!r} ({len(out_frame):,} outcome rows, {len(X_all):,} scored interviews). Check "
+            f"the join key (key=, now {key!r}) and the join report: "
+            f"{ {k: join_report.get(k) for k in ('matched', 'unmatched', 'no_key')} }"
+        )
+    binary = _is_binary(y, "auto")
     q = len(qids)
 
     # ---- sample-size gate

@@ -160,3 +160,12 @@ def test_cli_suggest_then_dry_run_push(
     assert code == 0 and "Dry run" in text and "-> update" in text
     assert "past candidates keep their scores" in text
     assert demo_sandbox.api_key not in text
+
+
+def test_raw_ats_frame_with_interview_id_is_parsed(demo_suggestion, demo_sandbox) -> None:
+    _, data, _, s = demo_suggestion
+    raw = demo_sandbox.world.outcomes  # "Yes"/"No"/"1"/… as the ATS exported them
+    assert not pd.api.types.is_bool_dtype(raw["hired"].dtype)
+    again = suggest_weights(data, raw, n_boot=20)
+    assert again.n == s.n
+    assert again.table["suggested_integer"].tolist() == s.table["suggested_integer"].tolist()
