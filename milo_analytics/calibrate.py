@@ -1346,6 +1346,22 @@ def suggest_weights(
     DataError
         No joinable outcomes, an unknown target, several postings without ``posting_id``.
 
+    Notes
+    -----
+    *Integer weights.* The API writes whole numbers 1–10 and only ratios matter, so
+    :func:`integer_weights` looks for the integer vector that changes the fewest live weights
+    among those whose ratios the data cannot reject (likelihood-ratio region, ``level``), and
+    otherwise the one closest in ratio. A question that is as important as weighted therefore
+    keeps its live weight and a push leaves it alone. Today's float weights (a guide's 1.5)
+    count as "kept" only when an integer equals them at today's scale — 1.5 never does; at
+    scale 2 it would be 3, but every other weight would double and change with it — so such a
+    question is always rewritten, to the integer its suggested ratio rounds to.
+
+    *Recommendation.* ``"change"`` only when the integer weights (what a push writes) beat both
+    today's and unit weights out of sample: the lower bound of the paired bootstrap CI of each
+    difference (same folds, same candidates) is above 0. Otherwise ``"keep"``, and always
+    ``"keep"`` when the integer weights equal today's.
+
     Examples
     --------
     >>> from milo_analytics.sandbox import load_demo_world  # doctest: +SKIP
