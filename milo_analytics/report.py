@@ -668,7 +668,7 @@ class _Builder:
                 kind="html",
                 title=title,
                 html=f"<p>{html.escape(self.redact.light(text))}</p>",
-                data=text,
+                data=self.redact.light(text),
             )
         )
 
