@@ -97,6 +97,9 @@ def test_dry_run_returns_the_plan_and_writes_nothing(sandbox, world, tmp_path) -
     assert result.n_changes == 2
     assert PAST_SCORES_NOTE in result.notes
     assert sandbox.counts.get(PATCH, 0) == 0 and not list(tmp_path.iterdir())
+    assert len(result.plot().data) == 3
+    result.table.loc[0, "text"] = "<img src=x onerror=alert(1)>"
+    assert "<img" not in result._repr_html_() and "&lt;img" in result._repr_html_()
 
 
 def test_apply_writes_after_logging_verifies_and_is_idempotent(sandbox, world, tmp_path) -> None:
