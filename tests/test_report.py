@@ -357,3 +357,62 @@ def test_repr_html_is_compact_and_draws_figures(data: InterviewData) -> None:
 def test_build_report_rejects_non_interview_data() -> None:
     with pytest.raises(DataError, match="InterviewData"):
         build_report(pd.DataFrame())
+
+
+# --------------------------------------------------------------------------- outcomes, audit
+def _joined(data: InterviewData, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Outcomes and demographics frames shaped as read_outcomes/read_demographics return them."""
+    rng = np.random.default_rng(seed)
+    iv = data.interviews
+    hired = (iv["score"].astype(float) + rng.normal(scale=10, size=len(iv))) > 65
+    outcomes = pd.DataFrame(
+        {
+            "interview_id": iv["interview_id"],
+            "posting_id": iv["posting_id"],
+            "hired": pd.array(hired.to_numpy(), dtype="boolean"),
+        }
+    )
+    demographics = pd.DataFrame(
+        {
+            "interview_id": iv["interview_id"],
+            "posting_id": iv["posting_id"],
+            "sex": rng.choice(["Female", "Male", "Unknown"], size=len(iv), p=[0.5, 0.45, 0.05]),
+            "race_ethnicity": rng.choice(
+                ["White", "Hispanic or Latino", "Black or African American", "Asian"],
+                size=len(iv),
+            ),
+        }
+    )
+    return outcomes, demographics
+
+
+def test_outcomes_and_demographics_add_their_sections(data: InterviewData) -> None:
+    outcomes, demographics = _joined(data)
+    report = build_report(
+        data, outcomes=outcomes, demographics=demographics, generated_at=STAMP, strict=True
+    )
+    ids = [s.id for s in report.sections]
+    assert "validity" in ids and "adverse-impact" in ids
+    assert report.problems == []
+    validity = next(s for s in report.sections if s.id == "validity")
+    assert sum(b.kind == "figure" for b in validity.blocks) >= 2  # hire-rate bands, importance
+    audit = next(s for s in report.sections if s.id == "adverse-impact")
+    assert "flags" in audit.facts and any(b.kind == "figure" for b in audit.blocks)
+
+
+def test_outcomes_without_interview_ids_explain_themselves(data: InterviewData) -> None:
+    outcomes = pd.DataFrame({"email": ["a@b.org"], "hired": [True]})
+    report = build_report(data, outcomes=outcomes, generated_at=STAMP)
+    validity = next(s for s in report.sections if s.id == "validity")
+    assert validity.error and "interview_id" in validity.error
+    assert "a@b.org" not in report.to_html()
+
+
+def test_a_bad_demographics_frame_shows_the_audit_error(data: InterviewData) -> None:
+    report = build_report(
+        data, demographics=pd.DataFrame({"interview_id": ["I000001"]}), generated_at=STAMP
+    )
+    audit = next(s for s in report.sections if s.id == "adverse-impact")
+    errors = [b.text for b in audit.blocks if b.kind == "error"]
+    assert errors and errors[0].startswith("Bias audit: ")
+    assert report.to_html().count('class="milo-error"') >= 1
