@@ -671,7 +671,7 @@ def report_command(
         Path | None,
         typer.Option(
             "--outcomes",
-            help="ATS export with hire outcomes (CSV or Excel; joined by email).",
+            help="ATS export with hire outcomes (CSV or Excel; joined by --outcomes-key).",
             exists=True,
             dir_okay=False,
         ),
@@ -680,7 +680,7 @@ def report_command(
         Path | None,
         typer.Option(
             "--demographics",
-            help="Voluntary self-identification file (CSV or Excel; joined by email).",
+            help="Voluntary self-identification file (CSV/Excel; joined by --demographics-key).",
             exists=True,
             dir_okay=False,
         ),
