@@ -1294,7 +1294,9 @@ def _fetch_all(
 
     bar = _Progress(progress, f"posting {posting_id}")
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="milo-load")
-    window = max(2 * concurrency, 8)  # bounded: never more than this many documents in memory
+    # bounded: never more than this many documents in memory; the slack keeps the workers
+    # busy while the main thread pages through the candidate listing
+    window = max(4 * concurrency, 8)
     pending: dict[Future[Any], tuple[str, str]] = {}
     queue = iter(todo)
     clean = False
