@@ -314,3 +314,16 @@ def test_store_rows_cache_matches_parsing(tmp_path, docs):
         assert frames_from_store(store, ["P1"]).scores.equals(ref.scores)
     with pytest.raises(DataError, match="malformed"):
         prepare_document("I1", {"interview_id": "I1", "posting_id": "P1", "status": 42})
+
+
+def test_load_documents_demo_folder_equals_world():
+    """data/demo is written by World.save(): loading the folder equals the world itself."""
+    from milo_analytics.sandbox import load_demo_world
+    from milo_analytics.sandbox.world import demo_world_path
+
+    world = load_demo_world()
+    data = load_documents(demo_world_path())
+    assert data == frames_from_documents(world)
+    assert data.errors.empty
+    assert len(data.candidates) == sum(len(c) for c in world.candidates.values())
+    assert sorted(data.postings["score_scale"]) == [5, 10]
