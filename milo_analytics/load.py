@@ -12,6 +12,12 @@ house). It has three layers:
   :class:`~milo_analytics.store.Store` (incremental, concurrent, fault tolerant) and build the
   frames from the store.
 
+The ``errors`` frame lists only documents that failed to load or parse, one row each, with a
+``stage``: ``fetch`` (the request still failed after the client's retries), ``parse`` (a
+malformed interview-data document, or a body that is not JSON), ``candidate``, ``question`` or
+``posting`` (a malformed listing record) and ``file`` (an exported file that cannot be read).
+Unfinished interviews are never errors. A failed document is fetched again on the next pull.
+
 Examples
 --------
 >>> q = [{"id": "q1", "posting_id": "P", "modality": "voice", "text": "Why us?", "rank": 1,
