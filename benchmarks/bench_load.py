@@ -166,7 +166,8 @@ def part_a(n: int, latency: float, sample: int) -> None:
                 f"{bound:.2f} s)"
             )
             print(
-                f"  vs naive: {naive_total / m['total']:.1f}× faster (target ≥ 20×); "
+                f"  vs naive: {naive_total / m['total']:.1f}× faster (target ≥ 20×; at {c} in "
+                f"flight no loader can beat naive/bound = {naive_total / bound:.1f}×); "
                 f"data phase / bound: {report.fetch_seconds / bound:.2f}× (target ≤ 1.5×); "
                 f"whole pull / bound: {m['total'] / bound:.2f}×; "
                 f"re-pull with nothing changed: {m['second']:.2f} s, 0 documents fetched"
