@@ -136,6 +136,25 @@ def test_second_pull_costs_no_interview_requests(sandbox_factory, store):
     assert second.errors.empty
 
 
+class _Recorder:
+    """Wraps a client and records which interviews' data it was asked for."""
+
+    def __init__(self, client):
+        self._client = client
+        self.asked: list[str] = []
+        real = client.interviews
+
+        class Interviews:
+            def data(inner, interview_id, **kw):
+                self.asked.append(interview_id)
+                return real.data(interview_id, **kw)
+
+        self.interviews = Interviews()
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
 def test_new_completions_and_overrides_fetch_exactly_those(sandbox_factory, store):
     sb = sandbox_factory(
         world=WorldConfig(seed=5, n_candidates=60, n_second=20, unfinished_rate=0.0),
@@ -144,19 +163,28 @@ def test_new_completions_and_overrides_fetch_exactly_those(sandbox_factory, stor
     pid = posting_ids(sb)[0]
     with sb.client() as client:
         load_posting(pid, client=client, store=store, progress=False)
-        for k in range(10):
+        new = [
             client.candidates.ingest(pid, name=f"New Person {k}", email=f"new{k}@example.org")
+            for k in range(10)
+        ]
+        new_ids = {r.interview_id for r in new}
         sb.reset_counts()
         load_posting(pid, client=client, store=store, progress=False)
         assert data_requests(sb) == 0  # new candidates are pending: nothing to fetch
-        sb.complete_pending()
+        assert sb.complete_pending() >= 10
         done = finished_ids(sb, pid)
-        overridden = done[:3]
+        assert new_ids <= set(done)
+        overridden = [i for i in done if i not in new_ids][:3]
         for iid in overridden:
             sb.override_score(iid, 12.5)
         sb.reset_counts()
-        data = load_posting(pid, client=client, store=store, progress=False)
-    assert data_requests(sb) == 13
+        retries = client.metrics["retries"]
+        recorder = _Recorder(client)
+        data = load_posting(pid, client=recorder, store=store, progress=False)
+        retried = client.metrics["retries"] - retries
+    assert sorted(recorder.asked) == sorted(new_ids | set(overridden))
+    # counted at the server: 13, plus any transport-level retry of the same request
+    assert 13 <= data_requests(sb) <= 13 + retried
     assert data.pull_reports[0].fetched == 13
     got = data.interviews.set_index("interview_id")["score"]
     assert all(got[i] == 12.5 for i in overridden)
