@@ -599,10 +599,12 @@ def demo_command(
             )
         finally:
             _close(store)
-        # The demo ATS export carries HeyMilo's interview id; like a real export it has a
-        # few people with contradictory rows, which count as unknown rather than stop the run.
+        # The demo ATS export is keyed by the ATS id HeyMilo keeps in candidate metadata
+        # (`external_id`); about a tenth of its rows lack HeyMilo's interview id, as real
+        # exports do. A few people have contradictory rows: they count as unknown rather
+        # than stop the run.
         outcomes = read_outcomes(
-            world_dir / "outcomes.csv", key="interview_id", data=data, on_conflict="unknown"
+            world_dir / "outcomes.csv", key="external_id", data=data, on_conflict="unknown"
         )
         demographics = read_demographics(
             world_dir / "demographics.csv", data=data, on_conflict="unknown"

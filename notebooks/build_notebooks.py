@@ -141,7 +141,7 @@ def calibrate() -> list:
         new_code_cell(
             setup_cell(
                 extra_real='\n    OUTCOMES, OUTCOMES_KEY = "ats_export.csv", "email"     # <- your ATS export',
-                extra_demo='\n    OUTCOMES, OUTCOMES_KEY = demo_world_path() / "outcomes.csv", "interview_id"',
+                extra_demo='\n    OUTCOMES, OUTCOMES_KEY = demo_world_path() / "outcomes.csv", "external_id"',
             )
         ),
         new_code_cell(LOAD),
