@@ -47,13 +47,25 @@ def score_value_bars(dist: Any, *, title: str | None = None) -> go.Figure:
     seq = _sequential(len(values))
     for i, v in enumerate(values):
         d = dist[dist["value"] == v].set_index("question_id").reindex(questions)
-        fig.add_trace(go.Bar(
-            y=questions, x=d["share"], name=str(v), orientation="h", marker_color=seq[i],
-            customdata=d["count"],
-            hovertemplate="%{y}: score " + str(v) + " — %{x:.1%} (%{customdata:,})<extra></extra>",
-        ))
-    fig.update_layout(barmode="stack", legend_title_text="score", xaxis_tickformat=".0%",
-                      yaxis_autorange="reversed")
+        fig.add_trace(
+            go.Bar(
+                y=questions,
+                x=d["share"],
+                name=str(v),
+                orientation="h",
+                marker_color=seq[i],
+                customdata=d["count"],
+                hovertemplate="%{y}: score "
+                + str(v)
+                + " — %{x:.1%} (%{customdata:,})<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        legend_title_text="score",
+        xaxis_tickformat=".0%",
+        yaxis_autorange="reversed",
+    )
     return base_layout(fig, title=title, height=max(300, 60 + 40 * len(questions)))
 
 
@@ -61,8 +73,12 @@ def weight_shares(table: Any, *, title: str | None = None) -> go.Figure:
     """Grouped bars: ``nominal_share`` beside ``effective_share`` per ``question_id``."""
     fig = go.Figure()
     q = table["question_id"].astype(str).tolist()
-    fig.add_trace(go.Bar(x=q, y=table["nominal_share"], name="nominal share", marker_color=PALETTE[0]))
-    fig.add_trace(go.Bar(x=q, y=table["effective_share"], name="effective share", marker_color=PALETTE[1]))
+    fig.add_trace(
+        go.Bar(x=q, y=table["nominal_share"], name="nominal share", marker_color=PALETTE[0])
+    )
+    fig.add_trace(
+        go.Bar(x=q, y=table["effective_share"], name="effective share", marker_color=PALETTE[1])
+    )
     fig.update_layout(barmode="group", yaxis_tickformat=".0%", xaxis_title="question")
     return base_layout(fig, title=title)
 
@@ -71,11 +87,20 @@ def correlation_heatmap(matrix: Any, *, title: str | None = None) -> go.Figure:
     """Heatmap of a (small) correlation matrix frame, values annotated."""
     labels = [str(c) for c in matrix.columns]
     z = matrix.to_numpy()
-    fig = go.Figure(go.Heatmap(
-        z=z, x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu", reversescale=True,
-        text=[[("" if v != v else f"{v:.2f}") for v in row] for row in z],
-        texttemplate="%{text}", hovertemplate="%{y} × %{x}: %{z:.3f}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=labels,
+            y=labels,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            reversescale=True,
+            text=[[("" if v != v else f"{v:.2f}") for v in row] for row in z],
+            texttemplate="%{text}",
+            hovertemplate="%{y} × %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
     fig.update_layout(yaxis_autorange="reversed")
     return base_layout(fig, title=title, height=max(350, 80 + 45 * len(labels)))
 
@@ -83,70 +108,129 @@ def correlation_heatmap(matrix: Any, *, title: str | None = None) -> go.Figure:
 def residual_histogram(bins: Any, *, title: str | None = None) -> go.Figure:
     """Bars of pre-binned residuals (``left``, ``right``, ``count``)."""
     mids = (bins["left"] + bins["right"]) / 2
-    fig = go.Figure(go.Bar(x=mids, y=bins["count"], width=(bins["right"] - bins["left"]),
-                           marker_color=PALETTE[0], hovertemplate="%{x:.2f}: %{y:,}<extra></extra>"))
-    fig.update_layout(xaxis_title="vendor score − predicted", yaxis_title="interviews",
-                      yaxis_type="log", bargap=0)
+    fig = go.Figure(
+        go.Bar(
+            x=mids,
+            y=bins["count"],
+            width=(bins["right"] - bins["left"]),
+            marker_color=PALETTE[0],
+            hovertemplate="%{x:.2f}: %{y:,}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis_title="vendor score − predicted", yaxis_title="interviews", yaxis_type="log", bargap=0
+    )
     return base_layout(fig, title=title)
 
 
-def histogram_bars(bins: Any, *, x_title: str = "", title: str | None = None,
-                   group: str | None = None) -> go.Figure:
+def histogram_bars(
+    bins: Any, *, x_title: str = "", title: str | None = None, group: str | None = None
+) -> go.Figure:
     """Bars of pre-binned counts (``left``, ``right``, ``count``; optional group column)."""
     fig = go.Figure()
     groups = [None] if group is None else list(dict.fromkeys(bins[group]))
     for i, g in enumerate(groups):
         d = bins if g is None else bins[bins[group] == g]
-        fig.add_trace(go.Bar(
-            x=(d["left"] + d["right"]) / 2, y=d["count"], width=(d["right"] - d["left"]),
-            name=str(g) if g is not None else "count", marker_color=PALETTE[i % len(PALETTE)],
-            opacity=0.8 if g is not None else 1.0,
-        ))
-    fig.update_layout(xaxis_title=x_title, yaxis_title="interviews", bargap=0,
-                      barmode="overlay", showlegend=group is not None)
+        fig.add_trace(
+            go.Bar(
+                x=(d["left"] + d["right"]) / 2,
+                y=d["count"],
+                width=(d["right"] - d["left"]),
+                name=str(g) if g is not None else "count",
+                marker_color=PALETTE[i % len(PALETTE)],
+                opacity=0.8 if g is not None else 1.0,
+            )
+        )
+    fig.update_layout(
+        xaxis_title=x_title,
+        yaxis_title="interviews",
+        bargap=0,
+        barmode="overlay",
+        showlegend=group is not None,
+    )
     return base_layout(fig, title=title)
 
 
-def binned_heatmap(x_edges: Any, y_edges: Any, counts: Any, *, x_title: str = "",
-                   y_title: str = "", means: Any = None, title: str | None = None) -> go.Figure:
+def binned_heatmap(
+    x_edges: Any,
+    y_edges: Any,
+    counts: Any,
+    *,
+    x_title: str = "",
+    y_title: str = "",
+    means: Any = None,
+    title: str | None = None,
+) -> go.Figure:
     """2-D histogram from pre-computed counts (rows = x bins), optional line of binned means.
 
     ``means`` is a frame with ``x`` and ``mean`` (the mean of y within each x bin).
     """
     xm = (x_edges[:-1] + x_edges[1:]) / 2
     ym = (y_edges[:-1] + y_edges[1:]) / 2
-    fig = go.Figure(go.Heatmap(x=xm, y=ym, z=counts.T, colorscale="Blues",
-                               colorbar_title="interviews",
-                               hovertemplate="x %{x}, y %{y}: %{z:,}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            x=xm,
+            y=ym,
+            z=counts.T,
+            colorscale="Blues",
+            colorbar_title="interviews",
+            hovertemplate="x %{x}, y %{y}: %{z:,}<extra></extra>",
+        )
+    )
     if means is not None and len(means):
-        fig.add_trace(go.Scatter(x=means["x"], y=means["mean"], mode="lines+markers",
-                                 name="mean", line_color=PALETTE[3]))
+        fig.add_trace(
+            go.Scatter(
+                x=means["x"],
+                y=means["mean"],
+                mode="lines+markers",
+                name="mean",
+                line_color=PALETTE[3],
+            )
+        )
     fig.update_layout(xaxis_title=x_title, yaxis_title=y_title)
     return base_layout(fig, title=title)
 
 
-def rescore_heatmap(edges: Any, counts: Any, *, cut: float | None = None,
-                    title: str | None = None) -> go.Figure:
+def rescore_heatmap(
+    edges: Any, counts: Any, *, cut: float | None = None, title: str | None = None
+) -> go.Figure:
     """Before-vs-after overall score counts; the shortlist cut as lines."""
-    fig = binned_heatmap(edges, edges, counts, x_title="score before", y_title="score after",
-                         title=title)
-    fig.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", name="no change",
-                             line=dict(color="grey", dash="dot")))
+    fig = binned_heatmap(
+        edges, edges, counts, x_title="score before", y_title="score after", title=title
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 100],
+            y=[0, 100],
+            mode="lines",
+            name="no change",
+            line=dict(color="grey", dash="dot"),
+        )
+    )
     if cut is not None and cut == cut:
         fig.add_vline(x=cut, line_dash="dash", line_color=PALETTE[3])
         fig.add_hline(y=cut, line_dash="dash", line_color=PALETTE[3])
     return fig
 
 
-def group_gap_bars(table: Any, *, value: str = "impact_ratio", title: str | None = None) -> go.Figure:
+def group_gap_bars(
+    table: Any, *, value: str = "impact_ratio", title: str | None = None
+) -> go.Figure:
     """Bars per group (``attribute``, ``group``, value column) with the 0.8 line for ratios."""
     fig = go.Figure()
     for i, (attr, d) in enumerate(table.groupby("attribute", sort=False)):
-        fig.add_trace(go.Bar(x=[f"{attr}: {g}" for g in d["group"]], y=d[value], name=str(attr),
-                             marker_color=PALETTE[i % len(PALETTE)]))
+        fig.add_trace(
+            go.Bar(
+                x=[f"{attr}: {g}" for g in d["group"]],
+                y=d[value],
+                name=str(attr),
+                marker_color=PALETTE[i % len(PALETTE)],
+            )
+        )
     if value == "impact_ratio":
-        fig.add_hline(y=0.8, line_dash="dash", line_color=PALETTE[3],
-                      annotation_text="four-fifths (0.8)")
+        fig.add_hline(
+            y=0.8, line_dash="dash", line_color=PALETTE[3], annotation_text="four-fifths (0.8)"
+        )
     fig.update_layout(yaxis_title=value.replace("_", " "))
     return base_layout(fig, title=title)
 
@@ -158,34 +242,64 @@ def drift_lines(lines: Any, *, split: Any = None, title: str | None = None) -> g
     for i, (var, d) in enumerate(lines.groupby("variable", sort=False)):
         c = PALETTE[i % len(PALETTE)]
         if "p25" in d and d["p25"].notna().any():
-            fig.add_trace(go.Scatter(
-                x=list(d["period"]) + list(d["period"])[::-1],
-                y=list(d["p75"]) + list(d["p25"])[::-1], fill="toself", line=dict(width=0),
-                fillcolor=c, opacity=0.15, hoverinfo="skip", showlegend=False,
-            ))
-        fig.add_trace(go.Scatter(x=d["period"], y=d["mean"], mode="lines+markers", name=str(var),
-                                 line_color=c, customdata=d["n"],
-                                 hovertemplate="%{x}: %{y:.2f} (n=%{customdata:,})<extra></extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=list(d["period"]) + list(d["period"])[::-1],
+                    y=list(d["p75"]) + list(d["p25"])[::-1],
+                    fill="toself",
+                    line=dict(width=0),
+                    fillcolor=c,
+                    opacity=0.15,
+                    hoverinfo="skip",
+                    showlegend=False,
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=d["period"],
+                y=d["mean"],
+                mode="lines+markers",
+                name=str(var),
+                line_color=c,
+                customdata=d["n"],
+                hovertemplate="%{x}: %{y:.2f} (n=%{customdata:,})<extra></extra>",
+            )
+        )
     if split is not None:
         fig.add_vline(x=split, line_dash="dash", line_color="grey")
     fig.update_layout(xaxis_title="period", yaxis_title="mean")
     return base_layout(fig, title=title)
 
 
-def importance_bars(table: Any, *, label: str = "question_id", value: str = "rescaled_weight",
-                    low: str = "rw_ci_low", high: str = "rw_ci_high", second: str | None = "rescaled_lmg",
-                    second_low: str = "lmg_ci_low", second_high: str = "lmg_ci_high",
-                    title: str | None = None) -> go.Figure:
+def importance_bars(
+    table: Any,
+    *,
+    label: str = "question_id",
+    value: str = "rescaled_weight",
+    low: str = "rw_ci_low",
+    high: str = "rw_ci_high",
+    second: str | None = "rescaled_lmg",
+    second_low: str = "lmg_ci_low",
+    second_high: str = "lmg_ci_high",
+    title: str | None = None,
+) -> go.Figure:
     """Bars of importance (percent of R²) with CI error bars; optionally LMG beside them."""
     fig = go.Figure()
 
     def add(col: str, lo: str, hi: str, name: str, color: str) -> None:
         err = None
         if lo in table and table[lo].notna().any():
-            err = dict(type="data", symmetric=False, array=table[hi] - table[col],
-                       arrayminus=table[col] - table[lo])
-        fig.add_trace(go.Bar(x=table[label].astype(str), y=table[col], name=name,
-                             marker_color=color, error_y=err))
+            err = dict(
+                type="data",
+                symmetric=False,
+                array=table[hi] - table[col],
+                arrayminus=table[col] - table[lo],
+            )
+        fig.add_trace(
+            go.Bar(
+                x=table[label].astype(str), y=table[col], name=name, marker_color=color, error_y=err
+            )
+        )
 
     add(value, low, high, "relative weight", PALETTE[0])
     if second and second in table and table[second].notna().any():
@@ -452,6 +566,7 @@ def push_plan_figure(result: Any) -> go.Figure:
     base_layout(fig, title=result.title)
     fig.update_layout(barmode="group", yaxis_title="weight")
     return fig
+
 
 # === report ===
 # Overview figures of the HTML report. Inputs arrive aggregated (counts per bin, per status),
