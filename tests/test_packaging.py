@@ -1,0 +1,77 @@
+"""The wheel carries what `milo-analytics demo` needs, and the demo runs from another folder.
+
+README promise: after a plain `pip install .`, run from any folder, the main job works —
+so the demo world (data/demo, mapped to milo_analytics/_demo by pyproject's force-include)
+and the report templates must ship inside the installed package.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "-q", "-w", str(out), str(REPO)],
+        check=True,
+    )  # fmt: skip
+    (whl,) = out.glob("milo_analytics-*.whl")
+    return whl
+
+
+def test_wheel_ships_demo_world_and_templates(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    demo_files = {p.name for p in (REPO / "data" / "demo").iterdir() if p.is_file()}
+    assert demo_files, "data/demo is empty"
+    for name in demo_files:
+        assert f"milo_analytics/_demo/{name}" in names
+    templates = {p.name for p in (REPO / "milo_analytics" / "templates").iterdir() if p.is_file()}
+    assert templates
+    for name in templates:
+        assert f"milo_analytics/templates/{name}" in names
+    assert not any(n.startswith(("tests/", "notebooks/", "benchmarks/")) for n in names)
+
+
+@pytest.mark.slow
+def test_installed_wheel_runs_the_demo_from_another_folder(wheel, tmp_path):
+    env_dir = tmp_path / "venv"
+    # system site-packages provide the dependencies; the venv's own copy of milo_analytics
+    # (from the wheel) comes first on sys.path, so the repo checkout is not what runs.
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
+    py = bindir / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
+         str(wheel)],
+        check=True,
+    )  # fmt: skip
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    where = subprocess.run(
+        [str(py), "-c", "import milo_analytics, sys; print(milo_analytics.__file__)"],
+        cwd=elsewhere, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert Path(where).is_relative_to(env_dir), where
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEYMILO_")}
+    run = subprocess.run(
+        [str(bindir / "milo-analytics"), "demo", "--out", "out"],
+        cwd=elsewhere, capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = elsewhere / "out" / "milo-report.html"
+    suggestion = elsewhere / "out" / "suggestion.json"
+    assert report.stat().st_size > 100_000
+    assert '"recommendation"' in suggestion.read_text(encoding="utf-8")
+    assert "Dry-run push plan" in run.stdout
