@@ -526,7 +526,6 @@ def _join(
     data: InterviewData | None,
     posting_col: str | None,
     counts: dict[str, dict[str, Counter[str]]],
-    extra_cols: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The shared engine: dedupe people, resolve conflicts, join to interviews, report."""
     if on_conflict not in ("error", "unknown", "first", "last"):
@@ -539,9 +538,6 @@ def _join(
     if posting_col is not None:
         work["_posting"] = _key_values(df[posting_col], "interview_id")
         group_cols.append("_posting")
-    if extra_cols is not None:
-        for c in extra_cols.columns:
-            work[c] = extra_cols[c].to_numpy()
     no_key = work["_key"].isna()
     report = JoinReport(
         source=source_name,
@@ -566,7 +562,7 @@ def _join(
         interviews_without_row=None,
     )
     work = work[~no_key]
-    value_cols = list(values.columns) + ([] if extra_cols is None else list(extra_cols.columns))
+    value_cols = list(values.columns)
 
     def is_unknown(col: str, v: Any) -> bool:
         return (
@@ -757,14 +753,19 @@ def _map_column(
     cache: dict[Any, Any] = {}
     for v in raw:
         value, how = _cached(mapper, v, cache)
-        if how != "known":
-            section = {"unrecognised": "unknown_values", "declined": "declined",
-                       "outside": "outside_eeo1"}[how]  # fmt: skip
-            per.setdefault(section, Counter())[
-                str(v).strip() if section != "declined" else "n"
-            ] += 1
+        _tally(per, how, v)
         out.append(value)
     return out
+
+
+_SECTIONS = {"unrecognised": "unknown_values", "declined": "declined", "outside": "outside_eeo1"}
+
+
+def _tally(per: dict[str, Counter[str]], how: str, raw: Any) -> None:
+    """Count one parsed cell in its join-report section (nothing when ``how == "known"``)."""
+    section = _SECTIONS.get(how)
+    if section is not None:
+        per.setdefault(section, Counter())[str(raw).strip() if section != "declined" else "n"] += 1
 
 
 def _warn_unrecognised(counts: dict[str, dict[str, Counter[str]]], source: str, what: str) -> None:
@@ -779,7 +780,7 @@ def _warn_unrecognised(counts: dict[str, dict[str, Counter[str]]], source: str, 
             f"{source}: unrecognised {what} values were set to Unknown (see "
             f".attrs['join_report']['unknown_values']): " + "; ".join(bits),
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # _warn_unrecognised <- _finish <- read_* <- the caller
         )
 
 
@@ -794,6 +795,47 @@ def _strict_check(counts: dict[str, dict[str, Counter[str]]], source: str, stric
             f"{source}: unrecognised values {bad}; fix the spellings or pass strict=False "
             f"(they then count as Unknown and are reported)"
         )
+
+
+def _finish(
+    kind: str,
+    df: pd.DataFrame,
+    source: str,
+    *,
+    key: KeyKind,
+    key_col: Any,
+    values: pd.DataFrame,
+    unknown_value: dict[str, str],
+    columns: dict[str, str],
+    on_conflict: OnConflict,
+    data: InterviewData | None,
+    counts: dict[str, dict[str, Counter[str]]],
+    strict: bool,
+    what: str,
+) -> pd.DataFrame:
+    """The tail both readers share: strict check, join to ``interview_id``, warn on Unknowns."""
+    _strict_check(counts, source, strict)
+    posting_col = (
+        _find_column(df, None, ("posting_id",), param="", what="")
+        if key != "interview_id"
+        else None
+    )
+    out = _join(
+        kind=kind,
+        source_name=source,
+        df=df.reset_index(drop=True),
+        key=key,
+        key_col=key_col,
+        values=values,
+        unknown_value=unknown_value,
+        columns=columns,
+        on_conflict=on_conflict,
+        data=data,
+        posting_col=posting_col,
+        counts=counts,
+    )
+    _warn_unrecognised(counts, source, what)
+    return out
 
 
 # ----------------------------------------------------------------------------- public readers
@@ -895,7 +937,6 @@ def read_demographics(
         counts.setdefault("sex", {})["declined"] = Counter({"n": n})
     if race_col is None:
         counts.setdefault("race_ethnicity", {})["declined"] = Counter({"n": n})
-    _strict_check(counts, source, strict)
     values = pd.DataFrame(
         {
             "sex": pd.Series(sex_vals, dtype="str"),
@@ -909,15 +950,10 @@ def read_demographics(
         columns["race_ethnicity"] = str(race_col)
     if hisp_col is not None:
         columns["hispanic"] = str(hisp_col)
-    posting_col = (
-        _find_column(df, None, ("posting_id",), param="", what="")
-        if key != "interview_id"
-        else None
-    )
-    out = _join(
-        kind="demographics",
-        source_name=source,
-        df=df.reset_index(drop=True),
+    return _finish(
+        "demographics",
+        df,
+        source,
         key=key,
         key_col=key_col,
         values=values,
@@ -925,11 +961,10 @@ def read_demographics(
         columns=columns,
         on_conflict=on_conflict,
         data=data,
-        posting_col=posting_col,
         counts=counts,
+        strict=strict,
+        what="demographic",
     )
-    _warn_unrecognised(counts, source, "demographic")
-    return out
 
 
 _HIRED_SYNONYMS = ("hired", "was_hired", "is_hired", "hire", "hired_yn", "hired_y_n", "hire_status",
@@ -1032,10 +1067,7 @@ def read_outcomes(
         for v, (b, d, how) in zip(df[hired_src], parsed, strict=True):
             if date_column and b is None and _norm_text(v) == "" and how == "declined":
                 b, how = False, "known"
-            if how == "unrecognised":
-                per.setdefault("unknown_values", Counter())[str(v).strip()] += 1
-            elif how == "declined":
-                per.setdefault("declined", Counter())["n"] += 1
+            _tally(per, how, v)
             flags.append(pd.NA if b is None else b)
             dates.append(d)
         cols["hired"] = pd.Series(flags, dtype="boolean")
@@ -1054,10 +1086,7 @@ def read_outcomes(
         cache = {}
         for v in df[col]:
             x, how = _cached(_parse_number, v, cache)
-            if how == "unrecognised":
-                per.setdefault("unknown_values", Counter())[str(v).strip()] += 1
-            elif how == "declined":
-                per.setdefault("declined", Counter())["n"] += 1
+            _tally(per, how, v)
             nums.append(pd.NA if x is None else x)
         cols[name] = pd.Series(nums, dtype="Float64")
         columns[name] = str(col)
@@ -1065,26 +1094,18 @@ def read_outcomes(
         st = df[stage_col].map(lambda v: pd.NA if _norm_text(v) in _DECLINED else str(v).strip())
         cols["stage"] = pd.Series(st.tolist(), dtype="str")
         columns["stage"] = str(stage_col)
-    _strict_check(counts, source, strict)
-    values = pd.DataFrame(cols)
-    posting_col = (
-        _find_column(df, None, ("posting_id",), param="", what="")
-        if key != "interview_id"
-        else None
-    )
-    out = _join(
-        kind="outcomes",
-        source_name=source,
-        df=df.reset_index(drop=True),
+    return _finish(
+        "outcomes",
+        df,
+        source,
         key=key,
         key_col=key_col,
-        values=values,
+        values=pd.DataFrame(cols),
         unknown_value={},
         columns=columns,
         on_conflict=on_conflict,
         data=data,
-        posting_col=posting_col,
         counts=counts,
+        strict=strict,
+        what="outcome",
     )
-    _warn_unrecognised(counts, source, "outcome")
-    return out
