@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from typing import Any
@@ -344,3 +345,45 @@ def test_process_mode_serves_the_same_api_from_a_child_process() -> None:
         assert httpx.get(sb.root_url + "/_sandbox/counts").status_code == 401
         proc = sb._proc
     assert proc.poll() is not None  # stopped
+
+
+# --------------------------------------------------------------------------- request ids
+
+
+def test_every_response_carries_a_unique_request_id(sandbox: Sandbox) -> None:
+    pid = _csr(sandbox)
+    with _client(sandbox) as c:
+        answers = [
+            c.get(f"/postings/{pid}"),  # 200
+            c.get("/postings/DEADBEEF"),  # 404
+            c.get("/no/such/route"),  # 404 outside the API
+            c.get(f"/postings/{pid}/candidates", params={"limit": 101}),  # 422
+        ]
+    with httpx.Client(base_url=sandbox.base_url) as bare:
+        answers.append(bare.get(f"/postings/{pid}"))  # 401: no key
+    ids = [r.headers.get("x-request-id") for r in answers]
+    assert [r.status_code for r in answers] == [200, 404, 404, 422, 401]
+    assert all(i and re.fullmatch(r"req_[0-9a-f]{12}", i) for i in ids), ids
+    assert len(set(ids)) == len(ids)
+
+
+def test_client_errors_from_the_sandbox_name_the_request_id(sandbox: Sandbox) -> None:
+    """Over real HTTP, the id the sandbox sent ends up in the client's exception message."""
+    from milo_analytics.errors import NotFoundError, ValidationError
+
+    pid = _csr(sandbox)
+    qid = sandbox.world.questions[pid][0]["id"]
+    with sandbox.client(max_retries=0) as client:
+        with pytest.raises(NotFoundError) as not_found:
+            client.postings.retrieve("DEADBEEF")
+        # raw request: the resource method would refuse the weight before sending it
+        with pytest.raises(ValidationError) as invalid:
+            client.request("PATCH", f"postings/{pid}/questions/{qid}", json={"score_weight": 11})
+        with pytest.raises(ValidationError) as schema:  # FastAPI's {"detail": [...]} shape
+            client.request("GET", f"postings/{pid}/candidates", params={"limit": 101})
+    errors = [not_found.value, invalid.value, schema.value]
+    assert [e.status_code for e in errors] == [404, 422, 422]
+    for err in errors:
+        assert re.fullmatch(r"req_[0-9a-f]{12}", err.request_id or ""), err.request_id
+        assert f"(request id {err.request_id})" in str(err)
+    assert len({e.request_id for e in errors}) == 3

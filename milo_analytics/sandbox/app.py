@@ -16,6 +16,9 @@ Faults: with a rate limit every answer carries ``X-RateLimit-Limit``, ``X-RateLi
 and ``X-RateLimit-Reset`` (whole seconds until the one-minute window of this key ends, a delta,
 not an epoch); past the limit the answer is 429 with ``Retry-After`` (seconds).
 
+Every response carries a unique ``X-Request-Id`` (``req_<hex>``), as HeyMilo's gateway does, so
+the client's "request id in error messages" path runs over real HTTP.
+
 Routes (relative to the version prefix): see :data:`ROUTES`. ``GET /health`` sits at the root
 and needs no key.
 
@@ -1652,8 +1655,29 @@ async def _read_body(receive: Any) -> bytes:
     return b"".join(chunks)
 
 
+#: Request ids: a process-wide counter (next() on itertools.count is atomic under the GIL).
+_REQUEST_IDS = itertools.count(1)
+
+
+def next_request_id() -> str:
+    """A unique id for one response, ``req_<12 hex digits>``, sent as ``X-Request-Id``.
+
+    Examples
+    --------
+    >>> a, b = next_request_id(), next_request_id()
+    >>> a != b and a.startswith("req_") and len(a) == 16
+    True
+    """
+    return f"req_{next(_REQUEST_IDS):012x}"
+
+
 async def _send(send: Any, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-    hdrs = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    """Send one JSON response; every response carries a unique ``X-Request-Id``."""
+    hdrs = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", next_request_id().encode()),
+    ]
     if headers:
         hdrs.extend((k.lower().encode(), v.encode()) for k, v in headers.items())
     await send({"type": "http.response.start", "status": status, "headers": hdrs})
