@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from .app import SandboxApp, SandboxState, complete_pending
 from .faults import Faults
@@ -50,7 +50,66 @@ def resolve_world(world: Any) -> World:
     )
 
 
-class Sandbox:
+class _Served:
+    """What both servers share: the world, the key, the URLs, the client and ``with``."""
+
+    world: World
+    host: str
+    port: int
+
+    def _setup(self, world: Any, api_key: str | None) -> None:
+        self.world = resolve_world(world)
+        self._api_key = api_key or ("sbx_" + secrets.token_hex(16))
+
+    @property
+    def running(self) -> bool:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:  # the key never appears
+        state = "running" if self.running else "stopped"
+        return f"{type(self).__name__}({state}, base_url={self.base_url!r}, world={self.world!r})"
+
+    @property
+    def api_key(self) -> str:
+        """The key the server accepts in ``X-API-KEY``."""
+        return self._api_key
+
+    @property
+    def root_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>/api/v2``."""
+        return self.root_url + "/api/v2"
+
+    @property
+    def base_url_v4(self) -> str:
+        """``http://127.0.0.1:<port>/api/v4`` (same handlers)."""
+        return self.root_url + "/api/v4"
+
+    def client(self, **kw: Any) -> Any:
+        """``HeyMiloClient(api_key=sb.api_key, base_url=sb.base_url, **kw)``."""
+        from milo_analytics.api import HeyMiloClient
+
+        kw.setdefault("api_key", self.api_key)
+        kw.setdefault("base_url", self.base_url)
+        return HeyMiloClient(**kw)
+
+    def start(self, timeout: float = 10.0) -> Self:
+        raise NotImplementedError
+
+    def stop(self, timeout: float = 10.0) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Sandbox(_Served):
     """A running (or startable) HeyMilo-compatible server over a World.
 
     Use :func:`run_sandbox`; the attributes are described in its docstring.
@@ -71,8 +130,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.world = resolve_world(world)
-        self._api_key = api_key or ("sbx_" + secrets.token_hex(16))
+        self._setup(world, api_key)
         faults = Faults(
             latency=latency,
             rate_limit=rate_limit,
@@ -94,33 +152,10 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
 
-    def __repr__(self) -> str:  # the key never appears
-        state = "running" if self.running else "stopped"
-        return f"Sandbox({state}, base_url={self.base_url!r}, world={self.world!r})"
-
     # ------------------------------------------------------------------ properties
-    @property
-    def api_key(self) -> str:
-        """The key the server accepts in ``X-API-KEY``."""
-        return self._api_key
-
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
-
-    @property
-    def root_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>/api/v2``."""
-        return self.root_url + "/api/v2"
-
-    @property
-    def base_url_v4(self) -> str:
-        """``http://127.0.0.1:<port>/api/v4`` (same handlers)."""
-        return self.root_url + "/api/v4"
 
     @property
     def counts(self) -> dict[str, int]:
@@ -169,14 +204,6 @@ class Sandbox:
     def wait_webhooks(self, timeout: float = 5.0) -> bool:
         """Wait until queued webhook deliveries were attempted."""
         return self.state.simulation.dispatcher.wait(timeout)
-
-    def client(self, **kw: Any) -> Any:
-        """``HeyMiloClient(api_key=sb.api_key, base_url=sb.base_url, **kw)``."""
-        from milo_analytics.api import HeyMiloClient
-
-        kw.setdefault("api_key", self.api_key)
-        kw.setdefault("base_url", self.base_url)
-        return HeyMiloClient(**kw)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 10.0) -> Sandbox:
@@ -234,14 +261,8 @@ class Sandbox:
             self._sock = None
         self.state.simulation.dispatcher.close()
 
-    def __enter__(self) -> Sandbox:
-        return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class ProcessSandbox:
+class ProcessSandbox(_Served):
     """The same server in a child process, so that it shares no GIL with the caller.
 
     For benchmarks: an in-process server competes with the client's threads for the
@@ -267,8 +288,7 @@ class ProcessSandbox:
         from .faults import normalise_malformed
 
         self._world_arg = world
-        self.world = resolve_world(world)
-        self._api_key = api_key or ("sbx_" + secrets.token_hex(16))
+        self._setup(world, api_key)
         Faults(
             latency=latency, rate_limit=rate_limit, error_rate=error_rate, drop_rate=drop_rate
         )  # validate
@@ -285,16 +305,6 @@ class ProcessSandbox:
         self.port = 0
         self._proc: Any = None
         self._tmp: Any = None
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"ProcessSandbox({state}, base_url={self.base_url!r}, world={self.world!r})"
-
-    api_key = Sandbox.api_key
-    root_url = Sandbox.root_url
-    base_url = Sandbox.base_url
-    base_url_v4 = Sandbox.base_url_v4
-    client = Sandbox.client
 
     @property
     def running(self) -> bool:
@@ -385,12 +395,6 @@ class ProcessSandbox:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
-
-    def __enter__(self) -> ProcessSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager
