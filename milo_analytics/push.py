@@ -36,7 +36,7 @@ import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 
@@ -381,6 +381,8 @@ def _write_changes(
     applied: list[dict[str, Any]] = []
     for ch in changes:
         qid, prev, new = ch["question_id"], ch["previous"], ch["new"]
+        change = {"question_id": qid, "previous": prev, "new": new}
+        entry = {"event": "write", "op_id": op_id, "kind": kind, **change}
         try:
             client.questions.update(posting_id, qid, score_weight=int(new), raw=True)
             got = client.questions.retrieve(posting_id, qid, raw=True).get("score_weight")
@@ -390,57 +392,17 @@ def _write_changes(
                 now = client.questions.retrieve(posting_id, qid, raw=True).get("score_weight")
                 if _same(now, new):
                     state = "ok"
-                    applied.append({"question_id": qid, "previous": prev, "new": new})
+                    applied.append(change)
             except MiloError:
                 state = "unknown"
-            log.write(
-                {
-                    "event": "write",
-                    "op_id": op_id,
-                    "kind": kind,
-                    "question_id": qid,
-                    "previous": prev,
-                    "new": new,
-                    "status": state,
-                    "error": f"{type(exc).__name__}: {exc}",
-                }
-            )
+            log.write({**entry, "status": state, "error": f"{type(exc).__name__}: {exc}"})
             _fail(log, op_id, kind, applied, posting_id, qid, exc)
         if not _same(got, new):
-            log.write(
-                {
-                    "event": "write",
-                    "op_id": op_id,
-                    "kind": kind,
-                    "question_id": qid,
-                    "previous": prev,
-                    "new": new,
-                    "status": "mismatch",
-                    "verified": got,
-                }
-            )
-            _fail(
-                log,
-                op_id,
-                kind,
-                applied,
-                posting_id,
-                qid,
-                MiloError(f"the server kept weight {got!r} after PATCH score_weight={new}"),
-            )
-        applied.append({"question_id": qid, "previous": prev, "new": new})
-        log.write(
-            {
-                "event": "write",
-                "op_id": op_id,
-                "kind": kind,
-                "question_id": qid,
-                "previous": prev,
-                "new": new,
-                "status": "ok",
-                "verified": got,
-            }
-        )
+            log.write({**entry, "status": "mismatch", "verified": got})
+            kept = MiloError(f"the server kept weight {got!r} after PATCH score_weight={new}")
+            _fail(log, op_id, kind, applied, posting_id, qid, kept)
+        applied.append(change)
+        log.write({**entry, "status": "ok", "verified": got})
     log.write(
         {"event": "done", "op_id": op_id, "kind": kind, "status": "complete", "applied": applied}
     )
@@ -455,7 +417,7 @@ def _fail(
     posting_id: str,
     qid: str,
     exc: BaseException,
-) -> None:
+) -> NoReturn:
     log.write(
         {"event": "done", "op_id": op_id, "kind": kind, "status": "failed", "applied": applied}
     )
