@@ -852,6 +852,22 @@ _FRAME_FIELDS = (
     "fairness",
     "range_restriction",
 )
+#: The plain (JSON-able) fields, in the order to_json writes them.
+_SCALAR_FIELDS = (
+    "title",
+    "notes",
+    "recommendation",
+    "baseline",
+    "join_report",
+    "target",
+    "target_type",
+    "metric",
+    "lambda_",
+    "rounding",
+    "n",
+    "n_events",
+    "settings",
+)
 
 
 def _frame_to_obj(df: pd.DataFrame | None) -> dict[str, Any] | None:
@@ -994,21 +1010,7 @@ class WeightSuggestion(Result):
         obj: dict[str, Any] = {"format": "milo_analytics.WeightSuggestion/1"}
         for name in _FRAME_FIELDS:
             obj[name] = _frame_to_obj(getattr(self, name))
-        for name in (
-            "title",
-            "notes",
-            "recommendation",
-            "baseline",
-            "join_report",
-            "target",
-            "target_type",
-            "metric",
-            "lambda_",
-            "rounding",
-            "n",
-            "n_events",
-            "settings",
-        ):
+        for name in _SCALAR_FIELDS:
             obj[name] = _jsonable(getattr(self, name))
         text = json.dumps(obj, indent=indent, allow_nan=False, ensure_ascii=False)
         if path is not None:
@@ -1038,20 +1040,7 @@ class WeightSuggestion(Result):
             kw[name] = _frame_from_obj(obj.get(name))
             if kw[name] is None and name not in ("fairness", "range_restriction"):
                 kw[name] = pd.DataFrame()
-        for name in (
-            "title",
-            "notes",
-            "recommendation",
-            "baseline",
-            "join_report",
-            "target",
-            "target_type",
-            "metric",
-            "rounding",
-            "n",
-            "n_events",
-            "settings",
-        ):
+        for name in _SCALAR_FIELDS:
             if name in obj:
                 kw[name] = obj[name]
         kw["lambda_"] = math.nan if obj.get("lambda_") is None else float(obj["lambda_"])
