@@ -2,7 +2,9 @@
 
 Part A — 2,000 completed interviews, 50 ms latency per response, no rate limit:
 
-* ``load_posting`` (thread pool sharing one HeyMiloClient, fresh store) at 16 and 32 in flight;
+* ``load_posting`` at its DEFAULT settings — ``HeyMiloClient(api_key=..., base_url=...)`` and
+  ``load_posting(posting_id, client=client, store=store)``, nothing tuned (32 in flight on a
+  32-connection pool) — and, for comparison, tuned to 16 and 64 in flight (``--compare``);
 * the same client on a bare thread pool (fetching only: the floor for any loader on it);
 * a naive sequential loop (list every candidate page, then ``GET /interviews/{id}/data`` one
   at a time with the same client). The loop is timed on a sample (default 200 documents) and
@@ -122,24 +124,27 @@ def client_floor(sb: RemoteSandbox, concurrency: int) -> float:
         return time.perf_counter() - t0
 
 
-def ours(sb: RemoteSandbox, concurrency: int, **client_kw: Any) -> tuple[Any, dict[str, float]]:
+def ours(sb: RemoteSandbox, concurrency: int | None) -> tuple[Any, dict[str, float]]:
+    """load_posting into a fresh store, then again with nothing changed.
+
+    ``concurrency=None`` is the default settings: ``HeyMiloClient(api_key, base_url)`` and
+    ``load_posting(posting_id, client=client, store=store)`` with no tuning at all.
+    """
     from milo_analytics.load import load_posting
     from milo_analytics.store import Store
 
+    client_kw = {} if concurrency is None else {"max_connections": concurrency}
+    load_kw = {} if concurrency is None else {"concurrency": concurrency}
     with (
         tempfile.TemporaryDirectory() as tmp,
         Store(Path(tmp) / "s.sqlite3") as store,
-        sb.client(max_connections=concurrency, **client_kw) as client,
+        sb.client(**client_kw) as client,
     ):
         t0 = time.perf_counter()
-        data = load_posting(
-            sb.posting_id, client=client, store=store, concurrency=concurrency, progress=False
-        )
+        data = load_posting(sb.posting_id, client=client, store=store, progress=False, **load_kw)
         total = time.perf_counter() - t0
         t1 = time.perf_counter()
-        again = load_posting(
-            sb.posting_id, client=client, store=store, concurrency=concurrency, progress=False
-        )
+        again = load_posting(sb.posting_id, client=client, store=store, progress=False, **load_kw)
         second = time.perf_counter() - t1
         metrics = client.metrics
     report = data.pull_reports[0]
@@ -147,7 +152,9 @@ def ours(sb: RemoteSandbox, concurrency: int, **client_kw: Any) -> tuple[Any, di
     return report, {"total": total, "second": second, **metrics}
 
 
-def part_a(n: int, latency: float, sample: int) -> None:
+def part_a(n: int, latency: float, sample: int, compare: list[int]) -> None:
+    from milo_analytics.load import DEFAULT_CONCURRENCY
+
     print(f"== A: {n:,} interviews, {latency * 1000:.0f} ms latency, no rate limit ==")
     with RemoteSandbox(n, latency=latency) as sb:
         listing, per_doc, _ = naive_loop(sb, sample)
@@ -156,19 +163,28 @@ def part_a(n: int, latency: float, sample: int) -> None:
             f"naive sequential loop: listing {listing:.2f} s + {per_doc * 1000:.1f} ms/document, "
             f"timed on {sample} documents and extrapolated to {sb.n_docs:,}: {naive_total:.1f} s"
         )
-        for c in (16, 32, 64):
-            report, m = ours(sb, c)
+        rows = [(None, DEFAULT_CONCURRENCY)] + [(c, c) for c in compare]
+        for setting, c in rows:
+            report, m = ours(sb, setting)
             floor = client_floor(sb, c)
             bound = sb.n_docs * latency / c
+            label = (
+                f"DEFAULTS (HeyMiloClient() + load_posting(), {c} in flight)"
+                if setting is None
+                else f"tuned: max_connections={c}, concurrency={c}"
+            )
             print(
-                f"load_posting, {c} in flight: {m['total']:.2f} s in all "
+                f"load_posting, {label}: {m['total']:.2f} s in all "
                 f"(listing + interview data {report.fetch_seconds:.2f} s; bound N·latency/c = "
                 f"{bound:.2f} s)"
             )
+            speedup = naive_total / m["total"]
+            data_ratio = report.fetch_seconds / bound
+            verdict = "MET" if speedup >= 20 and data_ratio <= 1.5 else "not met"
             print(
-                f"  vs naive: {naive_total / m['total']:.1f}× faster (target ≥ 20×; at {c} in "
+                f"  vs naive: {speedup:.1f}× faster (target ≥ 20×; at {c} in "
                 f"flight no loader can beat naive/bound = {naive_total / bound:.1f}×); "
-                f"data phase / bound: {report.fetch_seconds / bound:.2f}× (target ≤ 1.5×); "
+                f"data phase / bound: {data_ratio:.2f}× (target ≤ 1.5×) → targets {verdict}; "
                 f"whole pull / bound: {m['total'] / bound:.2f}×; "
                 f"re-pull with nothing changed: {m['second']:.2f} s, 0 documents fetched"
             )
@@ -181,10 +197,10 @@ def part_a(n: int, latency: float, sample: int) -> None:
 def part_b(n: int, latency: float, limit: int) -> None:
     print(f"== B: {n:,} interviews, {latency * 1000:.0f} ms latency, server limit {limit:,}/min ==")
     with RemoteSandbox(n, latency=latency, rate_limit=limit) as sb:
-        report, m = ours(sb, 16)
+        report, m = ours(sb, None)
         rate = report.fetched / report.fetch_seconds * 60
         print(
-            f"load_posting, 16 in flight, rate_limit='auto': data phase {report.fetch_seconds:.1f} s "
+            f"load_posting at DEFAULTS (rate_limit='auto'): data phase {report.fetch_seconds:.1f} s "
             f"for {report.fetched:,} documents = {rate:,.0f}/min = {rate / limit:.1%} of the limit "
             f"(target ≥ 95 %); 429 answers: {int(m['rate_limited'])} (target 0); "
             f"retries: {int(m['retries'])}"
@@ -198,9 +214,15 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=200, help="naive-loop sample (default 200)")
     parser.add_argument("--limit", type=int, default=3000, help="rate limit per minute (B)")
     parser.add_argument("--skip-rate-limit", action="store_true", help="run part A only")
+    parser.add_argument(
+        "--compare",
+        default="16,64",
+        help="tuned concurrencies printed next to the defaults (comma-separated; '' for none)",
+    )
     args = parser.parse_args()
+    compare = [int(c) for c in args.compare.split(",") if c.strip()]
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
-    part_a(args.n, args.latency, args.sample)
+    part_a(args.n, args.latency, args.sample, compare)
     if not args.skip_rate_limit:
         part_b(args.n, args.latency, args.limit)
 

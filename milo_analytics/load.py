@@ -45,6 +45,7 @@ import logging
 import math
 import sys
 import time
+import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -60,6 +61,7 @@ from .frames import RESULT_STATUSES, SCHEMAS, UTC_TIME, InterviewData
 from .store import Store, SyncState, pack_document, unpack_document
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
     "PullReport",
     "candidate_fingerprint",
     "frames_from_documents",
@@ -70,6 +72,7 @@ __all__ = [
     "needs_fetch",
     "prepare_document",
     "pull_posting",
+    "resolve_concurrency",
 ]
 
 logger = logging.getLogger(__name__)
@@ -959,6 +962,10 @@ def load_documents(
 _HAS_RESULTS = RESULT_STATUSES
 #: Below this many documents to fetch, no progress bar is shown by default.
 _PROGRESS_MIN = 100
+#: Interview-data requests in flight by default. At 32 a pull from an unthrottled server runs
+#: within ~1.1× of N·latency/32 (benchmarks/bench_load.py); against HeyMilo's 300/min pacing
+#: decides and extra requests in flight cost nothing. HeyMiloClient's pool defaults to the same.
+DEFAULT_CONCURRENCY = 32
 
 ProgressArg = bool | Callable[[int, int], None] | None
 
@@ -1089,6 +1096,54 @@ class _Progress:
             self.bar.close()
 
 
+def resolve_concurrency(concurrency: int | None, client: Any = None) -> int:
+    """The number of interview-data requests a pull keeps in flight.
+
+    ``None`` means :data:`DEFAULT_CONCURRENCY`. It is capped at the client's connection pool
+    (``client.max_connections``): more threads than pooled connections would only queue for a
+    connection (and could time out waiting for one). An explicit ``concurrency`` above the
+    pool is capped too, with a ``UserWarning`` naming the fix.
+
+    Raises
+    ------
+    ConfigError
+        ``concurrency`` is not an integer >= 1.
+
+    Examples
+    --------
+    >>> resolve_concurrency(None)
+    32
+    >>> class Small:
+    ...     max_connections = 8
+    >>> resolve_concurrency(None, Small())
+    8
+    """
+    if concurrency is not None and (
+        not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1
+    ):
+        raise ConfigError(f"concurrency must be an integer >= 1; got {concurrency!r}")
+    wanted = DEFAULT_CONCURRENCY if concurrency is None else concurrency
+    pool = getattr(client, "max_connections", None)
+    if not isinstance(pool, int) or isinstance(pool, bool) or pool < 1 or pool >= wanted:
+        return wanted
+    if concurrency is not None:
+        warnings.warn(
+            f"concurrency={concurrency} but the client's connection pool holds {pool} "
+            f"connections: pulling with {pool} in flight; create the client with "
+            f"HeyMiloClient(max_connections={concurrency}) to run {concurrency} in flight",
+            UserWarning,
+            stacklevel=3,
+        )
+    else:
+        logger.info(
+            "the client's pool holds %d connections: pulling with %d in flight (default %d)",
+            pool,
+            pool,
+            DEFAULT_CONCURRENCY,
+        )
+    return pool
+
+
 def _posting_not_found(posting_id: str, client: Any, exc: NotFoundError) -> NotFoundError:
     return NotFoundError(
         f"posting {posting_id!r} was not found at {client.base_url} (or this API key cannot "
@@ -1172,7 +1227,7 @@ def pull_posting(
     *,
     strict: bool = False,
     progress: ProgressArg = None,
-    concurrency: int = 16,
+    concurrency: int | None = None,
 ) -> PullReport:
     """Bring the store up to date with one posting (the API → store half of load_posting).
 
@@ -1197,7 +1252,8 @@ def pull_posting(
         ``None`` (a tqdm bar on long pulls when interactive), ``False``, ``True`` or a callable
         ``(done, total)`` called after each document.
     concurrency
-        Interview-data requests in flight at once.
+        Interview-data requests in flight at once; ``None``: :data:`DEFAULT_CONCURRENCY`,
+        capped at ``client.max_connections`` (see :func:`resolve_concurrency`).
 
     Returns
     -------
@@ -1249,6 +1305,7 @@ def pull_posting(
                 yield iid, candidate_fingerprint(cand)
 
     t1 = time.perf_counter()
+    concurrency = resolve_concurrency(concurrency, client)
     _fetch_all(client, store, posting_id, to_fetch(), report, strict, progress, concurrency)
     store.save_candidates(posting_id, listing.values())
     report.candidates = len(listing)
@@ -1427,7 +1484,7 @@ def load_postings(
     refresh: bool = True,
     strict: bool = False,
     progress: ProgressArg = None,
-    concurrency: int = 16,
+    concurrency: int | None = None,
     score_scale: int | Mapping[str, int] | None = None,
 ) -> InterviewData:
     """Load several postings into one :class:`InterviewData` (see :func:`load_posting`).
@@ -1440,8 +1497,10 @@ def load_postings(
     ...                          store=":memory:")
     """
     ids = _check_ids(posting_ids)
-    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
-        raise ConfigError(f"concurrency must be an integer >= 1; got {concurrency!r}")
+    if client is not None or not refresh:
+        concurrency = resolve_concurrency(concurrency, client)
+    else:  # the client made below gets a pool of this size
+        concurrency = resolve_concurrency(concurrency)
     own_store = not isinstance(store, Store)
     st = store if isinstance(store, Store) else Store(store)
     own_client = False
@@ -1483,7 +1542,7 @@ def load_posting(
     refresh: bool = True,
     strict: bool = False,
     progress: ProgressArg = None,
-    concurrency: int = 16,
+    concurrency: int | None = None,
     score_scale: int | Mapping[str, int] | None = None,
 ) -> InterviewData:
     """Pull one posting's interview results into the local store and return tidy frames.
@@ -1514,7 +1573,9 @@ def load_posting(
         ``None`` shows a tqdm progress bar on long pulls when interactive; ``False`` never;
         ``True`` always; a callable ``(done, total)`` is called after each document.
     concurrency
-        Interview-data requests in flight at once.
+        Interview-data requests in flight at once (default :data:`DEFAULT_CONCURRENCY`, 32).
+        A client made here gets a connection pool of this size; a client passed in caps it
+        at its ``max_connections`` (with a warning when ``concurrency`` was given explicitly).
     score_scale
         5 or 10 (or ``{posting_id: scale}``); detected per posting when None.
 

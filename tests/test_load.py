@@ -14,7 +14,7 @@ import time
 import pandas as pd
 import pytest
 
-from milo_analytics.errors import DataError, NotFoundError
+from milo_analytics.errors import ConfigError, DataError, NotFoundError
 from milo_analytics.frames import RESULT_STATUSES
 from milo_analytics.load import frames_from_documents, load_posting, load_postings
 from milo_analytics.sandbox import WorldConfig, generate_world
@@ -356,3 +356,81 @@ def test_fetch_failure_listed_then_retried(sandbox, store):
         second = load_posting(pid, client=client, store=store, progress=False)
     assert data_requests(sandbox) == 1
     assert second.errors.empty and failing in set(second.interviews["interview_id"])
+
+
+# --------------------------------------------------------------------------- concurrency defaults
+
+
+class _PeakInterviews:
+    """Wraps the real interviews resource and records the most calls in flight at once."""
+
+    def __init__(self, real):
+        self.real, self.now, self.peak = real, 0, 0
+        self.lock = threading.Lock()
+
+    def data(self, interview_id, **kw):
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            time.sleep(0.02)  # hold the slot so that the workers overlap
+            return self.real.data(interview_id, **kw)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+class _PeakClient:
+    def __init__(self, client):
+        self._client = client
+        self.interviews = _PeakInterviews(client.interviews)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_default_concurrency_matches_default_pool():
+    from milo_analytics.api import HeyMiloClient
+    from milo_analytics.load import DEFAULT_CONCURRENCY, resolve_concurrency
+
+    with HeyMiloClient(api_key="k-123456", base_url="http://127.0.0.1:9/api/v2") as client:
+        assert client.max_connections == DEFAULT_CONCURRENCY == 32
+        assert resolve_concurrency(None, client) == 32
+    with pytest.raises(ConfigError, match="concurrency must be an integer >= 1"):
+        resolve_concurrency(0)
+
+
+def test_small_pool_caps_concurrency_and_explicit_excess_warns(sandbox, store):
+    pid = posting_ids(sandbox)[0]
+    n_docs = len(finished_ids(sandbox, pid))
+    assert n_docs > 8  # enough documents to fill the pool
+    with sandbox.client(max_connections=4) as client:
+        proxy = _PeakClient(client)
+        data = load_posting(pid, client=proxy, store=store, progress=False)  # default: capped
+        assert data.pull_reports[0].fetched == n_docs
+        assert proxy.interviews.peak == 4
+        store.clear_posting(pid)
+        proxy = _PeakClient(client)
+        with pytest.warns(UserWarning, match=r"max_connections=16"):
+            load_posting(pid, client=proxy, store=store, progress=False, concurrency=16)
+        assert proxy.interviews.peak == 4
+
+
+def test_own_client_gets_a_pool_matching_concurrency(sandbox, store, monkeypatch):
+    import milo_analytics.api as api
+
+    made = []
+
+    class Recording(api.HeyMiloClient):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            made.append(self)
+
+    monkeypatch.setattr(api, "HeyMiloClient", Recording)
+    monkeypatch.setenv("HEYMILO_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("HEYMILO_BASE_URL", sandbox.base_url)
+    pid = posting_ids(sandbox)[0]
+    load_posting(pid, store=store, progress=False)
+    load_posting(pid, store=store, progress=False, concurrency=48)
+    assert [c.max_connections for c in made] == [32, 48]
+    assert all(c.closed for c in made)

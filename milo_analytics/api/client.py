@@ -1,7 +1,7 @@
 """HeyMiloClient: authentication, retries, rate limiting and the request loop.
 
 The client is synchronous and thread-safe: one instance is meant to be shared by a thread pool
-(the loader runs 8–32 workers on it). It keeps ``max_connections`` keep-alive connections,
+(the loader runs 32 workers on it by default). It keeps ``max_connections`` keep-alive connections,
 paces requests with a shared :class:`~milo_analytics.api.ratelimit.RateLimiter`, retries
 idempotent requests on connection errors, 408, 429 and 5xx with capped exponential backoff and
 jitter (honouring ``Retry-After``), and turns every failure into the error tree of
@@ -88,7 +88,9 @@ class HeyMiloClient:
     transport
         An ``httpx`` transport, e.g. ``httpx.MockTransport`` in tests.
     max_connections
-        Connection pool size (keep-alive connections too); match your thread count.
+        Connection pool size (keep-alive connections too); match your thread count. The
+        default, 32, matches :func:`~milo_analytics.load.load_posting`'s default concurrency;
+        a pull with a smaller pool runs at most this many requests in flight.
     backoff_base, backoff_max
         Retry backoff: ``min(backoff_max, backoff_base * 2**attempt)`` times a jitter in [0.5, 1].
     max_retry_wait
@@ -124,7 +126,7 @@ class HeyMiloClient:
         max_retries: int = 3,
         rate_limit: int | str | None = "auto",
         transport: httpx.BaseTransport | None = None,
-        max_connections: int = 16,
+        max_connections: int = 32,
         backoff_base: float = 0.5,
         backoff_max: float = 8.0,
         max_retry_wait: float = 120.0,
