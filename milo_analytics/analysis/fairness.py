@@ -126,6 +126,8 @@ _RESULT_COLUMNS = [
     "rate_ci_low", "rate_ci_high", "below_four_fifths", "significant", "shortfall",
     "is_reference", "test", "reason", "rate_rest", "p_rest", "p_adjusted", "flag",
 ]  # fmt: skip
+#: Columns of threshold_sweep after "cut" and the group columns (also bias_audit's sweep).
+_SWEEP_COLUMNS = ["n", "n_positive", "rate", "impact_ratio", "below_four_fifths", "overall_rate"]
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -661,19 +663,7 @@ def threshold_sweep(
                     "overall_rate": overall,
                 }
             )
-    out = pd.DataFrame(
-        rows,
-        columns=[
-            "cut",
-            *cols,
-            "n",
-            "n_positive",
-            "rate",
-            "impact_ratio",
-            "below_four_fifths",
-            "overall_rate",
-        ],
-    )
+    out = pd.DataFrame(rows, columns=["cut", *cols, *_SWEEP_COLUMNS])
     out["below_four_fifths"] = out["below_four_fifths"].astype("boolean")
     return out
 
@@ -1281,19 +1271,7 @@ def bias_audit(
         pd.concat(sweep_all, ignore_index=True)
         if sweep_all
         else pd.DataFrame(
-            columns=[
-                "posting_id",
-                "measure",
-                "dimension",
-                "cut",
-                "category",
-                "n",
-                "n_positive",
-                "rate",
-                "impact_ratio",
-                "below_four_fifths",
-                "overall_rate",
-            ]
+            columns=["posting_id", "measure", "dimension", "cut", "category", *_SWEEP_COLUMNS]
         )
     )
     unknown = pd.DataFrame(unknown_rows, columns=["posting_id", "n_assessed", "sex",
