@@ -36,6 +36,47 @@ def require_data(data: Any, func: str) -> InterviewData:
     return data
 
 
+def rows_by_id(frame: Any, func: str, what: str = "outcomes") -> pd.DataFrame:
+    """``frame`` indexed by ``interview_id``, one row per interview (the first kept).
+
+    Raises a DataError naming ``func`` when ``frame`` is not a DataFrame with an
+    ``interview_id`` column (``what`` is ``"outcomes"`` or ``"demographics"``).
+
+    Examples
+    --------
+    >>> rows_by_id(pd.DataFrame({"interview_id": ["a", "a", None], "x": [1, 2, 3]}), "f")["x"].to_dict()
+    {'a': 1}
+    """
+    if not isinstance(frame, pd.DataFrame) or "interview_id" not in frame.columns:
+        reader = "read_outcomes" if what == "outcomes" else "read_demographics"
+        raise DataError(
+            f"{func}(): {what} must be a DataFrame with an interview_id column "
+            f"(use {reader}(..., data=data) to join by email or external id)"
+        )
+    return (
+        frame.dropna(subset=["interview_id"])
+        .drop_duplicates("interview_id")
+        .set_index("interview_id")
+    )
+
+
+def outcome_by_id(outcomes: Any, target: str, func: str) -> pd.Series:
+    """The ``target`` column of ``outcomes`` indexed by ``interview_id`` (see :func:`rows_by_id`).
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"interview_id": ["a", "b"], "hired": [True, False]})
+    >>> outcome_by_id(out, "hired", "f").to_dict()
+    {'a': True, 'b': False}
+    """
+    by_id = rows_by_id(outcomes, func)
+    if target not in by_id.columns:
+        raise DataError(
+            f"{func}(target={target!r}): no such column in outcomes; found {list(outcomes.columns)}"
+        )
+    return by_id[target]
+
+
 def scored_items(data: InterviewData) -> pd.DataFrame:
     """Scorecard items that count toward the overall score (``not_scored`` dropped)."""
     s = data.scores

@@ -36,6 +36,7 @@ from ._common import (
     is_binary,
     limited_blas,
     logit_irls,
+    outcome_by_id,
     pearson_r,
     percentile_ci,
     posting_ids_with_scores,
@@ -445,21 +446,7 @@ def question_importance(
     100.0
     """
     data = require_data(data, "question_importance")
-    if not isinstance(outcomes, pd.DataFrame) or "interview_id" not in outcomes.columns:
-        raise DataError(
-            "question_importance(): outcomes must be a DataFrame with an interview_id column "
-            "(use read_outcomes(..., data=data) to join by email or external id)"
-        )
-    if target not in outcomes.columns:
-        raise DataError(
-            f"question_importance(target={target!r}): no such column in outcomes; "
-            f"found {list(outcomes.columns)}"
-        )
-    y_by_id = (
-        outcomes.dropna(subset=["interview_id"])
-        .drop_duplicates("interview_id")
-        .set_index("interview_id")[target]
-    )
+    y_by_id = outcome_by_id(outcomes, target, "question_importance")
     texts = question_texts(data)
     rows = []
     r2s: dict[str, float] = {}

@@ -30,11 +30,13 @@ from ._common import (
     is_binary,
     limited_blas,
     logit_irls,
+    outcome_by_id,
     pearson_r,
     percentile_ci,
     posting_ids_with_scores,
     r_ci,
     require_data,
+    rows_by_id,
 )
 
 __all__ = ["SpeechSummary", "speech_summary"]
@@ -264,26 +266,11 @@ def speech_summary(
     notes: list[str] = []
     y_by_id = None
     if outcomes is not None:
-        if not isinstance(outcomes, pd.DataFrame) or "interview_id" not in outcomes.columns:
-            raise DataError(
-                "outcomes must be a DataFrame with an interview_id column (see read_outcomes)"
-            )
-        if target not in outcomes.columns:
-            raise DataError(
-                f"speech_summary(target={target!r}): not a column of outcomes; found {list(outcomes.columns)}"
-            )
-        y_by_id = (
-            outcomes.dropna(subset=["interview_id"])
-            .drop_duplicates("interview_id")
-            .set_index("interview_id")[target]
-        )
+        y_by_id = outcome_by_id(outcomes, target, "speech_summary")
     demo = None
     by_cols: list[str] = []
     if demographics is not None:
-        if not isinstance(demographics, pd.DataFrame) or "interview_id" not in demographics.columns:
-            raise DataError(
-                "demographics must be a DataFrame with an interview_id column (see read_demographics)"
-            )
+        demo = rows_by_id(demographics, "speech_summary", "demographics")
         by_cols = (
             [by]
             if isinstance(by, str)
@@ -296,11 +283,6 @@ def speech_summary(
             raise DataError(
                 f"speech_summary(by={by!r}): columns {missing or by_cols} not in demographics; found {list(demographics.columns)}"
             )
-        demo = (
-            demographics.dropna(subset=["interview_id"])
-            .drop_duplicates("interview_id")
-            .set_index("interview_id")
-        )
     for pid in pids:
         ids = iv.index[iv["posting_id"] == pid]
         sp = speech_all.reindex(ids)
