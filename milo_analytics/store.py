@@ -364,43 +364,49 @@ class Store:
             for table in ("questions", "candidates", "interviews", "postings"):
                 c.execute(f"DELETE FROM {table} WHERE posting_id=?", (posting_id,))
 
-    # ------------------------------------------------------------------ questions
-    def save_questions(self, posting_id: str, docs: Iterable[Mapping[str, Any]]) -> None:
-        """Replace the posting's questions with ``docs`` (today's definitions), atomically."""
-        rows = [(posting_id, str(d.get("id")), i, _pack(d)) for i, d in enumerate(docs)]
+    # ------------------------------------------------------------------ listings
+    def _save_listing(
+        self,
+        table: str,
+        id_column: str,
+        id_field: str,
+        posting_id: str,
+        docs: Iterable[Mapping[str, Any]],
+    ) -> None:
+        """Replace a posting's rows of ``table`` (questions or candidates) with ``docs``."""
+        rows = [(posting_id, str(d.get(id_field)), i, _pack(d)) for i, d in enumerate(docs)]
         with self.transaction() as c:
-            c.execute("DELETE FROM questions WHERE posting_id=?", (posting_id,))
+            c.execute(f"DELETE FROM {table} WHERE posting_id=?", (posting_id,))
             c.executemany(
-                "INSERT OR REPLACE INTO questions (posting_id, question_id, position, doc) "
+                f"INSERT OR REPLACE INTO {table} (posting_id, {id_column}, position, doc) "
                 "VALUES (?, ?, ?, ?)",
                 rows,
             )
 
-    def questions(self, posting_id: str) -> list[dict[str, Any]]:
-        """The stored QuestionResponse dicts of a posting, in listing order."""
+    def _listing(self, table: str, posting_id: str) -> list[dict[str, Any]]:
+        """A posting's stored documents of ``table``, in listing order."""
         rows = self._query(
-            "SELECT doc FROM questions WHERE posting_id=? ORDER BY position", (posting_id,)
+            f"SELECT doc FROM {table} WHERE posting_id=? ORDER BY position", (posting_id,)
         )
         return [_unpack(r[0]) for r in rows]
+
+    # ------------------------------------------------------------------ questions
+    def save_questions(self, posting_id: str, docs: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the posting's questions with ``docs`` (today's definitions), atomically."""
+        self._save_listing("questions", "question_id", "id", posting_id, docs)
+
+    def questions(self, posting_id: str) -> list[dict[str, Any]]:
+        """The stored QuestionResponse dicts of a posting, in listing order."""
+        return self._listing("questions", posting_id)
 
     # ------------------------------------------------------------------ candidates
     def save_candidates(self, posting_id: str, docs: Iterable[Mapping[str, Any]]) -> None:
         """Replace the posting's candidate listing with ``docs`` (every page), atomically."""
-        rows = [(str(d.get("interview_id")), posting_id, i, _pack(d)) for i, d in enumerate(docs)]
-        with self.transaction() as c:
-            c.execute("DELETE FROM candidates WHERE posting_id=?", (posting_id,))
-            c.executemany(
-                "INSERT OR REPLACE INTO candidates (interview_id, posting_id, position, doc) "
-                "VALUES (?, ?, ?, ?)",
-                rows,
-            )
+        self._save_listing("candidates", "interview_id", "interview_id", posting_id, docs)
 
     def candidates(self, posting_id: str) -> list[dict[str, Any]]:
         """The stored CandidateResponse dicts of a posting, in listing order."""
-        rows = self._query(
-            "SELECT doc FROM candidates WHERE posting_id=? ORDER BY position", (posting_id,)
-        )
-        return [_unpack(r[0]) for r in rows]
+        return self._listing("candidates", posting_id)
 
     def candidate_ids(self, posting_id: str) -> list[str]:
         """The interview ids of the posting's stored listing, in listing order."""
