@@ -100,6 +100,7 @@ from ..errors import DataError
 from ..frames import RESULT_STATUSES, InterviewData
 from ..outcomes import RACE_CATEGORIES, SEX_CATEGORIES, UNKNOWN, parse_hired
 from ..results import Result, frame_to_html
+from ._common import require_data
 
 __all__ = [
     "AUDIT_JSON_SCHEMA",
@@ -1080,8 +1081,7 @@ def bias_audit(
     >>> audit.summary[["measure", "dimension", "min_impact_ratio"]].values.tolist()[0]
     ['score', 'sex', 1.0]
     """
-    if not isinstance(data, InterviewData):
-        raise DataError(f"bias_audit needs InterviewData, got {type(data).__name__}")
+    data = require_data(data, "bias_audit")
     if adjust not in ("holm", "none"):
         raise DataError(f"adjust={adjust!r}; use 'holm' or 'none'")
     demo = _coerce_demographics(demographics, data)
