@@ -14,6 +14,7 @@ import threading
 
 import httpx
 import pytest
+from _helpers import FakeTime, mock_client
 
 from milo_analytics import errors as E
 from milo_analytics.api import HeyMiloClient, InvalidRequestError, MalformedResponseError
@@ -24,35 +25,9 @@ BASE = "http://sandbox.test/api/v2"
 POSTING = {"object": "posting", "id": "P1", "title": "Customer Service Rep"}
 
 
-class FakeTime:
-    """Monotonic clock + sleep that advances it; records every wait."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def wall(self) -> float:
-        return 1_700_000_000.0 + self.now
-
-
 def make_client(handler, *, fake: FakeTime | None = None, **kw) -> HeyMiloClient:
-    fake = fake or FakeTime()
     kw.setdefault("base_url", BASE)
-    return HeyMiloClient(
-        api_key=KEY,
-        transport=httpx.MockTransport(handler),
-        sleep=fake.sleep,
-        clock=fake.clock,
-        wall_clock=fake.wall,
-        **kw,
-    )
+    return mock_client(handler, fake or FakeTime(1000.0), api_key=KEY, **kw)
 
 
 def ok(data=POSTING, **headers):
@@ -137,7 +112,7 @@ def test_context_manager_closes_and_closed_client_refuses():
 
 # ---------------------------------------------------------------------- retries
 def test_retry_after_seconds_is_honoured_without_sleeping():
-    fake = FakeTime()
+    fake = FakeTime(1000.0)
     script = Script(
         httpx.Response(429, headers={"Retry-After": "7"}, json={"error": {"message": "slow"}}),
         ok(),
@@ -151,7 +126,7 @@ def test_retry_after_seconds_is_honoured_without_sleeping():
 
 
 def test_retry_after_http_date_is_honoured():
-    fake = FakeTime()
+    fake = FakeTime(1000.0)
     when = email.utils.formatdate(fake.wall() + 12, usegmt=True)
     script = Script(httpx.Response(503, headers={"Retry-After": when}), ok())
     client = make_client(script, fake=fake, rate_limit=None)
@@ -170,7 +145,7 @@ def test_parse_retry_after_variants():
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 def test_idempotent_requests_retry_with_capped_exponential_backoff(status):
-    fake = FakeTime()
+    fake = FakeTime(1000.0)
     script = Script(httpx.Response(status), httpx.Response(status), httpx.Response(status), ok())
     client = make_client(script, fake=fake, rate_limit=None, backoff_base=0.5, backoff_max=8)
     client.postings.retrieve("P1")
@@ -181,7 +156,7 @@ def test_idempotent_requests_retry_with_capped_exponential_backoff(status):
 
 
 def test_backoff_is_capped():
-    fake = FakeTime()
+    fake = FakeTime(1000.0)
     script = Script(httpx.Response(500))
     client = make_client(
         script, fake=fake, rate_limit=None, max_retries=8, backoff_base=1.0, backoff_max=4.0
@@ -196,7 +171,7 @@ def test_backoff_is_capped():
 
 
 def test_exhausted_retries_raise_the_status_error_with_context():
-    fake = FakeTime()
+    fake = FakeTime(1000.0)
     script = Script(httpx.Response(502, headers={"X-Request-Id": "req_77"}))
     client = make_client(script, fake=fake, rate_limit=None, max_retries=2)
     with pytest.raises(E.ServerError) as info:
@@ -209,7 +184,7 @@ def test_exhausted_retries_raise_the_status_error_with_context():
 
 
 def test_too_long_retry_after_raises_instead_of_waiting():
-    fake = FakeTime()
+    fake = FakeTime(1000.0)
     script = Script(httpx.Response(429, headers={"Retry-After": "3600"}))
     client = make_client(script, fake=fake, rate_limit=None)
     with pytest.raises(E.RateLimitError) as info:
@@ -221,7 +196,7 @@ def test_too_long_retry_after_raises_instead_of_waiting():
 
 
 def test_dropped_connection_is_retried_for_get():
-    fake = FakeTime()
+    fake = FakeTime(1000.0)
     script = Script(
         httpx.RemoteProtocolError("Server disconnected without sending a response."), ok()
     )
@@ -232,7 +207,7 @@ def test_dropped_connection_is_retried_for_get():
 
 
 def test_read_timeout_retried_then_connection_error():
-    fake = FakeTime()
+    fake = FakeTime(1000.0)
     script = Script(httpx.ReadTimeout("timed out"))
     client = make_client(script, fake=fake, rate_limit=None, max_retries=2)
     with pytest.raises(E.APIConnectionError) as info:
@@ -255,7 +230,7 @@ def test_read_timeout_retried_then_connection_error():
 )
 def test_post_is_not_retried_blindly(answer):
     script = Script(answer, httpx.Response(201, json={"data": {"interview_id": "I1"}}))
-    fake = FakeTime()
+    fake = FakeTime(1000.0)
     client = make_client(script, fake=fake, rate_limit=None)
     with pytest.raises(E.APIError):
         client.candidates.ingest("P1", name="Jane", email="jane@example.com")
@@ -269,7 +244,7 @@ def test_post_retried_when_it_never_reached_the_server():
         httpx.Response(429, headers={"Retry-After": "2"}),
         httpx.Response(201, json={"data": {"interview_id": "I1", "interview_url": "u"}}),
     )
-    fake = FakeTime()
+    fake = FakeTime(1000.0)
     client = make_client(script, fake=fake, rate_limit=None)
     result = client.candidates.ingest("P1", name="Jane", email="jane@example.com")
     assert result.interview_id == "I1"

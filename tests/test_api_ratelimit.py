@@ -14,26 +14,13 @@ import time
 
 import httpx
 import pytest
+from _helpers import FakeTime, mock_client
 
 from milo_analytics import errors as E
 from milo_analytics.api import HeyMiloClient
 from milo_analytics.api.ratelimit import RateLimiter, is_heymilo_host, parse_rate_limit_headers
 
 KEY = "rl-test-key-987654321"
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-    def wall(self) -> float:
-        return 1_700_000_000.0 + self.now
 
 
 def max_in_window(times: list[float], window: float = 60.0) -> int:
@@ -91,14 +78,7 @@ class FixedWindowServer:
 
 def client_for(server, fake: FakeTime, **kw) -> HeyMiloClient:
     kw.setdefault("base_url", "http://127.0.0.1:9/api/v2")
-    return HeyMiloClient(
-        api_key=KEY,
-        transport=httpx.MockTransport(server),
-        sleep=fake.sleep,
-        clock=fake.clock,
-        wall_clock=fake.wall,
-        **kw,
-    )
+    return mock_client(server, fake, api_key=KEY, **kw)
 
 
 # ---------------------------------------------------------------------- fixed N/min
