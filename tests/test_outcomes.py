@@ -368,3 +368,14 @@ def test_excel_date_cells_mean_hired(tmp_path):
     out = read_outcomes(path)
     assert out["hired"].tolist() == [True, False]  # a blank hire date: not hired
     assert out["hire_date"].iloc[0] == pd.Timestamp("2024-02-03")
+
+
+@pytest.mark.parametrize(
+    ("reader", "column"), [(read_demographics, "sex"), (read_outcomes, "hired")]
+)
+def test_unrecognised_value_warning_points_at_the_callers_line(reader, column):
+    # both readers warn from one shared tail (_finish); the stacklevel must still name the caller
+    raw = pd.DataFrame({"interview_id": ["i1"], column: ["Martian"]})
+    with pytest.warns(UserWarning, match="Martian") as record:
+        reader(raw, key="interview_id")
+    assert record[0].filename == __file__
