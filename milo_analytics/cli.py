@@ -1,16 +1,22 @@
 """The ``milo-analytics`` command line: a thin typer layer over the public functions.
 
 Each command only wires public functions together. Errors a user can cause print as one
-clear line on stderr with a non-zero exit; ``--debug`` shows the full traceback.
+clear line on stderr with a non-zero exit; ``--debug`` shows the full traceback. The API key
+comes from the ``HEYMILO_API_KEY`` environment variable only and is never printed.
 
-Commands are registered in the sections below, one block per area (sandbox, data, audit,
-calibration, report/demo). Keep heavy imports inside the command functions so that
-``milo-analytics --help`` stays fast.
+The data commands (``pull``, ``audit``, ``suggest-weights``, ``report``) share one set of
+options (:data:`StoreOption`, :data:`OfflineOption`, :data:`DocumentsOption`,
+:data:`BaseUrlOption`), one loader (:func:`load_data`), one set of join options
+(:data:`OutcomesKeyOption`, :data:`DemographicsKeyOption`, :data:`OnConflictOption`) and one
+reader of the outcomes and demographics files (:func:`read_side_files`). Heavy imports stay
+inside the functions so that ``milo-analytics --help`` is fast.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +28,7 @@ app = typer.Typer(
         "Analytics for HeyMilo AI interviews: pull results, study weights and reliability, "
         "audit adverse impact, calibrate question weights and write HTML reports.\n\n"
         "Start with `milo-analytics demo`, which runs everything on the embedded demo world "
-        "without an account."
+        "without an account. The API key comes from HEYMILO_API_KEY only."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -46,8 +52,261 @@ def echo_err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    """``"1 flag"``, ``"2 flags"``, ``"1,000 categories"`` (with ``plural=``)."""
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
+# --------------------------------------------------------------------------- shared options
+# Choices mirror milo_analytics.outcomes.KeyKind / OnConflict and calibrate's targets (a test
+# checks that they agree); typer lists them in --help and rejects other values as a usage error.
+
+
+class JoinKey(StrEnum):
+    """How rows of an outcomes or demographics file join to interviews."""
+
+    email = "email"
+    interview_id = "interview_id"
+    external_id = "external_id"
+
+
+class OnConflict(StrEnum):
+    """What to do with people whose rows in a file disagree."""
+
+    error = "error"
+    unknown = "unknown"
+    first = "first"
+    last = "last"
+
+
+class Target(StrEnum):
+    """The outcome column weights are calibrated on."""
+
+    hired = "hired"
+    performance = "performance"
+    retention = "retention"
+
+
+PostingArg = Annotated[str, typer.Argument(help="Posting (interviewer) id, e.g. 13D77095.")]
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="SQLite store file (default: $MILO_ANALYTICS_STORE or the user data folder).",
+        dir_okay=False,
+    ),
+]
+OfflineOption = Annotated[
+    bool,
+    typer.Option("--offline", help="No network: use only what the store already has."),
+]
+DocumentsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--documents",
+        help="Read exported API documents (a folder or JSON file) instead of the API and store.",
+        exists=True,
+    ),
+]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="API base URL with the version prefix (default: $HEYMILO_BASE_URL or HeyMilo's).",
+    ),
+]
+OutcomesKeyOption = Annotated[
+    JoinKey,
+    typer.Option("--outcomes-key", help="How rows of the outcomes file join to interviews."),
+]
+DemographicsKeyOption = Annotated[
+    JoinKey,
+    typer.Option(
+        "--demographics-key", help="How rows of the demographics file join to interviews."
+    ),
+]
+OnConflictOption = Annotated[
+    OnConflict,
+    typer.Option(
+        "--on-conflict",
+        help="People whose rows disagree: stop (error), count them as unknown, or keep the "
+        "first or last row.",
+    ),
+]
+_OUTCOMES_HELP = "ATS outcomes file (CSV or Excel; joined by --outcomes-key)"
+_DEMOGRAPHICS_HELP = "Voluntary self-identification file (CSV or Excel; --demographics-key)"
+OutcomesFileOption = Annotated[
+    Path | None,
+    typer.Option("--outcomes", help=_OUTCOMES_HELP + ".", exists=True, dir_okay=False),
+]
+DemographicsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--demographics", "-d", help=_DEMOGRAPHICS_HELP + ".", exists=True, dir_okay=False
+    ),
+]
+
+
+def load_data(
+    postings: list[str],
+    *,
+    store: Path | None = None,
+    offline: bool = False,
+    documents: Path | None = None,
+    base_url: str | None = None,
+    client: Any = None,
+    progress: bool | None = None,
+    strict: bool = False,
+    concurrency: int | None = None,
+    rate_limit: int | None = None,
+    score_scale: int | None = None,
+) -> tuple[Any, str]:
+    """Load postings for a command: exported documents, the offline store, or the API.
+
+    Parameters
+    ----------
+    postings
+        Posting ids.
+    store, offline, documents, base_url
+        The shared command options; ``documents`` excludes the other three.
+    client
+        An open :class:`~milo_analytics.api.HeyMiloClient` to pull with (``demo``); by default
+        one is made from ``HEYMILO_API_KEY`` and ``base_url``.
+    progress, strict, concurrency, rate_limit, score_scale
+        Passed to :func:`~milo_analytics.load.load_postings` and the client (None: their
+        defaults).
+
+    Returns
+    -------
+    (InterviewData, str)
+        The data and where it came from (``"store: PATH"`` or ``"documents: PATH"``).
+
+    Examples
+    --------
+    >>> data, source = load_data(["13D77095"], offline=True)  # doctest: +SKIP
+    """
+    from .errors import ConfigError, DataError
+    from .load import load_documents, load_postings
+    from .store import Store
+
+    if documents is not None:
+        if offline or store is not None or base_url is not None:
+            raise ConfigError(
+                "--documents reads exported files, never the store or the API: "
+                "drop --store, --offline and --base-url"
+            )
+        data = load_documents(documents, score_scale=score_scale, strict=strict)
+        missing = [p for p in postings if p not in data.posting_ids]
+        if missing:
+            raise DataError(
+                f"posting {', '.join(missing)} is not in the documents in {documents} "
+                f"(they hold {', '.join(data.posting_ids) or 'no postings'})"
+            )
+        return data.filter(posting_id=postings), f"documents: {documents}"
+    pull: dict[str, Any] = {"strict": strict, "score_scale": score_scale}
+    if concurrency is not None:
+        pull["concurrency"] = concurrency
+    with Store(store) as st:
+        source = f"store: {st.path}"
+        if offline:
+            return load_postings(postings, store=st, refresh=False, **pull), source
+        if client is not None:
+            return load_postings(postings, client=client, store=st, progress=progress, **pull), (
+                source
+            )
+        from .api import HeyMiloClient
+
+        options: dict[str, Any] = {}
+        if concurrency is not None:
+            options["max_connections"] = concurrency
+        if rate_limit is not None:
+            options["rate_limit"] = rate_limit
+        with HeyMiloClient(base_url=base_url, **options) as own:
+            data = load_postings(postings, client=own, store=st, progress=progress, **pull)
+        return data, source
+
+
+def read_side_files(
+    data: Any,
+    *,
+    outcomes: Path | None = None,
+    demographics: Path | None = None,
+    outcomes_key: JoinKey | str = JoinKey.email,
+    demographics_key: JoinKey | str = JoinKey.email,
+    on_conflict: OnConflict | str = OnConflict.error,
+    say: Callable[[str], None] = typer.echo,
+) -> tuple[Any, Any]:
+    """Read the optional outcomes and demographics files joined to ``data``; print each join.
+
+    Returns
+    -------
+    (outcomes frame or None, demographics frame or None)
+
+    Examples
+    --------
+    >>> oc, demo = read_side_files(data, demographics=Path("eeo.csv"))  # doctest: +SKIP
+    """
+    from .outcomes import read_demographics, read_outcomes
+
+    conflict = OnConflict(on_conflict).value
+    frames = []
+    for path, reader, key in (
+        (outcomes, read_outcomes, outcomes_key),
+        (demographics, read_demographics, demographics_key),
+    ):
+        frame = None
+        if path is not None:
+            frame = reader(path, key=JoinKey(key).value, data=data, on_conflict=conflict)
+            report = frame.attrs.get("join_report")
+            if report is not None and hasattr(report, "summary"):
+                say(report.summary())
+        frames.append(frame)
+    return frames[0], frames[1]
+
+
+def _flag_line(r: Any, *, posting: bool = False) -> str:
+    """One flagged row of a bias audit, e.g. ``FLAG Speech score · race_ethnicity · …``."""
+    where = f" (posting {r.posting_id})" if posting else ""
+    return (
+        f"FLAG {r.label} · {r.dimension} · {r.category}{where}: impact ratio "
+        f"{r.impact_ratio:.3f} (n={r.n:,}, p={r.p_value:.2g}, Holm p={r.p_adjusted:.2g}, "
+        f"shortfall {r.shortfall})"
+    )
+
+
+def echo_audit_findings(audit: Any, *, indent: str = "") -> None:
+    """Print the flagged findings and put the raw four-fifths results in context.
+
+    The raw results are the audit's ``below_four_fifths`` rows; the unflagged ones are split by
+    the audit's own ``n`` against its ``min_n`` option (small groups) and the rest (not
+    significantly lower than everybody else after the Holm correction).
+    """
+    from .analysis.fairness import FLAG_RULE
+
+    flags = audit.flags
+    if flags.empty:
+        typer.echo(f"{indent}No evidence of adverse impact under the flag rule.")
+    else:
+        typer.echo(f"{indent}Evidence of adverse impact: {_plural(len(flags), 'flagged finding')}")
+        several = len(audit.unknown) > 1  # one row per posting audited
+        for r in flags.itertuples(index=False):
+            typer.echo(f"{indent}  {_flag_line(r, posting=several)}")
+    below = audit.below_four_fifths
+    unflagged = below[~below["flag"].astype(bool)]
+    if len(unflagged):
+        min_n = audit.options.get("min_n", 30)
+        small = int((unflagged["n"] < min_n).sum())
+        typer.echo(
+            f"{indent}{_plural(len(below), 'impact ratio')} fall below four-fifths (0.8); "
+            f"{len(unflagged):,} of them are not flags: {small:,} in groups under {min_n} "
+            f"people and {len(unflagged) - small:,} not significantly lower than everybody "
+            "else after the Holm correction."
+        )
+    typer.echo(f"{indent}Flag rule: {FLAG_RULE}.")
+
+
 # --------------------------------------------------------------------------- commands
-# Each area registers its commands in its own section below.
+# One section per area.
 
 # === sandbox ===
 
@@ -97,6 +356,7 @@ def sandbox_cmd(
 
     Examples: `milo-analytics sandbox --latency 0.05 --rate-limit 300`;
     `milo-analytics sandbox --write-demo data/demo --seed 7` (reproducible, byte for byte).
+    The key printed on start is the sandbox's own, never a real account's.
     """
     import time
 
@@ -148,29 +408,20 @@ def sandbox_cmd(
 @app.command("pull")
 def pull_cmd(
     postings: Annotated[list[str], typer.Argument(help="Posting (interviewer) ids to pull.")],
-    store: Annotated[
-        str | None,
-        typer.Option(
-            "--store",
-            help="SQLite store file (default: $MILO_ANALYTICS_STORE or the user data folder).",
-        ),
-    ] = None,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="No network: read what the store already has.")
-    ] = False,
+    store: StoreOption = None,
+    offline: OfflineOption = False,
+    documents: DocumentsOption = None,
+    base_url: BaseUrlOption = None,
     parquet: Annotated[
-        str | None, typer.Option("--parquet", help="Also write the frames as Parquet to DIR.")
-    ] = None,
-    base_url: Annotated[
-        str | None,
-        typer.Option(
-            "--base-url",
-            help="API base URL with the version prefix (default: $HEYMILO_BASE_URL or HeyMilo's).",
-        ),
+        Path | None,
+        typer.Option("--parquet", help="Also write the frames as Parquet to DIR.", file_okay=False),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=64, help="Requests in flight.")
-    ] = 16,
+        int | None,
+        typer.Option(
+            "--concurrency", min=1, max=64, help="Requests in flight (default: the loader's)."
+        ),
+    ] = None,
     rate_limit: Annotated[
         int | None,
         typer.Option("--rate-limit", min=1, help="Pace at N requests/minute (default: auto)."),
@@ -187,44 +438,34 @@ def pull_cmd(
     """Pull postings' interview results into the local store (incremental) and summarise.
 
     The API key comes from the HEYMILO_API_KEY environment variable only (never an argument).
+    Example: `milo-analytics pull 13D77095 --parquet frames/`.
     """
-    from .load import load_postings
-    from .store import Store
-
-    with Store(store) as st:
-        if offline:
-            data = load_postings(postings, store=st, refresh=False, score_scale=score_scale)
-        else:
-            from .api import HeyMiloClient
-
-            kwargs: dict[str, object] = {"max_connections": concurrency}
-            if rate_limit is not None:
-                kwargs["rate_limit"] = rate_limit
-            with HeyMiloClient(base_url=base_url, **kwargs) as client:
-                data = load_postings(
-                    postings,
-                    client=client,
-                    store=st,
-                    strict=strict,
-                    progress=False if quiet else None,
-                    concurrency=concurrency,
-                    score_scale=score_scale,
-                )
-            for r in getattr(data, "pull_reports", []):
-                typer.echo(
-                    f"{r.posting_id}: {r.candidates:,} candidates, {r.with_results:,} with results, "
-                    f"{r.fetched:,} fetched, {r.unchanged:,} unchanged, {r.failed:,} failed "
-                    f"({r.seconds:.1f} s)"
-                )
-        typer.echo(repr(data))
-        typer.echo(f"store: {st.path}")
+    data, source = load_data(
+        postings,
+        store=store,
+        offline=offline,
+        documents=documents,
+        base_url=base_url,
+        progress=False if quiet else None,
+        strict=strict,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        score_scale=score_scale,
+    )
+    for r in getattr(data, "pull_reports", []):
+        typer.echo(
+            f"{r.posting_id}: {r.candidates:,} candidates, {r.with_results:,} with results, "
+            f"{r.fetched:,} fetched, {r.unchanged:,} unchanged, {r.failed:,} failed "
+            f"({r.seconds:.1f} s)"
+        )
+    typer.echo(repr(data))
+    typer.echo(source)
     if len(data.errors):
-        typer.echo(f"{len(data.errors):,} document(s) failed; they are retried on the next pull:")
+        typer.echo(f"{_plural(len(data.errors), 'document')} failed; the next pull retries them:")
         for row in data.errors.head(10).itertuples(index=False):
             typer.echo(f"  {row.interview_id} [{row.stage}] {row.error}")
     if parquet:
-        out = data.to_parquet(parquet)
-        typer.echo(f"parquet: {out}")
+        typer.echo(f"parquet: {data.to_parquet(parquet)}")
 
 
 # === audit ===
@@ -232,50 +473,33 @@ def pull_cmd(
 
 @app.command("audit")
 def audit_cmd(
-    posting: Annotated[str, typer.Argument(help="Posting (interviewer) id to audit.")],
+    posting: PostingArg,
     demographics: Annotated[
-        str,
+        Path,
         typer.Option(
-            "--demographics", "-d", help="Voluntary self-identification file (CSV or Excel)."
+            "--demographics", "-d", help=_DEMOGRAPHICS_HELP + ".", exists=True, dir_okay=False
         ),
     ],
     json_out: Annotated[
-        str | None, typer.Option("--json", help="Write the audit as JSON (documented schema).")
+        Path | None,
+        typer.Option("--json", help="Write the audit as JSON (documented schema).", dir_okay=False),
     ] = None,
     outcomes: Annotated[
-        str | None,
-        typer.Option("--outcomes", help="ATS outcomes file: adds the hired selection rate."),
-    ] = None,
-    key: Annotated[
-        str, typer.Option("--key", help="Join key: email, interview_id or external_id.")
-    ] = "email",
-    on_conflict: Annotated[
-        str,
+        Path | None,
         typer.Option(
-            "--on-conflict",
-            help="People whose rows disagree: error, unknown, first or last.",
-        ),
-    ] = "error",
-    store: Annotated[
-        str | None,
-        typer.Option(
-            "--store",
-            help="SQLite store file (default: $MILO_ANALYTICS_STORE or the user data folder).",
+            "--outcomes",
+            help=_OUTCOMES_HELP + ": adds the hired selection rate.",
+            exists=True,
+            dir_okay=False,
         ),
     ] = None,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="No network: audit what the store already has.")
-    ] = False,
-    documents: Annotated[
-        str | None,
-        typer.Option(
-            "--documents", help="Read exported API documents from DIR instead of the API/store."
-        ),
-    ] = None,
-    base_url: Annotated[
-        str | None,
-        typer.Option("--base-url", help="API base URL with the version prefix."),
-    ] = None,
+    outcomes_key: OutcomesKeyOption = JoinKey.email,
+    demographics_key: DemographicsKeyOption = JoinKey.email,
+    on_conflict: OnConflictOption = OnConflict.error,
+    store: StoreOption = None,
+    offline: OfflineOption = False,
+    documents: DocumentsOption = None,
+    base_url: BaseUrlOption = None,
     exclude_below: Annotated[
         float,
         typer.Option("--exclude-below", help="Exclude categories under this share (0 = none)."),
@@ -291,32 +515,21 @@ def audit_cmd(
     Scoring rates for the overall score, each question and the speech score, and selection
     rates (shortlisted vs dismissed/knocked out, hired with --outcomes), by sex, race/ethnicity
     and their intersection. The API key comes from HEYMILO_API_KEY only.
+    Example: `milo-analytics audit 13D77095 -d eeo.csv --json audit.json --fail-on-flag`.
     """
-    from .analysis.fairness import FLAG_RULE, bias_audit
-    from .outcomes import read_demographics, read_outcomes
+    from .analysis.fairness import bias_audit
 
-    if documents:
-        from .load import load_documents
-
-        data = load_documents(documents).filter(posting_id=posting)
-    else:
-        from .load import load_posting
-        from .store import Store
-
-        with Store(store) as st:
-            if offline:
-                data = load_posting(posting, store=st, refresh=False)
-            else:
-                from .api import HeyMiloClient
-
-                with HeyMiloClient(base_url=base_url) as client:
-                    data = load_posting(posting, client=client, store=st, progress=False)
-    demo = read_demographics(demographics, key=key, data=data, on_conflict=on_conflict)
-    typer.echo(demo.attrs["join_report"].summary())
-    oc = None
-    if outcomes:
-        oc = read_outcomes(outcomes, key=key, data=data, on_conflict=on_conflict)
-        typer.echo(oc.attrs["join_report"].summary())
+    data, _ = load_data(
+        [posting], store=store, offline=offline, documents=documents, base_url=base_url
+    )
+    oc, demo = read_side_files(
+        data,
+        outcomes=outcomes,
+        demographics=demographics,
+        outcomes_key=outcomes_key,
+        demographics_key=demographics_key,
+        on_conflict=on_conflict,
+    )
     audit = bias_audit(
         data, demo, postings=posting, outcomes=oc, exclude_below=exclude_below, min_n=min_n,
         alpha=alpha,
@@ -333,19 +546,11 @@ def audit_cmd(
             f"{r.label[:44]:<44} {r.dimension:<15} {ratio:>9}  {r.below_four_fifths:>4} "
             f"{r.flagged:>5}"
         )
-    flags = audit.flags
-    typer.echo(f"Flag rule: {FLAG_RULE}.")
-    if flags.empty:
-        typer.echo("No evidence of adverse impact under the flag rule.")
-    for r in flags.itertuples(index=False):
-        typer.echo(
-            f"FLAG {r.label} · {r.dimension} · {r.category}: impact ratio {r.impact_ratio:.3f} "
-            f"(n={r.n}, p={r.p_value:.2g}, Holm p={r.p_adjusted:.2g}, shortfall {r.shortfall})"
-        )
+    echo_audit_findings(audit)
     if json_out:
         audit.to_json(json_out)
         typer.echo(f"json: {json_out}")
-    if fail_on_flag and not flags.empty:
+    if fail_on_flag and not audit.flags.empty:
         raise SystemExit(2)  # main() turns it into the exit status
 
 
@@ -354,100 +559,72 @@ def audit_cmd(
 
 @app.command("suggest-weights")
 def suggest_weights_cmd(
-    posting: Annotated[str, typer.Argument(help="Posting (interviewer) id.")],
-    outcomes: Annotated[str, typer.Option("--outcomes", help="ATS outcomes file (CSV or Excel).")],
+    posting: PostingArg,
+    outcomes: Annotated[
+        Path,
+        typer.Option("--outcomes", help=_OUTCOMES_HELP + ".", exists=True, dir_okay=False),
+    ],
     output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="Write the suggestion as JSON (for push-weights)."),
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the suggestion as JSON (for push-weights).",
+            dir_okay=False,
+        ),
     ] = None,
     target: Annotated[
-        str, typer.Option("--target", help="Outcome column: hired, performance or retention.")
-    ] = "hired",
-    key: Annotated[
-        str, typer.Option("--key", help="Join key: email, interview_id or external_id.")
-    ] = "email",
+        Target, typer.Option("--target", help="The outcome column to calibrate on.")
+    ] = Target.hired,
     demographics: Annotated[
-        str | None,
-        typer.Option("--demographics", "-d", help="Adds impact ratios for current vs suggested."),
-    ] = None,
-    demographics_key: Annotated[
-        str | None,
-        typer.Option("--demographics-key", help="Join key of the demographics (default: --key)."),
-    ] = None,
-    on_conflict: Annotated[
-        str,
+        Path | None,
         typer.Option(
-            "--on-conflict", help="People whose rows disagree: error, unknown, first or last."
+            "--demographics",
+            "-d",
+            help=_DEMOGRAPHICS_HELP + ": adds impact ratios for current vs suggested weights.",
+            exists=True,
+            dir_okay=False,
         ),
-    ] = "error",
+    ] = None,
+    outcomes_key: OutcomesKeyOption = JoinKey.email,
+    demographics_key: DemographicsKeyOption = JoinKey.email,
+    on_conflict: OnConflictOption = OnConflict.error,
     cut: Annotated[
         float | None,
         typer.Option("--cut", help="Operating cut on the 0–100 score (default: median split)."),
     ] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap resamples.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    store: Annotated[
-        str | None,
-        typer.Option(
-            "--store",
-            help="SQLite store file (default: $MILO_ANALYTICS_STORE or the user data folder).",
-        ),
-    ] = None,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="No network: use what the store already has.")
-    ] = False,
-    documents: Annotated[
-        str | None,
-        typer.Option(
-            "--documents", help="Read exported API documents from DIR instead of the API/store."
-        ),
-    ] = None,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="API base URL with the version prefix.")
-    ] = None,
+    store: StoreOption = None,
+    offline: OfflineOption = False,
+    documents: DocumentsOption = None,
+    base_url: BaseUrlOption = None,
 ) -> None:
     """Suggest integer question weights for a posting from hire outcomes (dry: writes nothing).
 
     Prints old vs new weights, the held-out comparison and the keep/change recommendation.
     The API key comes from HEYMILO_API_KEY only.
+    Example: `milo-analytics suggest-weights 13D77095 --outcomes ats.csv -o suggestion.json`.
     """
     from .calibrate import suggest_weights
-    from .outcomes import read_outcomes
 
-    if documents:
-        from .load import load_documents
-
-        data = load_documents(documents).filter(posting_id=posting)
-    else:
-        from .load import load_posting
-        from .store import Store
-
-        with Store(store) as st:
-            if offline:
-                data = load_posting(posting, store=st, refresh=False)
-            else:
-                from .api import HeyMiloClient
-
-                with HeyMiloClient(base_url=base_url) as client:
-                    data = load_posting(posting, client=client, store=st, progress=False)
-    oc = read_outcomes(outcomes, key=key, data=data, on_conflict=on_conflict)
-    report = oc.attrs.get("join_report")
-    if report is not None and hasattr(report, "summary"):
-        typer.echo(report.summary())
-    demo = None
-    if demographics:
-        from .outcomes import read_demographics
-
-        demo = read_demographics(
-            demographics, key=demographics_key or key, data=data, on_conflict=on_conflict
-        )
-        typer.echo(demo.attrs["join_report"].summary())
+    data, _ = load_data(
+        [posting], store=store, offline=offline, documents=documents, base_url=base_url
+    )
+    oc, demo = read_side_files(
+        data,
+        outcomes=outcomes,
+        demographics=demographics,
+        outcomes_key=outcomes_key,
+        demographics_key=demographics_key,
+        on_conflict=on_conflict,
+    )
     s = suggest_weights(
-        data, oc, target=target, demographics=demo, posting_id=posting, cut=cut,
-        key=key, n_boot=n_boot, random_state=seed,
+        data, oc, target=target.value, demographics=demo, posting_id=posting, cut=cut,
+        key=outcomes_key.value, n_boot=n_boot, random_state=seed,
     )  # fmt: skip
     typer.echo(
-        f"{posting}: {s.n:,} interviews with a {target!r} outcome; recommendation: "
+        f"{posting}: {s.n:,} interviews with a {target.value!r} outcome; recommendation: "
         f"{s.recommendation.upper()}"
     )
     typer.echo(f"{'question':<12} {'current':>8} {'suggested':>10} {'integer':>8}  text")
@@ -470,7 +647,10 @@ def suggest_weights_cmd(
 
 @app.command("push-weights")
 def push_weights_cmd(
-    suggestion: Annotated[str, typer.Argument(help="suggestion.json from suggest-weights.")],
+    suggestion: Annotated[
+        Path,
+        typer.Argument(help="suggestion.json from suggest-weights.", exists=True, dir_okay=False),
+    ],
     apply: Annotated[
         bool, typer.Option("--apply", help="Write the weights (default: dry run, plan only).")
     ] = False,
@@ -481,17 +661,20 @@ def push_weights_cmd(
         ),
     ] = False,
     audit_dir: Annotated[
-        str | None,
-        typer.Option("--audit-dir", help="Folder of the audit logs (default: user data folder)."),
+        Path | None,
+        typer.Option(
+            "--audit-dir",
+            help="Folder of the audit logs (default: the user data folder).",
+            file_okay=False,
+        ),
     ] = None,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="API base URL with the version prefix.")
-    ] = None,
+    base_url: BaseUrlOption = None,
 ) -> None:
     """Show (default) or apply the push plan of a suggestion through the questions API.
 
     Every applied push writes an append-only audit log first; undo it with `rollback`.
     Past candidates keep their scores: only interviews scored afterwards use the new weights.
+    The API key comes from HEYMILO_API_KEY only.
     """
     from .api import HeyMiloClient
     from .push import push_weights
@@ -505,15 +688,21 @@ def push_weights_cmd(
 
 @app.command("rollback")
 def rollback_cmd(
-    audit_log: Annotated[str, typer.Argument(help="Audit log written by push-weights --apply.")],
+    audit_log: Annotated[
+        Path,
+        typer.Argument(
+            help="Audit log written by push-weights --apply.", exists=True, dir_okay=False
+        ),
+    ],
     force: Annotated[
         bool, typer.Option("--force", help="Restore even weights changed since the push.")
     ] = False,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="API base URL with the version prefix.")
-    ] = None,
+    base_url: BaseUrlOption = None,
 ) -> None:
-    """Restore the weights a push changed (conflict-checked; logged in the same audit log)."""
+    """Restore the weights a push changed (conflict-checked; logged in the same audit log).
+
+    The API key comes from HEYMILO_API_KEY only.
+    """
     from .api import HeyMiloClient
     from .push import rollback_weights
 
@@ -532,15 +721,15 @@ _DEMO_HELP = (
     "voluntary self-identification file (demographics.csv), runs the analyses, the "
     "adverse-impact audit and the weight suggestion, and writes OUT/milo-report.html and "
     "OUT/suggestion.json.\n\n"
-    "It prints a short summary, the paths and the dry-run push plan. Nothing is written to the "
-    "sandbox unless --apply is given."
+    "It prints a short summary (with the audit's flagged findings), the paths and the dry-run "
+    "push plan. Nothing is written to the sandbox unless --apply is given."
 )
 _REPORT_HELP = (
     "Write one self-contained HTML report for a posting of a real account.\n\n"
     "Pulls the posting incrementally into the local store (HEYMILO_API_KEY must be set unless "
-    "--offline), joins the optional outcomes and demographics files, runs the analyses and "
-    "writes the report. Candidate names, emails and phone numbers are redacted unless "
-    "--no-redact is given.\n\n"
+    "--offline or --documents), joins the optional outcomes and demographics files, runs the "
+    "analyses and writes the report. Candidate names, emails and phone numbers are redacted "
+    "unless --no-redact is given.\n\n"
     "Example: milo-analytics report 13D77095 --outcomes ats.csv --demographics eeo.csv -o r.html"
 )
 
@@ -567,17 +756,11 @@ def demo_command(
         bool, typer.Option("--quiet", "-q", help="No progress messages on stderr.")
     ] = False,
 ) -> None:
-    from . import (
-        build_report,
-        load_postings,
-        push_weights,
-        read_demographics,
-        read_outcomes,
-        suggest_weights,
-    )
+    from . import build_report, push_weights, suggest_weights
+    from .analysis.fairness import bias_audit
+    from .errors import InsufficientDataError
     from .sandbox import run_sandbox
     from .sandbox.world import demo_world_path
-    from .store import Store
 
     def say(msg: str) -> None:
         if not quiet:
@@ -592,30 +775,32 @@ def demo_command(
     with run_sandbox("demo") as sb, sb.client() as client:
         posting_ids = [str(p["id"]) for p in client.postings.list(raw=True)]
         say(f"Pulling {len(posting_ids)} postings over HTTP into {store_path} …")
-        store = Store(store_path)
-        try:
-            data = load_postings(
-                posting_ids, client=client, store=store, progress=False if quiet else None
-            )
-        finally:
-            _close(store)
+        data, _ = load_data(
+            posting_ids, store=store_path, client=client, progress=False if quiet else None
+        )
         # The demo ATS export is keyed by the ATS id HeyMilo keeps in candidate metadata
         # (`external_id`); about a tenth of its rows lack HeyMilo's interview id, as real
         # exports do. A few people have contradictory rows: they count as unknown rather
         # than stop the run.
-        outcomes = read_outcomes(
-            world_dir / "outcomes.csv", key="external_id", data=data, on_conflict="unknown"
+        outcomes, demographics = read_side_files(
+            data,
+            outcomes=world_dir / "outcomes.csv",
+            demographics=world_dir / "demographics.csv",
+            outcomes_key=JoinKey.external_id,
+            on_conflict=OnConflict.unknown,
+            say=say,
         )
-        demographics = read_demographics(
-            world_dir / "demographics.csv", data=data, on_conflict="unknown"
-        )
-        target_posting = _main_posting(data)
+        # calibrate the posting with the most interviews with results (the pull's own counts)
+        reports = sorted(data.pull_reports, key=lambda r: -r.with_results)
+        if not reports or reports[0].with_results == 0:
+            raise InsufficientDataError("no completed interviews to calibrate weights on")
+        target_posting = reports[0].posting_id
         say(f"Suggesting weights for posting {target_posting} from hire outcomes …")
         suggestion = suggest_weights(
             data, outcomes, demographics=demographics, posting_id=target_posting
         )
         suggestion_path = out / "suggestion.json"
-        suggestion_path.write_text(_suggestion_json(suggestion), encoding="utf-8")
+        suggestion.to_json(suggestion_path)
         say("Writing the report …")
         report = build_report(
             data,
@@ -625,68 +810,35 @@ def demo_command(
             title="HeyMilo demo world — interview analytics",
         )
         report_path = report.save_html(out / "milo-report.html")
-        plan = push_weights(client, suggestion, apply=False)
-        _print_summary(data, report, suggestion)
+        # the same audit the report's adverse-impact section runs, for the summary
+        audit = bias_audit(data, demographics)
+        _print_summary(data, report, suggestion, audit)
         typer.echo(f"Report:     {report_path}")
         typer.echo(f"Suggestion: {suggestion_path}")
         typer.echo("")
-        typer.echo(_plan_text(plan, applied=False))
-        if apply:
-            result = push_weights(client, suggestion, apply=True, audit_dir=out)
-            typer.echo("")
-            typer.echo(_plan_text(result, applied=True))
-            live = {
-                str(q["id"]): q.get("score_weight")
-                for q in client.questions.list(target_posting, raw=True)
-            }
-            mismatched = [
-                r
-                for r in _plan_rows(result)
-                if r.get("action") not in (None, "keep", "unchanged")
-                and live.get(str(r["question_id"])) != r.get("new")
-            ]
-            if mismatched:
-                from .errors import PushError
-
-                raise PushError(
-                    f"verification failed: {len(mismatched)} weights differ on the sandbox after the "
-                    f"push; see {getattr(result, 'audit_log', 'the audit log')}"
-                )
-            typer.echo(
-                "Verified: the sandbox now serves the new weights. Candidates scored earlier keep "
-                "their scores; interviews completed from now on use the new weights."
-            )
-            log = getattr(result, "audit_log", None)
-            if log:
-                typer.echo(f"Audit log:  {log}")
-        else:
-            typer.echo("Dry run: nothing was written. Re-run with --apply to push to the sandbox.")
+        typer.echo(push_weights(client, suggestion, apply=False).summary())
+        if not apply:
+            return
+        result = push_weights(client, suggestion, apply=True, audit_dir=out)
+        typer.echo("")
+        typer.echo(result.summary())
+        # push_weights re-reads every weight it writes and raises PushError on a mismatch
+        written = _plural(len(result.applied), "weight")
+        typer.echo(
+            f"Verified: the sandbox now serves the new weights ({written} written and re-read). "
+            "Candidates scored earlier keep their scores; interviews completed from now on use "
+            "the new weights."
+        )
 
 
 @app.command("report", help=_REPORT_HELP)
 def report_command(
-    posting: Annotated[str, typer.Argument(help="The HeyMilo posting id (e.g. 13D77095).")],
+    posting: PostingArg,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the HTML report.", dir_okay=False)
     ] = Path("report.html"),
-    outcomes: Annotated[
-        Path | None,
-        typer.Option(
-            "--outcomes",
-            help="ATS export with hire outcomes (CSV or Excel; joined by --outcomes-key).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
-    demographics: Annotated[
-        Path | None,
-        typer.Option(
-            "--demographics",
-            help="Voluntary self-identification file (CSV/Excel; joined by --demographics-key).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
+    outcomes: OutcomesFileOption = None,
+    demographics: DemographicsFileOption = None,
     suggestion: Annotated[
         Path | None,
         typer.Option(
@@ -696,35 +848,13 @@ def report_command(
             dir_okay=False,
         ),
     ] = None,
-    store: Annotated[
-        Path | None,
-        typer.Option("--store", help="SQLite store to use (default: the user data directory)."),
-    ] = None,
-    offline: Annotated[
-        bool,
-        typer.Option("--offline", help="Use only what the store already has; make no requests."),
-    ] = False,
-    outcomes_key: Annotated[
-        str,
-        typer.Option(
-            "--outcomes-key",
-            help="How outcomes rows join to interviews: email, interview_id or external_id.",
-        ),
-    ] = "email",
-    demographics_key: Annotated[
-        str,
-        typer.Option(
-            "--demographics-key",
-            help="How demographics rows join to interviews: email, interview_id or external_id.",
-        ),
-    ] = "email",
-    on_conflict: Annotated[
-        str,
-        typer.Option(
-            "--on-conflict",
-            help="People with contradictory rows: error (stop), unknown, first or last.",
-        ),
-    ] = "error",
+    outcomes_key: OutcomesKeyOption = JoinKey.email,
+    demographics_key: DemographicsKeyOption = JoinKey.email,
+    on_conflict: OnConflictOption = OnConflict.error,
+    store: StoreOption = None,
+    offline: OfflineOption = False,
+    documents: DocumentsOption = None,
+    base_url: BaseUrlOption = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
     no_redact: Annotated[
         bool,
@@ -735,145 +865,59 @@ def report_command(
     ] = False,
 ) -> None:
     """Write an HTML report for one posting (see ``_REPORT_HELP``)."""
-    from . import build_report, load_posting, read_demographics, read_outcomes
-    from .errors import ConfigError
-    from .store import Store
+    from . import WeightSuggestion, build_report
 
-    for flag, value in (("--outcomes-key", outcomes_key), ("--demographics-key", demographics_key)):
-        if value not in ("email", "interview_id", "external_id"):
-            raise ConfigError(f"{flag} {value!r} is not one of email, interview_id, external_id")
-    if on_conflict not in ("error", "unknown", "first", "last"):
-        raise ConfigError(
-            f"--on-conflict {on_conflict!r} is not one of error, unknown, first, last"
-        )
-    st = Store(store) if store is not None else None
-    try:
-        if offline:
-            data = load_posting(posting, store=st, refresh=False)
-        else:
-            from . import HeyMiloClient
-
-            with HeyMiloClient() as client:
-                data = load_posting(posting, client=client, store=st)
-    finally:
-        if st is not None:
-            _close(st)
-    out_frame = (
-        read_outcomes(outcomes, data=data, key=outcomes_key, on_conflict=on_conflict)  # type: ignore[arg-type]
-        if outcomes
-        else None
+    data, _ = load_data(
+        [posting], store=store, offline=offline, documents=documents, base_url=base_url
     )
-    demo_frame = (
-        read_demographics(demographics, data=data, key=demographics_key, on_conflict=on_conflict)  # type: ignore[arg-type]
-        if demographics
-        else None
+    oc, demo = read_side_files(
+        data,
+        outcomes=outcomes,
+        demographics=demographics,
+        outcomes_key=outcomes_key,
+        demographics_key=demographics_key,
+        on_conflict=on_conflict,
     )
     sugg = None
     if suggestion is not None:
-        from . import WeightSuggestion
-
         sugg = WeightSuggestion.from_json(suggestion.read_text(encoding="utf-8"))
     report = build_report(
         data,
-        outcomes=out_frame,
-        demographics=demo_frame,
+        outcomes=oc,
+        demographics=demo,
         suggestion=sugg,
         redact_pii=not no_redact,
         title=title,
     )
     path = report.save_html(output)
     typer.echo(
-        f"{len(data.candidates):,} candidates, {len(data.interviews):,} completed interviews, "
-        f"{len(data.errors):,} load errors"
+        f"{_plural(len(data.candidates), 'candidate')}, "
+        f"{_plural(len(data.interviews), 'completed interview')}, "
+        f"{_plural(len(data.errors), 'load error')}"
     )
     for problem in report.problems:
         typer.echo(f"note: {problem}")
     typer.echo(f"Report: {path}")
 
 
-def _close(obj: object) -> None:
-    close = getattr(obj, "close", None)
-    if callable(close):
-        close()
-
-
-def _main_posting(data: object) -> str:
-    """The posting with the most completed interviews (the one to calibrate)."""
-    iv = data.interviews  # type: ignore[attr-defined]
-    counts = iv.groupby("posting_id").size().sort_values(ascending=False, kind="stable")
-    if counts.empty:
-        from .errors import InsufficientDataError
-
-        raise InsufficientDataError("no completed interviews to calibrate weights on")
-    return str(counts.index[0])
-
-
-def _suggestion_json(suggestion: object) -> str:
-    text = suggestion.to_json()  # type: ignore[attr-defined]
-    return text if text.endswith("\n") else text + "\n"
-
-
-def _plan_rows(result: object) -> list[dict]:
-    plan = getattr(result, "plan", None)
-    if plan is None:
-        return []
-    if hasattr(plan, "to_dict"):
-        return list(plan.to_dict("records"))
-    return [dict(r) for r in plan]
-
-
-def _plan_text(result: object, *, applied: bool) -> str:
-    rows = _plan_rows(result)
-    head = "Applied push:" if applied else "Dry-run push plan (nothing written):"
-    if not rows:
-        return f"{head} no questions."
-    lines = [head, f"  {'question':<50} {'baseline':>8} {'live':>8} {'new':>8}  action"]
-    for r in rows:
-        text = r.get("text")
-        label = str(r.get("question_id", ""))
-        if isinstance(text, str) and text:
-            label = f"{label} {text}"
-        label = label if len(label) <= 50 else label[:49] + "…"
-        lines.append(
-            f"  {label:<50} {_num(r.get('baseline')):>8} "
-            f"{_num(r.get('live')):>8} {_num(r.get('new')):>8}  {r.get('action', '')}"
-        )
-    return "\n".join(lines)
-
-
-def _num(v: object) -> str:
-    if v is None:
-        return "—"
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(v)
-    if f != f:
-        return "—"
-    return f"{f:g}"
-
-
-def _print_summary(data: Any, report: Any, suggestion: Any) -> None:
+def _print_summary(data: Any, report: Any, suggestion: Any, audit: Any) -> None:
     facts = {s.id: s.facts for s in report.sections}
     typer.echo("milo-analytics demo")
     typer.echo(
-        f"  {len(data.posting_ids)} postings, {len(data.candidates):,} candidates, "
-        f"{len(data.interviews):,} completed interviews, {len(data.errors):,} load errors"
+        f"  {_plural(len(data.posting_ids), 'posting')}, "
+        f"{_plural(len(data.candidates), 'candidate')}, "
+        f"{_plural(len(data.interviews), 'completed interview')}, "
+        f"{_plural(len(data.errors), 'load error')}"
     )
     for pid, alpha in facts.get("questions", {}).get("alpha", {}).items():
         typer.echo(f"  reliability {pid}: Cronbach's alpha = {alpha:.2f}")
-    audit = facts.get("adverse-impact", {})
-    if "flags" in audit:
-        typer.echo(
-            f"  adverse impact: {audit['flags']} flagged categories, "
-            f"{audit.get('below_four_fifths', 0)} below four-fifths (see the report)"
-        )
+    typer.echo("  adverse impact (sex, race/ethnicity):")
+    echo_audit_findings(audit, indent="    ")
     notes = [str(n) for n in getattr(suggestion, "notes", []) or []]
-    rec = getattr(suggestion, "recommendation", None)
     if notes and notes[0].lower().startswith("recommendation"):
         typer.echo(f"  {notes[0]}")
-    elif rec is not None:
-        typer.echo(f"  weight suggestion: {rec}")
+    else:
+        typer.echo(f"  weight suggestion: {suggestion.recommendation}")
     for problem in report.problems:
         typer.echo(f"  note: {problem}")
 

@@ -146,7 +146,7 @@ def test_cli_suggest_then_dry_run_push(
     demo_sandbox.world.outcomes.to_csv(outcomes, index=False)
     out = tmp_path / "suggestion.json"
     code = main([
-        "suggest-weights", pid, "--outcomes", str(outcomes), "--key", "interview_id",
+        "suggest-weights", pid, "--outcomes", str(outcomes), "--outcomes-key", "interview_id",
         "-o", str(out), "--store", str(tmp_path / "s.sqlite"), "--base-url",
         demo_sandbox.base_url, "--n-boot", "50",
     ])  # fmt: skip

@@ -83,13 +83,76 @@ def test_report_missing_outcomes_file_is_a_usage_error(
     assert "missing.csv" in err
 
 
-def test_report_rejects_an_unknown_join_key(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "report", "ABC", "--demographics-key", "name")
-    assert code == 1
-    assert err.strip() == (
-        "milo-analytics: error: --demographics-key 'name' is not one of email, interview_id, "
-        "external_id"
-    )
+@pytest.mark.parametrize("command", ["report", "audit", "suggest-weights"])
+@pytest.mark.parametrize(
+    ("option", "choices"),
+    [
+        ("--outcomes-key", ["email", "interview_id", "external_id"]),
+        ("--demographics-key", ["email", "interview_id", "external_id"]),
+        ("--on-conflict", ["error", "unknown", "first", "last"]),
+    ],
+)
+def test_join_options_are_one_validated_set(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    option: str,
+    choices: list[str],
+) -> None:
+    # --help lists the choices and the default of every join option of every data command
+    monkeypatch.setenv("COLUMNS", "200")  # one line per option (rich wraps at the width)
+    code, out, _ = run(capsys, command, "--help")
+    line = next(ln for ln in out.splitlines() if f" {option} " in ln)
+    assert code == 0 and f"<{'|'.join(choices)}>" in line, out
+    assert f"[default: {choices[0]}]" in line
+    # a bad value is a usage error (exit 2) naming the option, before any work is done
+    code, _, err = run(capsys, command, "ABC", option, "name")
+    assert code == 2
+    assert option in err and "'name'" in err and "Traceback" not in err
+
+
+def test_join_choices_match_the_library() -> None:
+    from typing import get_args
+
+    from milo_analytics.cli import JoinKey, OnConflict
+    from milo_analytics.outcomes import KeyKind
+    from milo_analytics.outcomes import OnConflict as LibraryOnConflict
+
+    assert [k.value for k in JoinKey] == list(get_args(KeyKind))
+    assert [k.value for k in OnConflict] == list(get_args(LibraryOnConflict))
+
+
+@pytest.mark.parametrize("command", ["pull", "audit", "suggest-weights", "report"])
+def test_every_data_command_has_the_same_data_options(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    for option in ("--store", "--offline", "--documents", "--base-url"):
+        assert option in out, (command, option)
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["pull", "audit", "suggest-weights", "push-weights", "rollback", "report", "demo", "sandbox"],
+)
+def test_every_command_help_renders(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    code, out, err = run(capsys, command, "--help")
+    assert code == 0 and err == ""
+    assert "Usage: milo-analytics " + command in " ".join(out.split())
+
+
+def test_documents_cannot_be_mixed_with_the_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from milo_analytics.sandbox.world import demo_world_path
+
+    docs = str(demo_world_path())
+    code, _, err = run(capsys, "report", "X", "--documents", docs, "--offline")
+    assert code == 1 and err.count("\n") == 1 and "--documents" in err
+    code, _, err = run(capsys, "report", "NOPE1234", "--documents", docs)
+    assert code == 1 and err.count("\n") == 1
+    assert "NOPE1234" in err and "not in the documents" in err
 
 
 # --------------------------------------------------------------------------- report command
@@ -147,7 +210,7 @@ def test_demo_writes_report_and_suggestion_and_prints_the_plan(
     suggestion = out_dir / "suggestion.json"
     assert report.exists() and suggestion.exists()
     assert f"Report:     {report}" in out and f"Suggestion: {suggestion}" in out
-    assert "Dry-run push plan (nothing written):" in out
+    assert "Dry run for posting" in out
     assert "Dry run: nothing was written" in out
     # one plan line per scored question of the calibrated posting, with an action
     plan_lines = [ln for ln in out.splitlines() if re.search(r"\s(update|unchanged)$", ln)]
@@ -156,6 +219,28 @@ def test_demo_writes_report_and_suggestion_and_prints_the_plan(
     assert sugg.recommendation in ("keep", "change")
     assert len(sugg.table) == 5
     json.loads(suggestion.read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_demo_summary_shows_the_flags_and_puts_raw_four_fifths_in_context(
+    demo_run: tuple[int, str, Path],
+) -> None:
+    _, out, _ = demo_run
+    summary = out.split("Report:")[0]
+    # the planted speech-score gap (data/demo/README.md) is printed as a finding with its numbers
+    flag = [ln for ln in summary.splitlines() if "FLAG Speech score · race_ethnicity" in ln]
+    assert len(flag) == 1, summary
+    assert re.search(r"impact ratio 0\.\d{3} \(n=[\d,]+, p=[^,]+, Holm p=", flag[0]), flag[0]
+    # the raw four-fifths count comes with its context, in proper English
+    m = re.search(
+        r"([\d,]+) impact ratios fall below four-fifths \(0\.8\); ([\d,]+) of them are not "
+        r"flags: ([\d,]+) in groups under 30 people and ([\d,]+) not significantly lower",
+        " ".join(summary.split()),
+    )
+    assert m, summary
+    below, unflagged, small, not_sig = (int(g.replace(",", "")) for g in m.groups())
+    assert below == unflagged + 1 and unflagged == small + not_sig
+    assert "flagged categories" not in summary and "1 flagged finding" in summary
 
 
 @pytest.mark.slow
@@ -186,7 +271,7 @@ def test_demo_report_has_every_section_and_no_pii(demo_run: tuple[int, str, Path
 def test_demo_apply_pushes_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "demo", "--out", str(tmp_path), "--apply", "--quiet")
     assert code == 0, err
-    assert "Dry-run push plan (nothing written):" in out
-    assert "Applied push:" in out
+    assert "Dry run for posting" in out
+    assert "Push for posting" in out
     assert "Verified: the sandbox now serves the new weights" in out
     assert list(tmp_path.glob("*.jsonl")) or "Audit log:" in out

@@ -96,10 +96,15 @@ def test_audit_command_over_http(demo_sandbox, demo_audit, tmp_path, monkeypatch
     assert "FLAG Speech score" in capsys.readouterr().out
 
 
-def test_audit_command_reports_bad_demographics(tmp_path, capsys):
+def test_audit_command_reports_bad_demographics(demo_audit, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("name,gender\nAna,F\n", encoding="utf-8")
-    code = main(["audit", "X", "--demographics", str(bad), "--documents", str(demo_world_path())])
+    docs = str(demo_world_path())
+    code = main(["audit", demo_audit[0], "--demographics", str(bad), "--documents", docs])
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == 1 and err.count("\n") == 1
     assert "no usable email column" in err and "'gender'" in err
+    # a posting the documents do not hold is named before any file is read
+    code = main(["audit", "X", "--demographics", str(bad), "--documents", docs])
+    err = capsys.readouterr().err
+    assert code == 1 and "posting X is not in the documents" in err
