@@ -434,27 +434,16 @@ class Store:
 
         The document and its sync state commit together (one transaction).
         """
-        with self.transaction() as c:
-            c.execute(
-                "INSERT OR REPLACE INTO interviews (interview_id, posting_id, doc, fingerprint, "
-                "state, stage, error, attempts, fetched_at) VALUES (?, ?, ?, ?, 'ok', NULL, NULL, 0, ?)",
-                (interview_id, posting_id, _pack(doc), fingerprint, time.time()),
-            )
+        self.record_fetches(ok=[(interview_id, posting_id, doc, fingerprint)])
 
     def save_interviews(
         self, rows: Iterable[tuple[str, str, Mapping[str, Any], str | None]]
     ) -> int:
         """Store many good documents ``(interview_id, posting_id, doc, fingerprint)`` in one
         transaction (bulk imports and benchmarks). Returns the number written."""
-        now = time.time()
-        packed = [(i, p, _pack(d), f, now) for i, p, d, f in rows]
-        with self.transaction() as c:
-            c.executemany(
-                "INSERT OR REPLACE INTO interviews (interview_id, posting_id, doc, fingerprint, "
-                "state, stage, error, attempts, fetched_at) VALUES (?, ?, ?, ?, 'ok', NULL, NULL, 0, ?)",
-                packed,
-            )
-        return len(packed)
+        batch = [tuple(r) for r in rows]
+        self.record_fetches(ok=batch)
+        return len(batch)
 
     def record_fetches(
         self,
@@ -501,15 +490,7 @@ class Store:
         self, interview_id: str, posting_id: str, stage: str, error: str
     ) -> None:
         """Record a failed fetch; an earlier good copy (if any) is kept but marked stale."""
-        with self.transaction() as c:
-            c.execute(
-                "INSERT INTO interviews (interview_id, posting_id, doc, fingerprint, state, stage, "
-                "error, attempts, fetched_at) VALUES (?, ?, NULL, NULL, 'error', ?, ?, 1, ?) "
-                "ON CONFLICT(interview_id) DO UPDATE SET state='error', stage=excluded.stage, "
-                "error=excluded.error, attempts=interviews.attempts + 1, "
-                "fetched_at=excluded.fetched_at",
-                (interview_id, posting_id, stage, error, time.time()),
-            )
+        self.record_fetches(failed=[(interview_id, posting_id, stage, error)])
 
     def interview(self, interview_id: str) -> dict[str, Any] | None:
         """The stored good InterviewDataResponse, or None."""

@@ -134,3 +134,18 @@ def test_repr_close_and_memory():
     assert store.closed and "closed" in repr(store)
     with pytest.raises(ConfigError, match="closed"):
         store.candidates("P")
+
+
+def test_bulk_save_interviews_writes_all_and_clears_errors(tmp_path):
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.save_interview_error("B", "P", "fetch", "[500] boom")
+        rows = ((iid, "P", {"interview_id": iid}, f"fp-{iid}") for iid in ("A", "B", "C"))
+        assert store.save_interviews(rows) == 3  # a generator is fine
+        st = store.sync_states("P")
+        assert {k: (v.state, v.fingerprint) for k, v in st.items()} == {
+            "A": ("ok", "fp-A"),
+            "B": ("ok", "fp-B"),
+            "C": ("ok", "fp-C"),
+        }
+        assert sorted(store.interviews("P")) == ["A", "B", "C"]
+        assert store.counts()["interview_errors"] == 0
