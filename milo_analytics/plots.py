@@ -570,12 +570,28 @@ def push_plan_figure(result: Any) -> go.Figure:
 
 # === report ===
 # Overview figures of the HTML report. Inputs arrive aggregated (counts per bin, per status),
-# so each figure's size is independent of the number of interviews.
+# so each figure's size is independent of the number of interviews. Postings are named
+# "id · title" in legends.
 import pandas as pd  # noqa: E402
 
 
+def _posting_name(pid: Any, title: Any = None) -> str:
+    pid = str(pid)
+    if isinstance(title, str) and title and title != pid:
+        return f"{pid} · {title}"
+    return pid
+
+
+def _titles(frame: pd.DataFrame) -> dict[str, Any]:
+    if "title" not in frame.columns:
+        return {}
+    return dict(zip(frame["posting_id"].astype(str), frame["title"], strict=False))
+
+
 def report_status_funnel(counts: pd.DataFrame) -> go.Figure:
-    """Candidates per status (rows: ``posting_id``, ``status``, ``n``), one bar group per posting.
+    """Candidates per current status (rows: ``posting_id``, ``status``, ``n``; optional
+    ``title`` and ``share``), one bar per posting and status; bars show the share of the
+    posting's candidates when ``share`` is given (postings of different sizes compare).
 
     Examples
     --------
@@ -587,44 +603,82 @@ def report_status_funnel(counts: pd.DataFrame) -> go.Figure:
     """
     fig = go.Figure()
     statuses = list(dict.fromkeys(counts["status"].tolist()))
+    titles = _titles(counts)
+    use_share = "share" in counts.columns
     for pid, grp in counts.groupby("posting_id", sort=True):
-        by = dict(zip(grp["status"], grp["n"], strict=True))
+        n = dict(zip(grp["status"], grp["n"], strict=True))
+        share = dict(zip(grp["status"], grp["share"], strict=True)) if use_share else n
         fig.add_trace(
             go.Bar(
                 y=statuses,
-                x=[int(by.get(s, 0)) for s in statuses],
-                name=str(pid),
+                x=[round(float(share.get(s, 0)), 6) for s in statuses],
+                customdata=[int(n.get(s, 0)) for s in statuses],
+                name=_posting_name(pid, titles.get(str(pid))),
                 orientation="h",
-                hovertemplate="%{y}: %{x:,}<extra>%{fullData.name}</extra>",
+                hovertemplate=(
+                    "%{y}: %{x:.1%} (%{customdata:,} candidates)<extra>%{fullData.name}</extra>"
+                    if use_share
+                    else "%{y}: %{x:,}<extra>%{fullData.name}</extra>"
+                ),
             )
         )
     fig.update_yaxes(autorange="reversed", title=None)
-    fig.update_xaxes(title="candidates")
-    base_layout(fig, title="Candidates by status", height=max(260, 60 + 34 * len(statuses)))
-    fig.update_layout(barmode="group", legend_title_text="posting")
+    if use_share:
+        fig.update_xaxes(title="share of the posting's candidates", tickformat=".0%")
+    else:
+        fig.update_xaxes(title="candidates")
+    base_layout(
+        fig, title="Candidates by current status", height=max(300, 100 + 34 * len(statuses))
+    )
+    fig.update_layout(
+        barmode="group",
+        legend=dict(title_text="posting", orientation="h", yanchor="bottom", y=1.0, x=0),
+        margin=dict(l=110, r=30, t=90, b=50),
+    )
     return fig
 
 
 def report_histogram(bins: pd.DataFrame, *, title: str, xaxis: str) -> go.Figure:
-    """Pre-binned counts (``posting_id``, ``left``, ``right``, ``count``) as overlaid bars."""
+    """Pre-binned scores (``posting_id``, ``left``, ``right``, ``count``; optional ``share``
+    and ``title``) as side-by-side bars per bin; the y axis is the share of each posting's
+    interviews when ``share`` is given, so postings of different sizes compare."""
     fig = go.Figure()
+    titles = _titles(bins)
+    use_share = "share" in bins.columns
     for pid, grp in bins.groupby("posting_id", sort=True):
         left = grp["left"].to_numpy(float)
         right = grp["right"].to_numpy(float)
+        y = grp["share"] if use_share else grp["count"]
         fig.add_trace(
             go.Bar(
                 x=((left + right) / 2).round(6).tolist(),
-                y=grp["count"].astype(int).tolist(),
-                width=((right - left) * 0.95).round(6).tolist(),
-                name=str(pid),
-                opacity=0.75,
-                hovertemplate="%{x}: %{y:,}<extra>%{fullData.name}</extra>",
+                y=y.astype(float).round(6).tolist(),
+                customdata=[
+                    [f"{a:g}–{b:g}", int(k)]
+                    for a, b, k in zip(left, right, grp["count"], strict=True)
+                ],
+                name=_posting_name(pid, titles.get(str(pid))),
+                hovertemplate=(
+                    "%{customdata[0]}: %{y:.1%} (%{customdata[1]:,} interviews)"
+                    "<extra>%{fullData.name}</extra>"
+                    if use_share
+                    else "%{customdata[0]}: %{y:,}<extra>%{fullData.name}</extra>"
+                ),
             )
         )
     fig.update_xaxes(title=xaxis)
-    fig.update_yaxes(title="interviews")
-    base_layout(fig, title=title, height=360)
-    fig.update_layout(barmode="overlay", legend_title_text="posting")
+    if use_share:
+        fig.update_yaxes(title="share of interviews", tickformat=".0%")
+    else:
+        fig.update_yaxes(title="interviews")
+    base_layout(fig, title=title, height=380)
+    fig.update_layout(
+        barmode="group",
+        bargap=0.15,
+        bargroupgap=0.0,
+        legend=dict(title_text="posting", orientation="h", yanchor="bottom", y=1.0, x=0),
+        margin=dict(l=60, r=30, t=90, b=50),
+    )
     return fig
 
 
@@ -654,23 +708,99 @@ def report_heatmap(corr: pd.DataFrame, *, title: str) -> go.Figure:
 
 
 def report_rate_bars(rates: pd.DataFrame, *, title: str) -> go.Figure:
-    """Rates per band (``posting_id``, ``band``, ``n``, ``rate``) as grouped bars."""
+    """Rates per band (``posting_id``, ``band``, ``n``, ``rate``; optional ``title``,
+    ``n_positive``, ``score_min``, ``score_max``) as grouped bars."""
     fig = go.Figure()
+    titles = _titles(rates)
     for pid, grp in rates.groupby("posting_id", sort=True):
+        if {"score_min", "score_max", "n_positive"} <= set(grp.columns):
+            custom = [
+                [int(n), int(k), f"{lo:.1f}–{hi:.1f}"]
+                for n, k, lo, hi in zip(
+                    grp["n"], grp["n_positive"], grp["score_min"], grp["score_max"], strict=True
+                )
+            ]
+            hover = (
+                "%{x} (overall score %{customdata[2]}): %{y:.1%} — "
+                "%{customdata[1]:,} of %{customdata[0]:,}<extra>%{fullData.name}</extra>"
+            )
+        else:
+            custom = [[int(n)] for n in grp["n"]]
+            hover = "%{x}: %{y:.1%} of %{customdata[0]:,}<extra>%{fullData.name}</extra>"
         fig.add_trace(
             go.Bar(
                 x=grp["band"].tolist(),
                 y=grp["rate"].astype(float).round(6).tolist(),
-                customdata=grp["n"].astype(int).tolist(),
-                name=str(pid),
-                hovertemplate="%{x}: %{y:.1%} of %{customdata:,}<extra>%{fullData.name}</extra>",
+                customdata=custom,
+                name=_posting_name(pid, titles.get(str(pid))),
+                hovertemplate=hover,
             )
         )
-    fig.update_yaxes(title="rate", tickformat=".0%")
-    fig.update_xaxes(title="overall-score quintile (Q1 lowest)")
-    base_layout(fig, title=title, height=360)
-    fig.update_layout(barmode="group", legend_title_text="posting")
+    fig.update_yaxes(title="rate", tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(title="overall-score quintile within the posting (Q1 lowest fifth)")
+    base_layout(fig, title=title, height=380)
+    fig.update_layout(
+        barmode="group",
+        legend=dict(title_text="posting", orientation="h", yanchor="bottom", y=1.0, x=0),
+        margin=dict(l=60, r=30, t=90, b=50),
+    )
     return fig
+
+
+def report_validity(table: pd.DataFrame, *, title: str) -> go.Figure:
+    """Validity coefficients with CI error bars (``posting_id``, ``predictor``, ``r``,
+    ``ci_low``, ``ci_high``, ``n``; optional ``label`` for the axis and ``title``)."""
+    fig = go.Figure()
+    titles = _titles(table)
+    for pid, grp in table.groupby("posting_id", sort=True):
+        labels = grp["label"] if "label" in grp.columns else grp["predictor"]
+        r = grp["r"].astype(float)
+        fig.add_trace(
+            go.Scatter(
+                x=r.round(6).tolist(),
+                y=[str(v) for v in labels],
+                mode="markers",
+                marker=dict(size=9),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(grp["ci_high"].astype(float) - r).round(6).tolist(),
+                    arrayminus=(r - grp["ci_low"].astype(float)).round(6).tolist(),
+                ),
+                customdata=grp["n"].astype(int).tolist(),
+                name=_posting_name(pid, titles.get(str(pid))),
+                hovertemplate="%{y}: r = %{x:.2f} (n = %{customdata:,})<extra>%{fullData.name}</extra>",
+            )
+        )
+    fig.add_vline(x=0, line_color="#888", line_width=1)
+    fig.update_xaxes(title="correlation with the outcome (r)", range=[-1, 1])
+    fig.update_yaxes(autorange="reversed")
+    n = table["predictor"].nunique() if len(table) else 1
+    base_layout(fig, title=title, height=max(300, 120 + 30 * n))
+    fig.update_layout(
+        margin=dict(l=260, r=30, t=90, b=50),
+        legend=dict(title_text="posting", orientation="h", yanchor="bottom", y=1.0, x=0),
+    )
+    return fig
+
+
+def report_posting_counts(table: pd.DataFrame) -> go.Figure:
+    """Candidates and interviews per posting (``posting_id``, ``title``, ``candidates``,
+    ``interviews``) as grouped horizontal bars."""
+    names = [_posting_name(p, t) for p, t in zip(table["posting_id"], table["title"], strict=True)]
+    fig = go.Figure()
+    for col, colour in (("candidates", PALETTE[0]), ("interviews", PALETTE[1])):
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=table[col].astype(int).tolist(),
+                name=col,
+                orientation="h",
+                marker_color=colour,
+            )
+        )
+    fig.update_layout(barmode="group")
+    return base_layout(fig, title="Candidates and interviews per posting")
 
 
 def report_importance(rw: pd.DataFrame, *, title: str) -> go.Figure:

@@ -66,17 +66,10 @@ PII_COLUMNS = frozenset(
     }
 )
 REDACTED = "[redacted]"
-
-_STATUS_ORDER = [
-    "pending",
-    "in_progress",
-    "not_ready",
-    "evaluating",
-    "completed",
-    "shortlisted",
-    "dismissed",
-    "knocked_out",
-]
+#: Bootstrap resamples for the question-importance CIs of the validity section.
+IMPORTANCE_BOOTSTRAP = 200
+#: Columns holding p values (shown as "< .001" rather than 0.000).
+P_COLUMNS = frozenset({"p_value", "p_adjusted", "p_rest", "r_p", "mw_p", "ks_p", "p"})
 
 _EMAIL_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _PHONE_RE = re.compile(
@@ -518,21 +511,35 @@ class _Builder:
         self._fig_counter: dict[str, int] = {}
         self.postings = data.posting_ids
         self.question_text = self._question_labels()
+        self.posting_titles = _posting_labels(data)
+        self.posting_table = self._posting_table()
+
+    def _posting_table(self) -> pd.DataFrame | None:
+        from .analysis.overview import posting_overview
+
+        try:
+            return posting_overview(self.data).table
+        except MiloError:
+            return None
+
+    def posting_name(self, pid: Any) -> str:
+        """``"id · title"`` of a posting (the id alone when it has no title); redacted."""
+        title = self.posting_titles.get(pid)
+        if isinstance(title, str) and title and title != pid:
+            return f"{pid} · {self.redact.light(title)}"
+        return str(pid)
+
+    def _scale_of(self, pid: str) -> str:
+        t = self.posting_table
+        if t is not None:
+            v = t.loc[t["posting_id"] == pid, "score_scale"]
+            if len(v) and pd.notna(v.iloc[0]):
+                return f"1–{int(v.iloc[0])}"
+        return "unknown"
 
     # ---------------------------------------------------------------- helpers
     def default_title(self) -> str:
-        titles = []
-        p = self.data.postings
-        for pid in self.postings:
-            row = p[p["posting_id"] == pid]
-            label = None
-            if len(row):
-                for col in ("title", "name"):
-                    v = row.iloc[0][col]
-                    if isinstance(v, str) and v:
-                        label = v
-                        break
-            titles.append(label or pid)
+        titles = [self.posting_titles.get(pid, pid) for pid in self.postings]
         if not titles:
             return "HeyMilo interview report"
         return (
@@ -581,7 +588,13 @@ class _Builder:
         return None
 
     def figure(
-        self, section: Section, fig: Any, *, title: str | None = None, notes: Iterable[str] = ()
+        self,
+        section: Section,
+        fig: Any,
+        *,
+        title: str | None = None,
+        notes: Iterable[str] = (),
+        retitle: bool = False,
     ) -> None:
         """Add a plotly figure (redacted, escaped, deterministic id)."""
         if fig is None:
@@ -591,8 +604,15 @@ class _Builder:
         fig_id = f"fig-{section.id}-{n}"
         spec = fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else dict(fig)
         spec = {"data": spec.get("data", []), "layout": spec.get("layout", {})}
+        spec = self._relabel(spec)
+        if title and retitle:
+            layout = dict(spec["layout"])
+            old = layout.get("title")
+            layout["title"] = {**(old if isinstance(old, dict) else {}), "text": title}
+            spec["layout"] = layout
         spec = _redact_tree(spec, self.redact.light)
         text = _figure_json(spec)
+        spec["layout"] = _decade_ticks(spec["layout"])
         height = spec["layout"].get("height") or 420
         if len(text) > MAX_FIGURE_BYTES:
             msg = (
@@ -617,6 +637,56 @@ class _Builder:
             )
         )
 
+    def _relabel(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Question ids → "Q1" (x) / "Q1: text" (y) and posting ids → "id · title" in a figure.
+
+        Analysis figures name questions and postings by id; readers need ranks and titles.
+        Only whole category values, trace names and titles are touched (not hover templates).
+        """
+        ranks = self._ranks()
+        short = {q: f"Q{r}" for q, r in ranks.items()}
+        long = self.question_text
+        names = {p: self.posting_name(p) for p in self.postings}
+
+        def text(v: Any) -> Any:
+            if not isinstance(v, str):
+                return v
+            if v in names:
+                return names[v]
+            for pid, nm in names.items():
+                if nm != pid and f"posting {pid}" in v:
+                    v = v.replace(f"posting {pid}", nm)
+                elif nm != pid and v.endswith(f"— {pid}"):
+                    v = v[: -len(pid)] + nm
+            return v
+
+        def cats(values: Any, table: dict[str, str]) -> Any:
+            if isinstance(values, list | tuple) and any(
+                isinstance(v, str) and v in table for v in values
+            ):
+                return [table.get(v, v) if isinstance(v, str) else v for v in values]
+            if isinstance(values, np.ndarray) and values.dtype.kind in "OU":
+                return cats(values.tolist(), table)
+            return values
+
+        data = []
+        for trace in spec.get("data", []):
+            t = dict(trace)
+            if "x" in t:
+                t["x"] = cats(t["x"], short)
+            if "y" in t:
+                t["y"] = cats(t["y"], long if t.get("type") in {"bar", "scatter"} else short)
+            if "name" in t:
+                t["name"] = text(t["name"])
+            data.append(t)
+        layout = dict(spec.get("layout", {}))
+        tt = layout.get("title")
+        if isinstance(tt, dict) and "text" in tt:
+            layout["title"] = {**tt, "text": text(tt["text"])}
+        elif isinstance(tt, str):
+            layout["title"] = text(tt)
+        return {"data": data, "layout": layout}
+
     def table(
         self,
         section: Section,
@@ -626,13 +696,26 @@ class _Builder:
         notes: Iterable[str] = (),
         max_rows: int = MAX_TABLE_ROWS,
         label_questions: bool = True,
+        label_postings: bool = True,
         free_text: bool = False,
         collapsed: bool = False,
     ) -> None:
-        """Add a capped, escaped, redacted table."""
+        """Add a capped, escaped, redacted table (question and posting titles added)."""
         if frame is None:
             return
-        frame = self.redact.frame(pd.DataFrame(frame), free_text=free_text)
+        frame = pd.DataFrame(frame)
+        if (
+            "posting_id" in frame.columns
+            and frame["posting_id"].nunique() == 1
+            and title
+            and f"— {self.posting_name(frame['posting_id'].iloc[0])}" in title
+        ):
+            frame = frame.drop(columns="posting_id")  # the heading names the posting
+        if label_postings and "posting_id" in frame.columns and "title" not in frame.columns:
+            col = frame["posting_id"].map(lambda p: self.posting_titles.get(p, ""))
+            frame = frame.copy()
+            frame.insert(list(frame.columns).index("posting_id") + 1, "posting", col.astype("str"))
+        frame = self.redact.frame(frame, free_text=free_text)
         if label_questions and "text" not in frame.columns:
             frame = self._label_questions(frame)
         section.blocks.append(
@@ -705,7 +788,7 @@ class _Builder:
             if sub.interviews.empty and sub.scores.empty:
                 continue
             res = self.run(section, f"{label} ({pid})", lambda sub=sub: fn(sub))
-            self.add_result(section, res, title=f"{title} — {pid}")
+            self.add_result(section, res, title=f"{title} — {self.posting_name(pid)}")
 
     def _posting_data(self, pid: str) -> InterviewData:
         cache = self.__dict__.setdefault("_posting_cache", {})
@@ -735,11 +818,11 @@ class _Builder:
     def _facts(self) -> dict[str, Any]:
         s = self.data.summary()
         facts: dict[str, Any] = {
-            "Postings": ", ".join(self.postings) or "—",
+            "Postings": ", ".join(self.posting_name(p) for p in self.postings) or "—",
             "Candidates": s["candidates"],
             "Completed interviews": s["interviews"],
             "Scored questions": int((~self.data.questions["not_scored"]).sum()),
-            "Score scale": f"1–{s['score_scale']}" if s["score_scale"] else "unknown",
+            "Question score scale": self._scales(),
         }
         if s["first_created"] is not None:
             facts["Candidates created"] = (
@@ -752,76 +835,116 @@ class _Builder:
             facts["Demographics"] = f"{len(self.demographics):,} rows"
         return facts
 
-    def overview(self) -> Section:
-        from . import plots
+    def _scales(self) -> str:
+        """ "1–5" when every posting uses it, else the scale of each posting."""
+        t = self.posting_table
+        if t is None or t.empty:
+            s = self.data.score_scale
+            return f"1–{s}" if s else "unknown"
+        scales = {
+            pid: (f"1–{int(v)}" if pd.notna(v) else "unknown")
+            for pid, v in zip(t["posting_id"], t["score_scale"], strict=True)
+        }
+        if len(set(scales.values())) == 1:
+            return next(iter(scales.values()))
+        return "; ".join(f"{v} ({self.posting_name(p)})" for p, v in scales.items())
 
+    def overview(self) -> Section:
         sec = Section(
             "overview",
             "Overview",
-            intro="How many candidates reached each stage, and how overall and speech scores are distributed.",
+            intro=(
+                "The postings, where every candidate currently stands, and how overall scores "
+                "(0–100 points) and speech scores (0–5) are distributed. Each posting scores its "
+                "questions on its own scale (below), so question-level numbers compare only "
+                "within a posting."
+            ),
         )
         d = self.data
-        c = d.candidates
-        counts = (
-            c.groupby(["posting_id", "status"], dropna=False).size().rename("n").reset_index()
-            if len(c)
-            else pd.DataFrame(columns=["posting_id", "status", "n"])
-        )
-        counts["status"] = counts["status"].fillna("unknown")
-        order = {s: i for i, s in enumerate(_STATUS_ORDER)}
-        counts["_o"] = counts["status"].map(lambda s: order.get(s, len(order)))
-        counts = counts.sort_values(["posting_id", "_o", "status"]).drop(columns="_o")
-        counts = counts.reset_index(drop=True)
-        sec.facts["statuses"] = counts.groupby("status")["n"].sum().to_dict()
-        if len(counts):
-            funnel = pd.DataFrame(
-                {
-                    "posting_id": counts["posting_id"],
-                    "status": counts["status"].map(self.redact.light),
-                    "n": counts["n"].astype(int),
+        t = self.posting_table
+        if t is not None and len(t):
+            shown = t.assign(
+                score_scale=t["score_scale"].map(lambda v: f"1–{int(v)}" if pd.notna(v) else ""),
+                first_created=t["first_created"].map(_day),
+                last_created=t["last_created"].map(_day),
+            ).rename(
+                columns={
+                    "score_scale": "question scale",
+                    "scored_questions": "scored questions",
+                    "first_created": "first candidate",
+                    "last_created": "last candidate",
+                    "interviews": "completed interviews",
                 }
             )
-            self.figure(
-                sec, self.run(sec, "Status funnel", lambda: plots.report_status_funnel(funnel))
+            self.table(sec, shown, title="Postings", label_postings=False)
+        funnel = self.run(sec, "Status counts", lambda: _analysis("status_funnel")(d))
+        if funnel is not None and len(funnel.table):
+            sec.facts["statuses"] = funnel.table.groupby("status")["n"].sum().to_dict()
+            self.figure(sec, self.run(sec, "Status figure", funnel.plot))
+            self.table(
+                sec,
+                funnel.wide(),
+                title="Candidates by current status (counts)",
+                notes=funnel.notes,
+                label_postings=False,
             )
-            wide = funnel.pivot_table(
-                index="status", columns="posting_id", values="n", aggfunc="sum", fill_value=0
-            )
-            wide = wide.reindex(sorted(wide.index, key=lambda s: (order.get(s, 99), s)))
-            wide.columns.name = None
-            wide["total"] = wide.sum(axis=1)
-            self.table(sec, wide, title="Candidates by status")
         iv = d.interviews
-        if len(iv) and iv["score"].notna().any():
-            bins = _histogram(iv, "score", edges=np.linspace(0, 100, 21))
-            self.figure(
-                sec,
-                self.run(
-                    sec,
-                    "Score distribution",
-                    lambda: plots.report_histogram(
-                        bins, title="Overall score (0–100)", xaxis="overall score"
-                    ),
-                ),
+        for column, label in (("score", "Overall score"), ("speech_score", "Speech score")):
+            if not (len(iv) and iv[column].notna().any()):
+                continue
+            dist = self.run(
+                sec, f"{label} distribution", lambda c=column: _analysis("score_distribution")(d, c)
             )
-            self.table(sec, _describe(iv, "score"), title="Overall score by posting")
-        if len(iv) and iv["speech_score"].notna().any():
-            bins = _histogram(iv, "speech_score", edges=np.linspace(0, 5, 21))
-            self.figure(
+            if dist is None:
+                continue
+            self.figure(sec, self.run(sec, f"{label} figure", dist.plot))
+            unit = "points, 0–100" if column == "score" else "0–5"
+            self.table(
                 sec,
-                self.run(
-                    sec,
-                    "Speech score distribution",
-                    lambda: plots.report_histogram(
-                        bins, title="Speech score (0–5)", xaxis="speech score"
-                    ),
-                ),
+                dist.summary.drop(columns=["title"]),
+                title=f"{label} by posting ({unit})",
+                notes=["sd: sample standard deviation (n − 1)."],
             )
         if len(iv) >= 2:
-            self.per_posting(
-                sec, "Drift", lambda x: _analysis("drift")(x), title="Scores over time"
-            )
+            for pid in self.postings:
+                sub = self._posting_data(pid)
+                if len(sub.interviews) < 2:
+                    continue
+                res = self.run(sec, f"Drift ({pid})", lambda s=sub: _analysis("drift")(s))
+                if res is not None:
+                    self._drift(sec, res, pid)
         return sec
+
+    def _drift(self, sec: Section, res: Any, pid: str) -> None:
+        fig = self.run(sec, f"Drift figure ({pid})", res.plot)
+        if fig is not None:
+            fig.update_yaxes(title="mean overall score (points); band: p25–p75")
+            fig.update_xaxes(title="week (ending Sunday, UTC)")
+        self.figure(
+            sec, fig, title=f"Overall score by week — {self.posting_name(pid)}", retitle=True
+        )
+        comp = getattr(res, "comparison", None)
+        notes = [str(n) for n in res.notes]
+        if isinstance(comp, pd.DataFrame) and len(comp):
+            split = comp["split"].dropna()
+            when = f" of {_day(split.iloc[0])}" if len(split) else ""
+            self.table(
+                sec,
+                comp.drop(columns=["split"]),
+                title=f"Before / after the weight change{when} — {self.posting_name(pid)}",
+                notes=notes,
+            )
+            notes = []
+        t = res.table
+        periods = t.assign(period=t["period"].map(_day)).rename(columns={"period": "week ending"})
+        self.table(
+            sec,
+            periods[periods["variable"].isin(["score", "speech_score"])],
+            title=f"Overall and speech score by week — {self.posting_name(pid)}",
+            notes=notes,
+            collapsed=True,
+            max_rows=80,
+        )
 
     def weights(self) -> Section:
         sec = Section(
@@ -854,56 +977,77 @@ class _Builder:
             "Questions and reliability",
             intro=(
                 "Per-question score distributions, item statistics and Cronbach's α with the "
-                "Feldt interval (METHODS §3)."
+                "Feldt interval (METHODS §3). Each posting's questions are on that posting's "
+                "scale (1–5 or 1–10)."
             ),
         )
-        self.per_posting(
-            sec,
-            "Item statistics",
-            lambda d: _analysis("item_statistics")(d),
-            title="Item statistics",
-        )
-        rows = []
-        for pid in self.postings:
-            m = self.data.score_matrix(pid)
-            if m.shape[1] < 2 or m.shape[0] < 3:
-                continue
-            out = self.run(sec, f"Cronbach's α ({pid})", lambda m=m: _analysis("cronbach_alpha")(m))
-            if out is not None:
-                alpha, (lo, hi) = out
-                rows.append(
-                    {
-                        "posting_id": pid,
-                        "questions": m.shape[1],
-                        "interviews": m.shape[0],
-                        "alpha": alpha,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                    }
-                )
-            corr = m.corr()
-            ranks = self._ranks()
-            corr.index = [self.question_text.get(q, q) for q in corr.index]
-            corr.columns = [f"Q{ranks[q]}" if q in ranks else q for q in corr.columns]
-            from . import plots
+        res = self.run(sec, "Item statistics", lambda: _analysis("item_statistics")(self.data))
+        if res is None:
+            return sec
+        from . import plots
 
-            self.figure(
-                sec,
-                self.run(
-                    sec,
-                    "Correlation heatmap",
-                    lambda c=corr, p=pid: plots.report_heatmap(
-                        c, title=f"Inter-item correlations — {p}"
-                    ),
-                ),
+        notes = [str(n) for n in res.notes]
+        for pid in self.postings:
+            rows = res.table[res.table["posting_id"] == pid]
+            if rows.empty:
+                continue
+            name = self.posting_name(pid)
+            fig = self.run(
+                sec, f"Item figure ({pid})", lambda p=pid: res.plot("distribution", posting_id=p)
             )
-        if rows:
-            sec.facts["alpha"] = {r["posting_id"]: round(float(r["alpha"]), 3) for r in rows}
+            if fig is not None:  # a 1–10 legend does not fit beside the bars: put it below
+                fig.update_layout(
+                    legend=dict(
+                        orientation="h",
+                        yanchor="top",
+                        y=-0.12,
+                        x=0,
+                        traceorder="normal",
+                        title_text=f"score (scale {self._scale_of(pid)})",
+                    ),
+                    height=(fig.layout.height or 300) + 60,
+                )
+                fig.update_xaxes(title="share of interviews")
+            self.figure(sec, fig)
             self.table(
                 sec,
-                pd.DataFrame(rows),
-                title="Reliability (Cronbach's α, Feldt 95% CI)",
-                notes=["Pairwise deletion of missing answers (pingouin's default)."],
+                rows,
+                title=f"Item statistics — {name} (scale {self._scale_of(pid)})",
+                notes=[n for n in notes if pid in n],
+            )
+            corr = self.run(sec, f"Correlations ({pid})", lambda p=pid: res.correlations(p))
+            if isinstance(corr, pd.DataFrame) and corr.shape[0] >= 2:
+                ranks = self._ranks()
+                corr = corr.copy()
+                corr.index = [self.question_text.get(q, q) for q in corr.index]
+                corr.columns = [f"Q{ranks[q]}" if q in ranks else q for q in corr.columns]
+                self.figure(
+                    sec,
+                    self.run(
+                        sec,
+                        f"Correlation heatmap ({pid})",
+                        lambda c=corr, n=name: plots.report_heatmap(
+                            c, title=f"Inter-item correlations (pairwise r) — {n}"
+                        ),
+                    ),
+                )
+        rel = res.reliability
+        if isinstance(rel, pd.DataFrame) and len(rel):
+            sec.facts["alpha"] = {
+                str(p): round(float(a), 3)
+                for p, a in zip(rel["posting_id"], rel["alpha"], strict=True)
+            }
+            keep = {
+                "posting_id": "posting_id", "n": "interviews", "k": "questions",
+                "scale_max": "question scale max", "alpha": "alpha", "ci_low": "ci_low",
+                "ci_high": "ci_high", "mean_inter_item_r": "mean inter-item r",
+                "sd_overall": "sd (overall, points)", "sem_overall": "SEM (overall, points)",
+            }  # fmt: skip
+            self.table(
+                sec,
+                rel[[c for c in keep if c in rel.columns]].rename(columns=keep),
+                title="Reliability (Cronbach's α with Feldt 95% CI; SEM of the overall score)",
+                notes=[n for n in notes if not any(p in n for p in self.postings)],
             )
         self._examples(sec)
         return sec
@@ -922,8 +1066,11 @@ class _Builder:
                 for t in grp["evaluation_summary"].head(2)
             )
             label = html.escape(self.question_text.get(qid, qid))
+            if bool(grp["not_scored"].astype(bool).any()):
+                label += " (not scored)"
             parts.append(
-                f"<details><summary>{html.escape(pid)} · {label}</summary>{quotes}</details>"
+                f"<details><summary>{html.escape(self.posting_name(pid))} — {label}</summary>"
+                f"{quotes}</details>"
             )
             if len(parts) >= 30:
                 break
@@ -941,30 +1088,88 @@ class _Builder:
         sec = Section(
             "speech",
             "Speech score",
-            intro="The speech score (0–5: clarity, delivery, tone) is not a question and carries no weight (METHODS §7).",
+            intro=(
+                "The speech score (0–5: clarity, delivery, tone) is not a question and carries "
+                "no weight (METHODS §7). Its distribution is in the overview; here: how it "
+                "relates to the overall score (0–100 points) and to each question, and whether "
+                "it adds to the questions in predicting outcomes."
+            ),
         )
-        self.per_posting(
+        res = self.run(
             sec,
             "Speech summary",
-            lambda d: _analysis("speech_summary")(
-                d, outcomes=self.outcomes, demographics=self.demographics
+            lambda: _analysis("speech_summary")(
+                self.data, outcomes=self.outcomes, demographics=self.demographics
             ),
-            title="Speech score",
         )
+        if res is None:
+            return sec
+        notes = [str(n) for n in res.notes]
+        general = [n for n in notes if not any(p in n for p in self.postings)]
+        for pid in self.postings:
+            rows = res.table[res.table["posting_id"] == pid]
+            if rows.empty:
+                continue
+            name = self.posting_name(pid)
+            fig = self.run(
+                sec, f"Speech figure ({pid})", lambda p=pid: res.plot("scatter", posting_id=p)
+            )
+            self.figure(
+                sec,
+                fig,
+                title=f"Speech vs overall score — {name} (interviews per cell)",
+                retitle=True,
+            )
+            shown = rows.assign(
+                variable=rows["variable"].map(lambda v: "overall score" if v == "overall" else v)
+            )
+            self.table(
+                sec,
+                shown,
+                title=f"Correlation of the speech score with the overall score and each question "
+                f"— {name}",
+                notes=[n for n in notes if pid in n],
+            )
+        inc = res.incremental
+        if isinstance(inc, pd.DataFrame) and len(inc):
+            self.table(
+                sec,
+                inc,
+                title="Incremental validity of the speech score over the question scores",
+                notes=["delta: full model (questions + speech) minus questions only."],
+            )
+        gaps = res.gaps
+        if isinstance(gaps, pd.DataFrame) and len(gaps):
+            self.table(
+                sec,
+                gaps,
+                title="Speech score by group (Cohen's d and scoring-rate impact ratio)",
+                collapsed=True,
+                label_questions=False,
+                max_rows=60,
+            )
+        if general:
+            sec.blocks.append(
+                Block(kind="html", html="", notes=[self.redact.light(n) for n in general])
+            )
         return sec
 
     def validity(self) -> Section:
-        from . import plots
-
         sec = Section(
             "validity",
             "Outcomes and validity",
             intro=(
-                "How the overall score and each question relate to hire outcomes. A model of "
-                "'hired' reproduces past decisions, including any past bias; prefer performance "
-                "or retention where available."
+                "How the overall score, the speech score and each question relate to outcomes: "
+                "correlations with 95% confidence intervals and p values (significant = p < .05, "
+                "as the Uniform Guidelines ask), the hire rate by overall-score quintile, and "
+                "each question's share of the explained variance. A model of 'hired' reproduces "
+                "past decisions, including any past bias; prefer performance or retention where "
+                "available. Coefficients are observed values (no correction for range "
+                "restriction or criterion unreliability)."
             ),
         )
+        from . import plots
+
         out = self.outcomes
         jr = getattr(out, "attrs", {}).get("join_report")
         if isinstance(jr, dict):
@@ -974,100 +1179,99 @@ class _Builder:
         if "interview_id" not in out.columns:
             sec.error = "The outcomes could not be joined to interviews (no interview_id column)."
             return sec
-        iv = self.data.interviews[["interview_id", "posting_id", "score", "speech_score"]]
-        o = out.drop(
-            columns=[c for c in ("posting_id", "score", "speech_score") if c in out.columns]
-        )
-        merged = iv.merge(o, on="interview_id", how="inner")
-        targets = [t for t in ("hired", "performance") if t in merged.columns]
-        rows = []
-        for pid, grp in merged.groupby("posting_id", sort=True):
-            for target in targets:
-                y = pd.to_numeric(grp[target].astype("Float64"), errors="coerce")
-                for pred in ("score", "speech_score"):
-                    x = pd.to_numeric(grp[pred], errors="coerce").astype("float64")
-                    ok = x.notna() & y.notna()
-                    n = int(ok.sum())
-                    r = _pearson(x[ok].to_numpy(float), y[ok].to_numpy(float))
-                    rows.append(
-                        {
-                            "posting_id": pid,
-                            "outcome": target,
-                            "predictor": pred,
-                            "n": n,
-                            "mean_outcome": float(y[ok].mean()) if n else math.nan,
-                            "r": r,
-                        }
-                    )
-        if rows:
+        targets = [t for t in ("hired", "performance") if t in out.columns and out[t].notna().any()]
+        units = {"hired": "hired = 1, not hired = 0", "performance": "performance rating"}
+        for target in targets:
+            res = self.run(
+                sec,
+                f"Validity for {target}",
+                lambda t=target: _analysis("outcome_validity")(self.data, out, target=t),
+            )
+            if res is None:
+                continue
+            labelled = res.table.assign(label=res.table["predictor"].map(self._predictor_label))
+            fig = self.run(
+                sec,
+                f"Validity figure ({target})",
+                lambda t=labelled, g=target: plots.report_validity(
+                    t, title=f"Correlation with {g} (95% CI)"
+                ),
+            )
+            self.figure(sec, fig)
             self.table(
                 sec,
-                pd.DataFrame(rows),
-                title="Validity coefficients",
-                notes=[
-                    "r: Pearson (point-biserial for hired) correlation over interviews with both values."
-                ],
+                res.table.drop(columns=["title", "outcome"]),
+                title=f"Validity coefficients for {target} ({units.get(target, target)})",
+                notes=res.notes[:1],
+                max_rows=60,
             )
-        if "hired" in merged.columns and len(merged):
-            bands = _hire_rate_by_band(merged)
-            if len(bands):
-                self.figure(
+            sec.facts[f"validity_{target}"] = {
+                str(r["posting_id"]): _jsonable(r["r"])
+                for _, r in res.table[res.table["predictor"] == "score"].iterrows()
+            }
+            if res.extras.get("binary") and len(res.bands):
+                rate = "Hire rate" if target == "hired" else f"Rate of {target}"
+                fig = self.run(sec, f"Quintile figure ({target})", res.plot)
+                if fig is not None:
+                    fig.update_yaxes(title=f"{rate.lower()} (share of the quintile)")
+                self.figure(sec, fig, title=f"{rate} by overall-score quintile", retitle=True)
+                self.table(
                     sec,
-                    self.run(
-                        sec,
-                        "Hire rate by score band",
-                        lambda: plots.report_rate_bars(
-                            bands, title="Hire rate by overall-score quintile"
-                        ),
-                    ),
+                    res.bands.drop(columns=["title"]),
+                    title=f"{rate} by overall-score quintile (score range in points)",
+                    notes=res.notes[1:],
+                    collapsed=True,
                 )
         target = (
             "performance"
-            if "performance" in merged.columns and merged["performance"].notna().sum() >= 30
+            if "performance" in out.columns and out["performance"].notna().sum() >= 30
             else "hired"
         )
-        if target in merged.columns:
-            for pid in self.postings:
-                m = self.data.score_matrix(pid)
-                if m.shape[1] < 2:
-                    continue
-                y = (
-                    out.set_index("interview_id")[target]
-                    if out["interview_id"].is_unique
-                    else (out.drop_duplicates("interview_id").set_index("interview_id")[target])
-                )
-                y = pd.to_numeric(y.astype("Float64"), errors="coerce").reindex(m.index)
-                ok = y.notna() & m.notna().all(axis=1)
-                if ok.sum() < 20:
-                    continue
-                X = m[ok].rename(columns=self.question_text)
-                rw = self.run(
-                    sec,
-                    f"Relative weights ({pid})",
-                    lambda X=X, yy=y[ok]: _analysis("relative_weights")(X, yy.astype(float)),
-                )
-                if isinstance(rw, pd.DataFrame) and len(rw):
-                    self.figure(
-                        sec,
-                        self.run(
-                            sec,
-                            "Relative weights figure",
-                            lambda rw=rw, p=pid: plots.report_importance(
-                                rw,
-                                title=f"Question importance for {target} — {p} (Johnson's relative weights)",
-                            ),
-                        ),
-                    )
-                    r2 = rw.attrs.get("r2")
-                    self.table(
-                        sec,
-                        rw.reset_index(names="question"),
-                        label_questions=False,
-                        notes=[f"R² = {r2:.3f}" if isinstance(r2, float) else ""][
-                            : 1 if isinstance(r2, float) else 0
-                        ],
-                    )
+        if target not in out.columns:
+            return sec
+        imp = self.run(
+            sec,
+            f"Question importance ({target})",
+            lambda: _analysis("question_importance")(
+                self.data, out, target=target, n_boot=IMPORTANCE_BOOTSTRAP
+            ),
+        )
+        if imp is None:
+            return sec
+        for pid in self.postings:
+            rows = imp.table[imp.table["posting_id"] == pid]
+            if rows.empty:
+                continue
+            name = self.posting_name(pid)
+            fig = self.run(sec, f"Importance figure ({pid})", lambda p=pid: imp.plot(posting_id=p))
+            self.figure(
+                sec,
+                fig,
+                title=f"Question importance for {target} — {name} (relative weights, % of R²)",
+                retitle=True,
+            )
+            cols = [
+                "question_id", "n", "rescaled_weight", "rw_ci_low", "rw_ci_high",
+                "rescaled_lmg", "lmg_ci_low", "lmg_ci_high",
+            ]  # fmt: skip
+            self.table(
+                sec,
+                rows[[c for c in cols if c in rows.columns]],
+                title=f"Relative importance for {target} — {name} (% of R²)",
+                notes=[
+                    "rescaled weights and LMG: each question's share of the explained variance "
+                    "(%), with bootstrap 95% CIs; they sum to 100 within the posting.",
+                    *[n for n in imp.notes if pid in n],
+                ],
+            )
         return sec
+
+    def _predictor_label(self, predictor: str) -> str:
+        if predictor == "score":
+            return "Overall score"
+        if predictor == "speech_score":
+            return "Speech score"
+        return self.question_text.get(predictor, predictor)
 
     def suggestion_section(self) -> Section:
         sec = Section(
@@ -1081,9 +1285,12 @@ class _Builder:
         )
         sg = self.suggestion
         rec = getattr(sg, "recommendation", None)
+        baseline = getattr(sg, "baseline", None)
+        pid = baseline.get("posting_id") if isinstance(baseline, dict) else None
         if rec is not None:
             sec.facts["recommendation"] = rec
-            self.paragraph(sec, f"Recommendation: {rec}.")
+            where = f" for posting {self.posting_name(pid)}" if pid else ""
+            self.paragraph(sec, f"Recommendation{where}: {rec}.")
         fig = self.run(sec, "Suggestion figure", sg.plot) if hasattr(sg, "plot") else None
         self.figure(sec, fig)
         table = getattr(sg, "table", None)
@@ -1132,14 +1339,20 @@ class _Builder:
         )
 
     def impact(self) -> Section:
+        from .analysis.fairness import FLAG_RULE
+
         sec = Section(
             "adverse-impact",
             "Adverse impact",
             intro=(
-                "Impact ratios by sex and race/ethnicity as NYC Local Law 144 and the EEOC "
-                "four-fifths rule define them (METHODS §6): scoring rate = share strictly above "
-                "the median. Every ratio below 0.8 is listed; a flag (evidence of adverse impact) "
-                "also needs the difference to be statistically significant with enough people."
+                "Impact ratios by sex, race/ethnicity and their intersection as NYC Local Law "
+                "144 and the EEOC four-fifths rule define them (METHODS §6): for scores, the "
+                "scoring rate is the share strictly above the posting's median; the impact "
+                "ratio is a category's rate divided by the highest category's rate. Two "
+                "separate lists follow. (1) Four-fifths results: every ratio below 0.8, as the "
+                "rule of thumb reads, whatever the sample size. (2) Flags — evidence of adverse "
+                f"impact under this toolkit's rule: {FLAG_RULE}. A ratio below 0.8 that is not "
+                "flagged can still matter in small samples; read both."
             ),
         )
         jr = getattr(self.demographics, "attrs", {}).get("join_report")
@@ -1157,32 +1370,87 @@ class _Builder:
         if not isinstance(getattr(res, "summary", None), pd.DataFrame):
             self.add_result(sec, res, title="Impact ratios")
             return sec
-        flags = res.table[res.table["flag"].fillna(False).astype(bool)]
+        t = res.table
+        flag_mask = t["flag"].fillna(False).astype(bool)
+        below_mask = t["below_four_fifths"].fillna(False).astype(bool)
+        flags, below = t[flag_mask], t[below_mask]
         sec.facts["flags"] = len(flags)
-        sec.facts["below_four_fifths"] = int(
-            res.table["below_four_fifths"].fillna(False).astype(bool).sum()
+        sec.facts["below_four_fifths"] = int(below_mask.sum())
+        opts = getattr(res, "options", {}) or {}
+        rule = (
+            f"Flag rule used: {FLAG_RULE} (alpha = {opts.get('alpha', 0.05)}, "
+            f"min_n = {opts.get('min_n', '?')})."
         )
-        for pid in sorted(res.table["posting_id"].dropna().unique().tolist()):
+        for pid in sorted(t["posting_id"].dropna().unique().tolist()):
+            name = self.posting_name(pid)
             fig = self.run(
                 sec, f"Impact ratio figure ({pid})", lambda p=pid: res.plot(posting_id=p)
             )
-            self.figure(sec, fig)
+            self.figure(sec, fig, title=f"Impact ratios — {name}", retitle=True)
             if len(res.sweep):
                 fig = self.run(
                     sec,
                     f"Threshold sweep ({pid})",
                     lambda p=pid: res.plot(posting_id=p, kind="sweep"),
                 )
-                self.figure(sec, fig)
+                self.figure(sec, fig, title=f"Impact ratio by cut score — {name}", retitle=True)
         show = [
             "posting_id", "label", "dimension", "category", "n", "rate", "impact_ratio",
-            "p_value", "p_adjusted", "shortfall",
+            "p_adjusted", "flag", "shortfall",
         ]  # fmt: skip
-        if len(flags):
-            cols = [c for c in show if c in flags.columns]
-            self.table(sec, flags[cols], title=f"Flags ({len(flags)})", label_questions=False)
+        cols = [c for c in show if c in t.columns]
+        if len(below):
+            below = below[cols].rename(columns={"flag": "flagged"}).reset_index(drop=True)
+            core = (
+                below["label"].eq("Overall score") & below["dimension"].ne("intersection")
+                if {"label", "dimension"} <= set(below.columns)
+                else pd.Series(True, index=below.index)
+            )
+            raw_note = (
+                "Raw four-fifths rule: every category whose rate is below 80 % of the highest "
+                "category's, flagged or not. rate: share scoring above the posting's median "
+                "(or selected); p_adjusted: Holm-adjusted p of the category against everybody "
+                "else; shortfall: people the category would need to reach 0.8."
+            )
+            self.table(
+                sec,
+                below[core],
+                title=(
+                    f"(1) Four-fifths results, overall score by sex and race/ethnicity: "
+                    f"{int(core.sum())} ratio(s) below 0.8"
+                ),
+                notes=[raw_note],
+                label_questions=False,
+            )
+            self.table(
+                sec,
+                below,
+                title=(
+                    f"(1b) Every ratio below 0.8 — all measures, questions and intersections "
+                    f"({len(below)})"
+                ),
+                label_questions=False,
+                max_rows=120,
+                collapsed=True,
+            )
         else:
-            self.paragraph(sec, "No evidence of adverse impact under the flag rule.", title="Flags")
+            self.paragraph(sec, "No impact ratio is below 0.8.", title="(1) Four-fifths results")
+        if len(flags):
+            self.table(
+                sec,
+                flags[[c for c in cols if c != "flag"]].reset_index(drop=True),
+                title=f"(2) Flags ({len(flags)})",
+                notes=[rule],
+                label_questions=False,
+            )
+        else:
+            self.paragraph(
+                sec,
+                "No evidence of adverse impact under the flag rule: no category has a ratio "
+                "below 0.8 that is also significant after Holm's adjustment with enough people. "
+                + rule,
+                title="(2) Flags",
+            )
         summary_cols = [
             "posting_id", "label", "dimension", "reference", "n", "unknown",
             "min_impact_ratio", "lowest_category", "below_four_fifths", "flagged",
@@ -1195,9 +1463,15 @@ class _Builder:
             label_questions=False,
             max_rows=80,
             collapsed=True,
+            notes=[
+                "below_four_fifths / flagged: how many categories of the measure are below "
+                "0.8 / flagged."
+            ],
         )
         if isinstance(getattr(res, "unknown", None), pd.DataFrame) and len(res.unknown):
-            self.table(sec, res.unknown, title="Unknown categories", label_questions=False)
+            self.table(
+                sec, res.unknown, title="Candidates with unknown categories", label_questions=False
+            )
         notes = [str(n) for n in res.notes]
         if notes:
             sec.blocks.append(
@@ -1241,62 +1515,28 @@ def _analysis(name: str) -> Callable[..., Any]:
     return getattr(analysis, name)
 
 
-def _histogram(frame: pd.DataFrame, column: str, *, edges: np.ndarray) -> pd.DataFrame:
-    """Counts per bin and posting (aggregate before plotting)."""
-    rows = []
-    for pid, grp in frame.groupby("posting_id", sort=True):
-        v = pd.to_numeric(grp[column], errors="coerce").dropna().to_numpy(float)
-        if not len(v):
-            continue
-        counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), bins=edges)
-        for left, right, n in zip(edges[:-1], edges[1:], counts, strict=True):
-            rows.append(
-                {"posting_id": pid, "left": float(left), "right": float(right), "count": int(n)}
-            )
-    return pd.DataFrame(rows, columns=["posting_id", "left", "right", "count"])
+def _decade_ticks(layout: dict[str, Any]) -> dict[str, Any]:
+    """Log axes labelled at 1, 10, 100… only (plotly's minor labels overlap when short)."""
+    out = dict(layout)
+    for key, axis in layout.items():
+        if (
+            key.startswith(("xaxis", "yaxis"))
+            and isinstance(axis, dict)
+            and axis.get("type") == "log"
+            and "dtick" not in axis
+        ):
+            out[key] = {**axis, "dtick": 1}
+    return out
 
 
-def _describe(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    g = frame.groupby("posting_id", sort=True)[column]
-    out = pd.DataFrame(
-        {
-            "n": g.count(),
-            "mean": g.mean(),
-            "sd": g.std(),
-            "min": g.min(),
-            "median": g.median(),
-            "max": g.max(),
-        }
-    ).astype({"n": "int64"})
-    return out.reset_index()
-
-
-def _hire_rate_by_band(merged: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for pid, grp in merged.groupby("posting_id", sort=True):
-        g = grp[grp["score"].notna() & grp["hired"].notna()]
-        if len(g) < 25:
-            continue
-        ranks = g["score"].astype(float).rank(method="first")
-        band = np.ceil(ranks / len(g) * 5).clip(1, 5).astype(int)
-        hired = g["hired"].astype(float)
-        for b in range(1, 6):
-            sel = band == b
-            rows.append(
-                {
-                    "posting_id": pid,
-                    "band": f"Q{b}",
-                    "n": int(sel.sum()),
-                    "rate": float(hired[sel].mean()) if sel.any() else math.nan,
-                }
-            )
-    return pd.DataFrame(rows, columns=["posting_id", "band", "n", "rate"])
-
-
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
-        return math.nan
-    return float(np.corrcoef(x, y)[0, 1])
+def _day(v: Any) -> str:
+    """A timestamp as its UTC date (tables show days, not microseconds)."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    ts = pd.Timestamp(v)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC")
+    return f"{ts:%Y-%m-%d}"
 
 
 def _join_table(report: dict[str, Any]) -> pd.DataFrame:
@@ -1374,7 +1614,8 @@ def _table_html(frame: pd.DataFrame, *, max_rows: int) -> str:
     for idx, row in zip(shown.index, shown.itertuples(index=False, name=None), strict=True):
         cells = f"<td class='text'>{esc(_fmt_value(idx))}</td>" if show_index else ""
         for c, v in zip(cols, row, strict=True):
-            cells += f"<td class='{cls(c)}'>{esc(_fmt_value(v))}</td>"
+            shown_v = _fmt_p(v) if c in P_COLUMNS else _fmt_value(v)
+            cells += f"<td class='{cls(c)}'>{esc(shown_v)}</td>"
         body.append(f"<tr>{cells}</tr>")
     out = (
         "<div class='milo-table-wrap'><table class='milo-table'><thead><tr>"
@@ -1386,6 +1627,19 @@ def _table_html(frame: pd.DataFrame, *, max_rows: int) -> str:
     if len(frame) > max_rows:
         out += f"<p class='milo-more'>{len(frame) - max_rows:,} more rows not shown.</p>"
     return out
+
+
+def _fmt_p(v: Any) -> str:
+    """A p value as APA writes it: "< .001", else three decimals."""
+    if isinstance(v, float | np.floating) and not math.isnan(float(v)):
+        return "< .001" if float(v) < 0.001 else f"{float(v):.3f}"
+    return _fmt_value(v)
+
+
+def _posting_labels(data: InterviewData) -> dict[str, str]:
+    from .analysis.overview import posting_labels
+
+    return posting_labels(data)
 
 
 def _fmt_value(v: Any) -> str:

@@ -15,11 +15,15 @@ _EXPORTS: dict[str, str] = {
     "effective_weights": "milo_analytics.analysis.weights",
     "impact_ratios": "milo_analytics.analysis.fairness",
     "item_statistics": "milo_analytics.analysis.items",
+    "outcome_validity": "milo_analytics.analysis.overview",
+    "posting_overview": "milo_analytics.analysis.overview",
     "question_importance": "milo_analytics.analysis.importance",
     "reconcile_scores": "milo_analytics.analysis.weights",
     "relative_weights": "milo_analytics.analysis.importance",
     "rescore": "milo_analytics.analysis.weights",
+    "score_distribution": "milo_analytics.analysis.overview",
     "speech_summary": "milo_analytics.analysis.speech",
+    "status_funnel": "milo_analytics.analysis.overview",
     "weight_changes": "milo_analytics.analysis.drift",
 }
 
