@@ -128,11 +128,6 @@ def question_texts(data: InterviewData) -> dict[str, str]:
     return out
 
 
-def wide_matrix(data: InterviewData, posting_id: str) -> pd.DataFrame:
-    """The interview × question score matrix of one posting (scored questions only)."""
-    return data.score_matrix(posting_id)
-
-
 def check_numeric_frame(frame: pd.DataFrame, func: str) -> pd.DataFrame:
     """A float copy of a wide frame; DataError naming non-numeric columns."""
     if not isinstance(frame, pd.DataFrame):
