@@ -1345,6 +1345,11 @@ def generate_world(config: WorldConfig | None = None, **overrides: Any) -> World
     )
 
 
+def _pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
+    """One of ``options``, drawn uniformly (one ``rng.integers`` draw)."""
+    return options[int(rng.integers(0, len(options)))]
+
+
 def _strip_private(q: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in q.items() if not k.startswith("_")}
 
@@ -1361,7 +1366,7 @@ def _messy_outcomes(rng: np.random.Generator, rows: list[dict[str, Any]]) -> pd.
             email = email.upper()
         elif u[0] < 0.08:
             email = f" {email} "
-        hired_txt = (yes if r["hired"] else no)[int(rng.integers(0, 17))]
+        hired_txt = _pick(rng, yes if r["hired"] else no)
         if u[1] < 0.01:
             hired_txt = ""
         perf = "" if r["performance"] is None or u[2] < 0.03 else f"{r['performance']:.1f}"
@@ -1372,7 +1377,7 @@ def _messy_outcomes(rng: np.random.Generator, rows: list[dict[str, Any]]) -> pd.
                 "external_id": r["external_id"],
                 "requisition": "REQ-2026-"
                 + ("014" if r["posting_id"] == rows[0]["posting_id"] else "027"),
-                "recruiter": recruiters[int(rng.integers(0, len(recruiters)))],
+                "recruiter": _pick(rng, recruiters),
                 "hired": hired_txt,
                 "performance": perf,
             }
@@ -1381,7 +1386,7 @@ def _messy_outcomes(rng: np.random.Generator, rows: list[dict[str, Any]]) -> pd.
     if len(recs) > 10:
         for j in rng.choice(len(recs), size=3, replace=False):
             recs.append(dict(recs[int(j)]))
-        c = dict(recs[int(rng.integers(0, len(recs)))])
+        c = dict(_pick(rng, recs))
         c["hired"] = "No" if c["hired"] in yes else "Yes"
         recs.append(c)
         for k in range(4):
@@ -1408,17 +1413,9 @@ def _messy_demographics(
         if u[0] > response_rate:
             continue  # did not answer the voluntary form
         sexes = SEX_SPELLINGS[r["sex"]]
-        sex = (
-            sexes[int(rng.integers(0, len(sexes)))]
-            if u[1] > 0.05
-            else DECLINED[int(rng.integers(0, len(DECLINED)))]
-        )
+        sex = _pick(rng, sexes) if u[1] > 0.05 else _pick(rng, DECLINED)
         races = RACE_SPELLINGS[r["race_ethnicity"]]
-        race = (
-            races[int(rng.integers(0, len(races)))]
-            if u[2] > 0.06
-            else DECLINED[int(rng.integers(0, len(DECLINED)))]
-        )
+        race = _pick(rng, races) if u[2] > 0.06 else _pick(rng, DECLINED)
         email = r["email"].upper() if u[3] < 0.03 else r["email"]
         recs.append({"email": email, "sex": sex, "race_ethnicity": race})
     return pd.DataFrame(recs, columns=["email", "sex", "race_ethnicity"], dtype=str)
