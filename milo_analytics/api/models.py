@@ -23,7 +23,7 @@ Examples
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -90,6 +90,9 @@ def to_datetime(value: Any) -> datetime | None:
     raise ValueError(f"not a timestamp: {value!r}")
 
 
+_T = TypeVar("_T")
+
+
 def _none_to_list(value: Any) -> Any:
     return [] if value is None else value
 
@@ -97,7 +100,9 @@ def _none_to_list(value: Any) -> Any:
 Timestamp = Annotated[datetime | None, BeforeValidator(to_datetime)]
 #: Weights: ints 1–10 (spec), floats like 1.5 (guides), 0–5 inline at creation.
 Weight = int | float | None
-StrList = Annotated[list[str], BeforeValidator(_none_to_list)]
+#: A list that the API may send as ``null`` (read as empty): ``ListOrNone[Question]``.
+ListOrNone = Annotated[list[_T], BeforeValidator(_none_to_list)]
+StrList = ListOrNone[str]
 
 
 class Record(BaseModel):
@@ -139,9 +144,7 @@ class Posting(Record):
     name: str | None = None
     language: str | None = None
     interviewer_name: str | None = None
-    workflow: Annotated[list[WorkflowStep], BeforeValidator(_none_to_list)] = Field(
-        default_factory=list
-    )
+    workflow: ListOrNone[WorkflowStep] = Field(default_factory=list)
     urls: PostingURLs | None = None
     deadline: Timestamp = None
     metadata: dict[str, Any] | None = None
@@ -208,9 +211,7 @@ class WorkflowStepStatus(Record):
 class CandidateWorkflow(Record):
     """A candidate's progress through a posting's workflow."""
 
-    steps: Annotated[list[WorkflowStepStatus], BeforeValidator(_none_to_list)] = Field(
-        default_factory=list
-    )
+    steps: ListOrNone[WorkflowStepStatus] = Field(default_factory=list)
     all_complete: bool | None = None
     last_activity_at: Timestamp = None
 
@@ -277,9 +278,7 @@ class ScorecardItem(Record):
     score_5_description: str | None = None
     not_scored: bool | None = None
     rank: int | None = None
-    transcript: Annotated[list[TranscriptEntry], BeforeValidator(_none_to_list)] = Field(
-        default_factory=list
-    )
+    transcript: ListOrNone[TranscriptEntry] = Field(default_factory=list)
 
 
 class WebInterviewResult(Record):
@@ -289,13 +288,9 @@ class WebInterviewResult(Record):
     match_score: int | float | None = None
     highlights: StrList = Field(default_factory=list)
     lowlights: StrList = Field(default_factory=list)
-    scorecard: Annotated[list[ScorecardItem], BeforeValidator(_none_to_list)] = Field(
-        default_factory=list
-    )
+    scorecard: ListOrNone[ScorecardItem] = Field(default_factory=list)
     speech_score: float | None = None
-    transcript: Annotated[list[TranscriptEntry], BeforeValidator(_none_to_list)] = Field(
-        default_factory=list
-    )
+    transcript: ListOrNone[TranscriptEntry] = Field(default_factory=list)
     audio_recording_url: str | None = None
     video_recording_url: str | None = None
     tags: StrList = Field(default_factory=list)
