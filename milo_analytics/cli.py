@@ -32,6 +32,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",  # reflow docstring paragraphs; `code` in help renders as code
     pretty_exceptions_enable=False,
 )
 

@@ -102,9 +102,10 @@ def test_join_options_are_one_validated_set(
     # --help lists the choices and the default of every join option of every data command
     monkeypatch.setenv("COLUMNS", "200")  # one line per option (rich wraps at the width)
     code, out, _ = run(capsys, command, "--help")
-    line = next(ln for ln in out.splitlines() if f" {option} " in ln)
-    assert code == 0 and f"<{'|'.join(choices)}>" in line, out
-    assert f"[default: {choices[0]}]" in line
+    lines = out.splitlines()
+    at = next(i for i, ln in enumerate(lines) if f" {option} " in ln)
+    assert code == 0 and f"<{'|'.join(choices)}>" in lines[at], out
+    assert f"[default: {choices[0]}]" in " ".join(lines[at : at + 2])
     # a bad value is a usage error (exit 2) naming the option, before any work is done
     code, _, err = run(capsys, command, "ABC", option, "name")
     assert code == 2
@@ -188,6 +189,26 @@ def test_report_command_against_the_sandbox(
     )
     assert code == 0, err
     assert 'id="overview"' in out2.read_text(encoding="utf-8")
+
+
+def test_report_from_exported_documents_needs_no_key(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    demo_sandbox,
+) -> None:
+    from milo_analytics.sandbox.world import demo_world_path
+
+    monkeypatch.delenv("HEYMILO_API_KEY", raising=False)
+    posting = demo_sandbox.world.postings[-1]["id"]
+    out = tmp_path / "r.html"
+    code, stdout, err = run(
+        capsys, "report", posting, "--documents", str(demo_world_path()), "-o", str(out),
+        "-d", str(demo_world_path() / "demographics.csv"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "demographics join by email:" in stdout  # every data command prints its joins
+    assert f"Report: {out}" in stdout and 'id="adverse-impact"' in out.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- demo
