@@ -310,11 +310,7 @@ def _plan(
         if (
             qid not in ids
             and _is_scored(q)
-            and str(q.get("posting_id") or "")
-            in (
-                "",
-                str(base.get("posting_id")),
-            )
+            and str(q.get("posting_id") or "") in ("", str(base.get("posting_id")))
         ):
             rows.append(
                 {
@@ -326,12 +322,26 @@ def _plan(
                     "action": "skipped" if force else "added",
                 }
             )
+    return _plan_frame(rows)
+
+
+def _plan_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The plan table (PLAN_COLUMNS, weights float64, text columns str) of push and rollback."""
     plan = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     for c in ("baseline", "live", "new"):
         plan[c] = pd.to_numeric(plan[c]).astype("float64")
     for c in ("question_id", "text", "action"):
         plan[c] = plan[c].astype("str")
     return plan
+
+
+def _changes(plan: pd.DataFrame) -> list[dict[str, Any]]:
+    """The writes a plan asks for: its ``update`` rows as ``{question_id, previous, new}``."""
+    return [
+        {"question_id": r.question_id, "previous": float(r.live), "new": int(r.new)}
+        for r in plan.itertuples()
+        if r.action == "update"
+    ]
 
 
 def _conflict_error(plan: pd.DataFrame, posting_id: str) -> WeightConflictError:
@@ -514,11 +524,7 @@ def push_weights(
         return result
     if blocked.any():
         raise _conflict_error(plan, posting_id)
-    todo = plan[plan["action"] == "update"]
-    changes = [
-        {"question_id": r.question_id, "previous": float(r.live), "new": int(r.new)}
-        for r in todo.itertuples()
-    ]
+    changes = _changes(plan)
     path = _audit_path(audit_dir, "push", posting_id)
     log = _AuditLog(path, create=True)
     op_id = uuid.uuid4().hex
@@ -587,15 +593,8 @@ def rollback_weights(
     op_id, posting_id = plan_rec["op_id"], plan_rec["posting_id"]
     written: dict[str, dict[str, Any]] = {}
     for r in records:
-        if (
-            r.get("event") == "write"
-            and r.get("op_id") == op_id
-            and r.get("status")
-            in (
-                "ok",
-                "unknown",
-            )
-        ):
+        landed = r.get("status") in ("ok", "unknown")  # "unknown": the write may have landed
+        if r.get("event") == "write" and r.get("op_id") == op_id and landed:
             written.setdefault(r["question_id"], {"previous": r["previous"], "new": r["new"]})
     live = _live_questions(client, posting_id)
     rows, conflicts = [], []
@@ -625,11 +624,7 @@ def rollback_weights(
         )
         if action in ("conflict", "missing"):
             conflicts.append({"question_id": qid, "pushed": new, "live": lv})
-    plan = pd.DataFrame(rows, columns=PLAN_COLUMNS)
-    for c in ("baseline", "live", "new"):
-        plan[c] = pd.to_numeric(plan[c]).astype("float64")
-    for c in ("question_id", "text", "action"):
-        plan[c] = plan[c].astype("str")
+    plan = _plan_frame(rows)
     if conflicts:
         detail = "; ".join(
             f"{c['question_id']}: pushed {_fmt(c['pushed'])}, live {_fmt(c['live'])}"
@@ -642,11 +637,7 @@ def rollback_weights(
         )
     log = _AuditLog(Path(path), create=False)
     rb_id = uuid.uuid4().hex
-    changes = [
-        {"question_id": r.question_id, "previous": float(r.live), "new": int(r.new)}
-        for r in plan.itertuples()
-        if r.action == "update"
-    ]
+    changes = _changes(plan)
     log.write(
         {
             "event": "plan",
