@@ -43,12 +43,13 @@ import itertools
 import json
 import logging
 import math
+import queue
 import sys
 import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -1355,26 +1356,51 @@ def _fetch_all(
         except DataError as exc:
             return STAGE_PARSE, exc
 
+    results: queue.SimpleQueue[tuple[str, str, str, Any]] = queue.SimpleQueue()
+
+    def work(iid: str, fp: str) -> None:
+        """In a worker thread: fetch one document and hand the outcome to the main thread."""
+        try:
+            status, payload = fetch(iid)
+        except BaseException as exc:  # AuthenticationError, or a bug: re-raised by the main thread
+            status, payload = _RAISE, exc
+        results.put((iid, fp, status, payload))
+
     bar = _Progress(progress, f"posting {posting_id}")
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="milo-load")
     # bounded: never more than this many documents in memory; the slack keeps the workers
     # busy while the main thread pages through the candidate listing
     window = max(4 * concurrency, 8)
-    pending: dict[Future[Any], tuple[str, str]] = {}
-    queue = iter(todo)
+    todo_iter = iter(todo)
+    in_flight = 0
     clean = False
-    try:
-        for item in itertools.islice(queue, window):
+
+    def submit(n: int) -> int:
+        sent = 0
+        for iid, fp in itertools.islice(todo_iter, n):
             bar.grow()
-            pending[pool.submit(fetch, item[0])] = item
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            pool.submit(work, iid, fp)
+            sent += 1
+        return sent
+
+    try:
+        in_flight += submit(window)
+        while in_flight:
+            # the outcomes that arrived together are handled (and committed) together; a
+            # queue costs O(1) per document, where futures.wait() re-arms every pending future
+            batch = [_get(results)]
+            while True:
+                try:
+                    batch.append(results.get_nowait())
+                except queue.Empty:
+                    break
+            in_flight -= len(batch)
             ok: list[tuple[Any, ...]] = []
             failed: list[tuple[str, str, str, str]] = []
             first_exc: BaseException | None = None
-            for fut in done:
-                iid, fp = pending.pop(fut)
-                status, payload = fut.result()  # only AuthenticationError raises here
+            for iid, fp, status, payload in batch:
+                if status == _RAISE:
+                    raise payload
                 if status == "ok":
                     ok.append((iid, posting_id, payload[0], fp, payload[1], payload[2]))
                 else:
@@ -1387,11 +1413,8 @@ def _fetch_all(
                     if isinstance(payload, DataError):
                         message = message.split(": ", 1)[1]  # drop the "interview X" prefix
                     failed.append((iid, posting_id, status, message))
-                nxt = next(queue, None)
-                if nxt is not None:
-                    bar.grow()
-                    pending[pool.submit(fetch, nxt[0])] = nxt
-            # the documents that arrived together commit together, each with its sync state
+            in_flight += submit(len(batch))
+            # each document commits together with its sync state
             store.record_fetches(ok, failed)
             report.fetched += len(ok)
             report.failed += len(failed)
@@ -1399,7 +1422,7 @@ def _fetch_all(
                 logger.warning("interview %s: %s failed: %s", iid, stage, message)
             if strict and first_exc is not None:
                 raise first_exc
-            for _ in range(len(ok) + len(failed)):
+            for _ in range(len(batch)):
                 bar.update()
         clean = True
     finally:
@@ -1407,6 +1430,19 @@ def _fetch_all(
         # On Ctrl-C or a strict failure, drop what is queued; requests in flight finish in the
         # background and their results are discarded (the store only has committed documents).
         pool.shutdown(wait=clean, cancel_futures=True)
+
+
+#: Marks a worker outcome that the main thread re-raises (e.g. AuthenticationError).
+_RAISE = "raise"
+
+
+def _get(results: queue.SimpleQueue[Any]) -> Any:
+    """Block for the next worker outcome, waking up regularly so Ctrl-C is seen at once."""
+    while True:
+        try:
+            return results.get(timeout=0.5)
+        except queue.Empty:
+            continue
 
 
 # --------------------------------------------------------------------------- store → frames
