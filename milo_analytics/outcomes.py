@@ -646,25 +646,12 @@ def _join(
         col: int(sum(is_unknown(col, v) for v in people[col])) for col in values.columns
     }
 
-    key_name = key
     if data is None:
-        out = people.rename(columns={"_key": key_name})
+        out = people.rename(columns={"_key": key})
+        lead = ["interview_id"]
         if key != "interview_id":
-            if "interview_id" not in out.columns:
-                iid = _find_column(df, None, _KEY_SYNONYMS["interview_id"], param="", what="")
-                if iid is not None:
-                    lookup = pd.Series(
-                        _key_values(df[iid], "interview_id").to_numpy(),
-                        index=_lines(range(len(df))),
-                    )
-                    out["interview_id"] = pd.Series(
-                        lookup.reindex(out["_line"]).to_numpy(), dtype="str"
-                    )
-                else:
-                    out["interview_id"] = pd.Series([pd.NA] * len(out), dtype="str")
-            lead = ["interview_id", key_name]
-        else:
-            lead = ["interview_id"]
+            out["interview_id"] = _file_interview_ids(df, out["_line"])
+            lead.append(key)
         if "_posting" in out.columns:
             out = out.rename(columns={"_posting": "posting_id"})
             lead.append("posting_id")
@@ -722,13 +709,24 @@ def _join(
     report["ambiguous"] = int((per_person > 1).sum())
     report["interviews_matched"] = len(out)
     report["interviews_without_row"] = int((~cand["interview_id"].isin(out["interview_id"])).sum())
-    lead = ["interview_id", "posting_id"] + ([key_name] if key != "interview_id" else [])
-    out = out.rename(columns={"_key": key_name}) if key != "interview_id" else out
+    lead = ["interview_id", "posting_id"] + ([key] if key != "interview_id" else [])
+    out = out.rename(columns={"_key": key}) if key != "interview_id" else out
     out = out[[*lead, *value_cols]].reset_index(drop=True)
     out["interview_id"] = out["interview_id"].astype("str")
     out["posting_id"] = out["posting_id"].astype("str")
     out.attrs["join_report"] = report
     return out
+
+
+def _file_interview_ids(df: pd.DataFrame, lines: pd.Series) -> pd.Series:
+    """The file's own interview ids (when it has such a column) of the rows at ``lines``."""
+    iid = _find_column(df, None, _KEY_SYNONYMS["interview_id"], param="", what="")
+    if iid is None:
+        return pd.Series([pd.NA] * len(lines), dtype="str")
+    lookup = pd.Series(
+        _key_values(df[iid], "interview_id").to_numpy(), index=_lines(range(len(df)))
+    )
+    return pd.Series(lookup.reindex(lines).to_numpy(), dtype="str")
 
 
 def _cached(fn: Callable[[Any], Any], v: Any, cache: dict[Any, Any]) -> Any:
