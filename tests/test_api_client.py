@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import pickle
 import threading
 
@@ -400,6 +401,15 @@ def test_malformed_success_body_is_an_api_error(response):
     assert isinstance(info.value, MalformedResponseError)
     assert "GET /api/v2/interviews/I1/data" in str(info.value)
     assert len(script.requests) == 1  # a broken document is recorded, not retried
+
+
+def test_bodies_orjson_refuses_still_decode():
+    """NaN and integers beyond 64 bits are valid for Python's json module (the fast decoder
+    refuses them); the client falls back rather than calling the body malformed."""
+    body = b'{"data": {"object": "posting", "id": "P1", "n": NaN, "big": 18446744073709551616}}'
+    client = make_client(Script(httpx.Response(200, content=body)), rate_limit=None)
+    data = client.request("GET", "postings/P1")["data"]
+    assert math.isnan(data["n"]) and data["big"] == 2**64
 
 
 def test_document_that_does_not_parse_is_malformed_but_raw_works():
