@@ -610,9 +610,9 @@ class _Builder:
             old = layout.get("title")
             layout["title"] = {**(old if isinstance(old, dict) else {}), "text": title}
             spec["layout"] = layout
+        spec["layout"] = _decade_ticks(spec["layout"])
         spec = _redact_tree(spec, self.redact.light)
         text = _figure_json(spec)
-        spec["layout"] = _decade_ticks(spec["layout"])
         height = spec["layout"].get("height") or 420
         if len(text) > MAX_FIGURE_BYTES:
             msg = (
@@ -699,6 +699,7 @@ class _Builder:
         label_postings: bool = True,
         free_text: bool = False,
         collapsed: bool = False,
+        one_posting: bool = False,
     ) -> None:
         """Add a capped, escaped, redacted table (question and posting titles added)."""
         if frame is None:
@@ -707,8 +708,10 @@ class _Builder:
         if (
             "posting_id" in frame.columns
             and frame["posting_id"].nunique() == 1
-            and title
-            and f"— {self.posting_name(frame['posting_id'].iloc[0])}" in title
+            and (
+                one_posting
+                or (title and f"— {self.posting_name(frame['posting_id'].iloc[0])}" in title)
+            )
         ):
             frame = frame.drop(columns="posting_id")  # the heading names the posting
         if label_postings and "posting_id" in frame.columns and "title" not in frame.columns:
@@ -756,7 +759,13 @@ class _Builder:
         )
 
     def add_result(
-        self, section: Section, result: Any, *, title: str | None = None, plot: bool = True
+        self,
+        section: Section,
+        result: Any,
+        *,
+        title: str | None = None,
+        plot: bool = True,
+        one_posting: bool = False,
     ) -> None:
         """A Result-like object: its table, notes and plot."""
         if result is None:
@@ -770,7 +779,13 @@ class _Builder:
             fig = self.run(section, f"{heading or 'figure'}", result.plot)
             self.figure(section, fig, title=heading)
         if isinstance(table, pd.DataFrame):
-            self.table(section, table, title=None if plot else heading, notes=notes)
+            self.table(
+                section,
+                table,
+                title=None if plot else heading,
+                notes=notes,
+                one_posting=one_posting,
+            )
         elif notes:
             section.blocks.append(
                 Block(kind="html", html="", notes=[self.redact.light(n) for n in notes])
@@ -788,7 +803,9 @@ class _Builder:
             if sub.interviews.empty and sub.scores.empty:
                 continue
             res = self.run(section, f"{label} ({pid})", lambda sub=sub: fn(sub))
-            self.add_result(section, res, title=f"{title} — {self.posting_name(pid)}")
+            self.add_result(
+                section, res, title=f"{title} — {self.posting_name(pid)}", one_posting=True
+            )
 
     def _posting_data(self, pid: str) -> InterviewData:
         cache = self.__dict__.setdefault("_posting_cache", {})
@@ -885,7 +902,13 @@ class _Builder:
                 sec,
                 funnel.wide(),
                 title="Candidates by current status (counts)",
-                notes=funnel.notes,
+                notes=[
+                    *funnel.notes,
+                    "'Completed interviews' above counts every candidate with results (status "
+                    + ", ".join(sorted(RESULT_STATUSES))
+                    + "); the 'completed' status alone is those not yet shortlisted, dismissed "
+                    "or knocked out.",
+                ],
                 label_postings=False,
             )
         iv = d.interviews
@@ -918,6 +941,9 @@ class _Builder:
     def _drift(self, sec: Section, res: Any, pid: str) -> None:
         fig = self.run(sec, f"Drift figure ({pid})", res.plot)
         if fig is not None:
+            fig.for_each_trace(
+                lambda t: t.update(name="weekly mean") if t.name == "score" else None
+            )
             fig.update_yaxes(title="mean overall score (points); band: p25–p75")
             fig.update_xaxes(title="week (ending Sunday, UTC)")
         self.figure(
@@ -995,17 +1021,18 @@ class _Builder:
             fig = self.run(
                 sec, f"Item figure ({pid})", lambda p=pid: res.plot("distribution", posting_id=p)
             )
-            if fig is not None:  # a 1–10 legend does not fit beside the bars: put it below
+            if fig is not None:  # a 1–10 legend does not fit beside the bars: put it on top
                 fig.update_layout(
                     legend=dict(
                         orientation="h",
-                        yanchor="top",
-                        y=-0.12,
+                        yanchor="bottom",
+                        y=1.0,
                         x=0,
                         traceorder="normal",
                         title_text=f"score (scale {self._scale_of(pid)})",
                     ),
-                    height=(fig.layout.height or 300) + 60,
+                    height=(fig.layout.height or 300) + 40,
+                    margin=dict(t=100),
                 )
                 fig.update_xaxes(title="share of interviews")
             self.figure(sec, fig)
@@ -1105,7 +1132,7 @@ class _Builder:
         if res is None:
             return sec
         notes = [str(n) for n in res.notes]
-        general = [n for n in notes if not any(p in n for p in self.postings)]
+        general = list(dict.fromkeys(n for n in notes if not any(p in n for p in self.postings)))
         for pid in self.postings:
             rows = res.table[res.table["posting_id"] == pid]
             if rows.empty:
@@ -1410,7 +1437,8 @@ class _Builder:
                 "Raw four-fifths rule: every category whose rate is below 80 % of the highest "
                 "category's, flagged or not. rate: share scoring above the posting's median "
                 "(or selected); p_adjusted: Holm-adjusted p of the category against everybody "
-                "else; shortfall: people the category would need to reach 0.8."
+                "else; shortfall: the fewest extra people of the category who would have to "
+                "score above the median (or be selected) to lift its ratio to 0.8."
             )
             self.table(
                 sec,
@@ -1653,6 +1681,8 @@ def _fmt_value(v: Any) -> str:
         f = float(v)
         if math.isnan(f):
             return ""
+        if f != 0 and abs(f) < 0.0005:
+            return "0.000"  # not "-0.000"
         if f.is_integer() and abs(f) < 1e6:
             return f"{f:.1f}" if abs(f) < 100 else f"{f:.0f}"
         return f"{f:.3f}" if abs(f) < 100 else f"{f:,.1f}"

@@ -528,8 +528,8 @@ def _bands(score: pd.Series, y: pd.Series, pid: str, title: str) -> list[dict[st
     n = len(s)
     if n < MIN_BAND_N:
         return []
-    ranks = s.rank(method="first").to_numpy()
-    band = np.clip(np.ceil(ranks / n * 5), 1, 5).astype(int)
+    # pandas' quantile cut of the ranks: five groups whose sizes differ by at most one
+    band = pd.qcut(s.rank(method="first"), 5, labels=False).to_numpy() + 1
     out = []
     for b in range(1, 6):
         sel = band == b
