@@ -17,6 +17,7 @@ import secrets
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
@@ -50,7 +51,7 @@ def resolve_world(world: Any) -> World:
     )
 
 
-class _Served:
+class _Served(ABC):
     """What both servers share: the world, the key, the URLs, the client and ``with``."""
 
     world: World
@@ -62,8 +63,8 @@ class _Served:
         self._api_key = api_key or ("sbx_" + secrets.token_hex(16))
 
     @property
-    def running(self) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def running(self) -> bool: ...
 
     def __repr__(self) -> str:  # the key never appears
         state = "running" if self.running else "stopped"
@@ -96,11 +97,11 @@ class _Served:
         kw.setdefault("base_url", self.base_url)
         return HeyMiloClient(**kw)
 
-    def start(self, timeout: float = 10.0) -> Self:
-        raise NotImplementedError
+    @abstractmethod
+    def start(self, timeout: float = 10.0) -> Self: ...
 
-    def stop(self, timeout: float = 10.0) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def stop(self, timeout: float = 10.0) -> None: ...
 
     def __enter__(self) -> Self:
         return self.start()
