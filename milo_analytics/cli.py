@@ -14,6 +14,7 @@ inside the functions so that ``milo-analytics --help`` is fast.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -56,6 +57,15 @@ def echo_err(message: str) -> None:
 def _plural(n: int, word: str, plural: str | None = None) -> str:
     """``"1 flag"``, ``"2 flags"``, ``"1,000 categories"`` (with ``plural=``)."""
     return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
+def _counts(data: Any) -> str:
+    """``"1,200 candidates, 1,133 completed interviews, 0 load errors"``."""
+    return (
+        f"{_plural(len(data.candidates), 'candidate')}, "
+        f"{_plural(len(data.interviews), 'completed interview')}, "
+        f"{_plural(len(data.errors), 'load error')}"
+    )
 
 
 # --------------------------------------------------------------------------- shared options
@@ -211,19 +221,17 @@ def load_data(
         source = f"store: {st.path}"
         if offline:
             return load_postings(postings, store=st, refresh=False, **pull), source
-        if client is not None:
-            return load_postings(postings, client=client, store=st, progress=progress, **pull), (
-                source
-            )
-        from .api import HeyMiloClient
+        with contextlib.ExitStack() as stack:
+            if client is None:
+                from .api import HeyMiloClient
 
-        options: dict[str, Any] = {}
-        if concurrency is not None:
-            options["max_connections"] = concurrency
-        if rate_limit is not None:
-            options["rate_limit"] = rate_limit
-        with HeyMiloClient(base_url=base_url, **options) as own:
-            data = load_postings(postings, client=own, store=st, progress=progress, **pull)
+                options: dict[str, Any] = {"base_url": base_url}
+                if concurrency is not None:
+                    options["max_connections"] = concurrency
+                if rate_limit is not None:
+                    options["rate_limit"] = rate_limit
+                client = stack.enter_context(HeyMiloClient(**options))
+            data = load_postings(postings, client=client, store=st, progress=progress, **pull)
         return data, source
 
 
@@ -278,13 +286,13 @@ def _flag_line(r: Any, *, posting: bool = False) -> str:
 def echo_audit_findings(audit: Any, *, indent: str = "") -> None:
     """Print the flagged findings and put the raw four-fifths results in context.
 
-    The raw results are the audit's ``below_four_fifths`` rows; the unflagged ones are split by
-    the audit's own ``n`` against its ``min_n`` option (small groups) and the rest (not
-    significantly lower than everybody else after the Holm correction).
+    Counts only the audit's own rows: ``below_four_fifths`` (raw ratios under 0.8), ``flags``
+    (a subset of them) and, among the rest, those with ``n`` under the audit's ``min_n``
+    (small groups); the others are not significantly lower than everybody else.
     """
     from .analysis.fairness import FLAG_RULE
 
-    flags = audit.flags
+    flags, below = audit.flags, audit.below_four_fifths
     if flags.empty:
         typer.echo(f"{indent}No evidence of adverse impact under the flag rule.")
     else:
@@ -292,16 +300,16 @@ def echo_audit_findings(audit: Any, *, indent: str = "") -> None:
         several = len(audit.unknown) > 1  # one row per posting audited
         for r in flags.itertuples(index=False):
             typer.echo(f"{indent}  {_flag_line(r, posting=several)}")
-    below = audit.below_four_fifths
-    unflagged = below[~below["flag"].astype(bool)]
-    if len(unflagged):
+    unflagged = len(below) - len(flags)  # every flag is below four-fifths
+    if unflagged:
         min_n = audit.options.get("min_n", 30)
-        small = int((unflagged["n"] < min_n).sum())
+        small = int((below["n"] < min_n).sum())  # flags need n >= min_n
+        verb = "falls" if len(below) == 1 else "fall"
         typer.echo(
-            f"{indent}{_plural(len(below), 'impact ratio')} fall below four-fifths (0.8); "
-            f"{len(unflagged):,} of them are not flags: {small:,} in groups under {min_n} "
-            f"people and {len(unflagged) - small:,} not significantly lower than everybody "
-            "else after the Holm correction."
+            f"{indent}{_plural(len(below), 'impact ratio')} {verb} below four-fifths (0.8); "
+            f"{unflagged:,} of them {'is not a flag' if unflagged == 1 else 'are not flags'}: "
+            f"{small:,} in groups under {min_n} people and {unflagged - small:,} not "
+            "significantly lower than everybody else after the Holm correction."
         )
     typer.echo(f"{indent}Flag rule: {FLAG_RULE}.")
 
@@ -891,11 +899,7 @@ def report_command(
         title=title,
     )
     path = report.save_html(output)
-    typer.echo(
-        f"{_plural(len(data.candidates), 'candidate')}, "
-        f"{_plural(len(data.interviews), 'completed interview')}, "
-        f"{_plural(len(data.errors), 'load error')}"
-    )
+    typer.echo(_counts(data))
     for problem in report.problems:
         typer.echo(f"note: {problem}")
     typer.echo(f"Report: {path}")
@@ -904,12 +908,7 @@ def report_command(
 def _print_summary(data: Any, report: Any, suggestion: Any, audit: Any) -> None:
     facts = {s.id: s.facts for s in report.sections}
     typer.echo("milo-analytics demo")
-    typer.echo(
-        f"  {_plural(len(data.posting_ids), 'posting')}, "
-        f"{_plural(len(data.candidates), 'candidate')}, "
-        f"{_plural(len(data.interviews), 'completed interview')}, "
-        f"{_plural(len(data.errors), 'load error')}"
-    )
+    typer.echo(f"  {_plural(len(data.posting_ids), 'posting')}, {_counts(data)}")
     for pid, alpha in facts.get("questions", {}).get("alpha", {}).items():
         typer.echo(f"  reliability {pid}: Cronbach's alpha = {alpha:.2f}")
     typer.echo("  adverse impact (sex, race/ethnicity):")

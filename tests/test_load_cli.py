@@ -49,3 +49,18 @@ def test_pull_errors_are_one_line(sandbox, tmp_path, monkeypatch, capsys):
     code = main(["pull", "NOPE1234", "--store", str(tmp_path / "s.sqlite3"), "--offline"])
     err = capsys.readouterr().err
     assert code == 1 and "not in the store" in err
+
+
+def test_a_wrong_key_is_one_line_and_never_printed(sandbox, tmp_path, monkeypatch, capsys):
+    pid = sandbox.world.postings[0]["id"]
+    secret = "sk-live-not-the-sandbox-key-93f1"
+    monkeypatch.setenv("HEYMILO_API_KEY", secret)
+    store = str(tmp_path / "s.sqlite3")
+    for command in (["pull", pid], ["report", pid, "-o", str(tmp_path / "r.html")]):
+        code = main([*command, "--store", store, "--base-url", sandbox.base_url])
+        out = capsys.readouterr()
+        assert code == 1, out
+        lines = out.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("milo-analytics: error:"), out.err
+        assert secret not in out.out + out.err
+        assert not (tmp_path / "r.html").exists()
