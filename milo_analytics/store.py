@@ -234,6 +234,11 @@ class Store:
             self._check_version()
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            problem = self._sqlite_problem(exc)
+            if problem is not None:
+                with suppress(Exception):
+                    self._conn.close()
+                raise problem from exc
             raise DataError(
                 f"{self.path} is not a milo_analytics store ({exc}); pass another path or "
                 "delete the file to start afresh"
@@ -299,14 +304,57 @@ class Store:
         """An atomic write: everything inside commits together or not at all."""
         with self._lock:
             self._ensure_open()
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise (self._sqlite_problem(exc) or exc) from exc
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+            except BaseException as exc:
+                with suppress(sqlite3.Error):  # e.g. SQLite already rolled back a full disk
+                    self._conn.execute("ROLLBACK")
+                problem = self._sqlite_problem(exc)
+                if problem is not None:
+                    raise problem from exc
                 raise
             else:
-                self._conn.execute("COMMIT")
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                    raise (self._sqlite_problem(exc) or exc) from exc
+
+    def _sqlite_problem(self, exc: BaseException) -> ConfigError | DataError | None:
+        """A clear error for SQLite failures the user can fix (read-only, locked, disk full),
+        naming the path and the fix; None for anything else."""
+        if not isinstance(exc, sqlite3.OperationalError):
+            return None
+        text = str(exc).lower()
+        where = f"the store at {self.path}"
+        fix = (
+            "pass a writable path (Store(path), store=..., the CLI's --store) "
+            "or set MILO_ANALYTICS_STORE"
+        )
+        if "locked" in text or "busy" in text:
+            return ConfigError(
+                f"{where} is locked by another process ({exc}); wait until the other pull "
+                f"finishes, or {fix}"
+            )
+        if "disk is full" in text or "database or disk is full" in text:
+            return DataError(f"the disk holding {where} is full ({exc}); free space or {fix}")
+        if any(s in text for s in ("readonly", "read-only", "unable to open", "permission")) or (
+            "disk i/o" in text
+        ):
+            folder = self.path.parent
+            if self.path.exists() and not os.access(self.path, os.W_OK):
+                why = f"the file {self.path} is read-only"
+            elif not os.access(folder, os.W_OK):
+                why = f"the folder {folder} is not writable"
+            else:
+                why = f"SQLite cannot write {self.path} or its -wal/-shm files next to it"
+            return ConfigError(f"cannot write {where}: {why} ({exc}); {fix}")
+        return None
 
     def _ensure_open(self) -> None:
         if self._closed:

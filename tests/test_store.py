@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 
@@ -149,3 +150,55 @@ def test_bulk_save_interviews_writes_all_and_clears_errors(tmp_path):
         }
         assert sorted(store.interviews("P")) == ["A", "B", "C"]
         assert store.counts()["interview_errors"] == 0
+
+
+# --------------------------------------------------------------------------- unwritable stores
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders anyway")
+def test_read_only_folder_names_the_path_and_the_fix(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(ConfigError) as info:
+            Store(folder / "store.sqlite3")
+    finally:
+        folder.chmod(0o755)
+    message = str(info.value)
+    assert str(folder / "store.sqlite3") in message and "not writable" in message
+    assert "MILO_ANALYTICS_STORE" in message and "not a milo_analytics store" not in message
+
+
+@pytest.mark.parametrize(
+    "sqlite_message", ["unable to open database file", "attempt to write a readonly database"]
+)
+def test_unopenable_store_is_a_config_error_not_a_corrupt_file(
+    tmp_path, monkeypatch, sqlite_message
+):
+    # what SQLite answers in a read-only folder (simulated: these tests may run as root,
+    # who may write anywhere; the real folder case is the test above)
+    def refuse(*args, **kwargs):
+        raise sqlite3.OperationalError(sqlite_message)
+
+    monkeypatch.setattr("milo_analytics.store.sqlite3.connect", refuse)
+    path = tmp_path / "store.sqlite3"
+    with pytest.raises(ConfigError) as info:
+        Store(path)
+    message = str(info.value)
+    assert f"cannot write the store at {path}" in message
+    assert sqlite_message in message and "Store(path)" in message
+    assert "delete the file" not in message
+
+
+def test_store_locked_by_another_process_says_so(tmp_path):
+    path = tmp_path / "store.sqlite3"
+    with Store(path) as first, Store(path) as second:
+        second._conn.execute("PRAGMA busy_timeout=50")  # instead of waiting 30 s
+        with (
+            first.transaction(),
+            pytest.raises(ConfigError, match=r"store at .*store\.sqlite3 is locked"),
+        ):
+            second.save_candidates("P", [cand("I1")])
+        second.save_candidates("P", [cand("I1")])  # free again
+        assert second.candidate_ids("P") == ["I1"]
