@@ -1307,7 +1307,18 @@ def pull_posting(
 
     t1 = time.perf_counter()
     concurrency = resolve_concurrency(concurrency, client)
-    _fetch_all(client, store, posting_id, to_fetch(), report, strict, progress, concurrency)
+    try:
+        _fetch_all(client, store, posting_id, to_fetch(), report, strict, progress, concurrency)
+    except KeyboardInterrupt:
+        logger.warning(
+            "pull of posting %s interrupted: %d interview documents fetched so far are saved "
+            "in %s; run the same load_posting again to resume (saved documents are not "
+            "fetched again)",
+            posting_id,
+            report.fetched,
+            store.path,
+        )
+        raise
     store.save_candidates(posting_id, listing.values())
     report.candidates = len(listing)
     report.with_results = sum(1 for c in listing.values() if c.get("status") in _HAS_RESULTS)

@@ -7,7 +7,9 @@ read at the server (``sb.counts``).
 from __future__ import annotations
 
 import asyncio
+import io
 import math
+import sys
 import threading
 import time
 
@@ -15,10 +17,15 @@ import pandas as pd
 import pytest
 
 from milo_analytics.errors import ConfigError, DataError, NotFoundError
-from milo_analytics.frames import RESULT_STATUSES
-from milo_analytics.load import frames_from_documents, load_posting, load_postings
+from milo_analytics.frames import RESULT_STATUSES, SCHEMAS
+from milo_analytics.load import (
+    ROWS_VERSION,
+    frames_from_documents,
+    load_posting,
+    load_postings,
+)
 from milo_analytics.sandbox import WorldConfig, generate_world
-from milo_analytics.store import Store
+from milo_analytics.store import Store, pack_document, unpack_document
 
 DATA_ROUTE = "GET /interviews/{interview_id}/data"
 
@@ -251,7 +258,7 @@ def test_strict_raises_on_malformed(sandbox_factory, store):
         load_posting(pid, client=client, store=store, progress=False, strict=True)
 
 
-def test_interrupted_pull_resumes_without_duplicates(sandbox_factory, tmp_path):
+def test_interrupted_pull_resumes_without_duplicates(sandbox_factory, tmp_path, caplog):
     world = generate_world(WorldConfig(seed=8, n_candidates=150, n_second=0))
     pid = world.postings[0]["id"]
     sb = sandbox_factory(world=world, latency=0.002)
@@ -270,6 +277,11 @@ def test_interrupted_pull_resumes_without_duplicates(sandbox_factory, tmp_path):
         have = sum(1 for s in store.sync_states(pid).values() if s.state == "ok")
         # documents that arrive together commit together: at least the 40 reported
         assert 40 <= have < total
+        # the user is told what was kept and how to resume
+        said = [r.getMessage() for r in caplog.records if "interrupted" in r.getMessage()]
+        assert len(said) == 1
+        assert f"{have} interview documents" in said[0] and str(store.path) in said[0]
+        assert "run the same load_posting again to resume" in said[0]
         # requests already in flight finish in the background (their results are dropped);
         # let them land before counting the resumed pull's requests
         deadline = time.monotonic() + 30
@@ -434,3 +446,70 @@ def test_own_client_gets_a_pool_matching_concurrency(sandbox, store, monkeypatch
     load_posting(pid, store=store, progress=False, concurrency=48)
     assert [c.max_connections for c in made] == [32, 48]
     assert all(c.closed for c in made)
+
+
+# --------------------------------------------------------------------------- a demanding user
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_only_when_interactive(sandbox_factory, monkeypatch):
+    world = generate_world(WorldConfig(seed=5, n_candidates=120, n_second=0, unfinished_rate=0))
+    sb = sandbox_factory(world=world)
+    pid = posting_ids(sb)[0]
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    with sb.client() as client:
+        piped = io.StringIO()  # e.g. a cron job or CI log: stderr is not a terminal
+        monkeypatch.setattr(sys, "stderr", piped)
+        load_posting(pid, client=client, store=":memory:")
+        assert piped.getvalue() == ""
+        terminal = _Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        load_posting(pid, client=client, store=":memory:")
+        assert f"posting {pid}" in terminal.getvalue() and "doc" in terminal.getvalue()
+        quiet = _Terminal()
+        monkeypatch.setattr(sys, "stderr", quiet)
+        load_posting(pid, client=client, store=":memory:", progress=False)
+        assert quiet.getvalue() == ""
+
+
+def test_posting_without_candidates(sandbox, store):
+    with sandbox.client() as client:
+        pid = client.postings.create(
+            title="Night shift", questions=[{"text": "Why nights?", "score_weight": 2}]
+        ).id
+        data = load_posting(pid, client=client, store=store, progress=False)
+        sandbox.reset_counts()
+        again = load_posting(pid, client=client, store=store, progress=False)
+    report = data.pull_reports[0]
+    assert (report.candidates, report.with_results, report.fetched, report.failed) == (0, 0, 0, 0)
+    assert data.questions["text"].tolist() == ["Why nights?"]
+    for name in ("candidates", "interviews", "scores", "transcript", "highlights", "errors"):
+        frame = getattr(data, name)
+        assert frame.empty and list(frame.columns) == list(SCHEMAS[name]), name
+    assert data.score_matrix().empty
+    assert pid in data._repr_html_()
+    assert data_requests(sandbox) == 0 and again == data
+
+
+def test_rows_cached_by_a_newer_version_are_ignored(sandbox, store):
+    """A store touched by a newer milo_analytics (another ROWS_VERSION) still loads: the
+    cached rows are skipped and the raw documents parsed again."""
+    pid = posting_ids(sandbox)[0]
+    with sandbox.client() as client:
+        data = load_posting(pid, client=client, store=store, progress=False)
+    with store.transaction() as conn:
+        cached = conn.execute("SELECT interview_id, rows FROM interviews").fetchall()
+        for iid, blob in cached:  # readable rows, but not what this version would use
+            rows = unpack_document(blob)
+            rows["scores"], rows["transcript"] = [], []
+            conn.execute(
+                "UPDATE interviews SET rows = ?, rows_version = ? WHERE interview_id = ?",
+                (pack_document(rows), ROWS_VERSION + 1, iid),
+            )
+    offline = load_posting(pid, store=store, refresh=False)
+    assert offline == data
+    assert_matches_world(offline, sandbox.world, [pid])
