@@ -273,6 +273,35 @@ def read_side_files(
     return frames[0], frames[1]
 
 
+def load_inputs(
+    posting: str,
+    *,
+    outcomes: Path | None = None,
+    demographics: Path | None = None,
+    outcomes_key: JoinKey | str = JoinKey.email,
+    demographics_key: JoinKey | str = JoinKey.email,
+    on_conflict: OnConflict | str = OnConflict.error,
+    **source: Any,
+) -> tuple[Any, Any, Any]:
+    """One posting's data (:func:`load_data` with ``source`` = the shared data options) and
+    its optional outcomes and demographics (:func:`read_side_files`).
+
+    Examples
+    --------
+    >>> data, oc, demo = load_inputs("13D77095", offline=True)  # doctest: +SKIP
+    """
+    data, _ = load_data([posting], **source)
+    oc, demo = read_side_files(
+        data,
+        outcomes=outcomes,
+        demographics=demographics,
+        outcomes_key=outcomes_key,
+        demographics_key=demographics_key,
+        on_conflict=on_conflict,
+    )
+    return data, oc, demo
+
+
 def _flag_line(r: Any, *, posting: bool = False) -> str:
     """One flagged row of a bias audit, e.g. ``FLAG Speech score · race_ethnicity · …``."""
     where = f" (posting {r.posting_id})" if posting else ""
@@ -528,17 +557,11 @@ def audit_cmd(
     """
     from .analysis.fairness import bias_audit
 
-    data, _ = load_data(
-        [posting], store=store, offline=offline, documents=documents, base_url=base_url
-    )
-    oc, demo = read_side_files(
-        data,
-        outcomes=outcomes,
-        demographics=demographics,
-        outcomes_key=outcomes_key,
-        demographics_key=demographics_key,
-        on_conflict=on_conflict,
-    )
+    data, oc, demo = load_inputs(
+        posting, store=store, offline=offline, documents=documents, base_url=base_url,
+        outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
+        demographics_key=demographics_key, on_conflict=on_conflict,
+    )  # fmt: skip
     audit = bias_audit(
         data, demo, postings=posting, outcomes=oc, exclude_below=exclude_below, min_n=min_n,
         alpha=alpha,
@@ -617,17 +640,11 @@ def suggest_weights_cmd(
     """
     from .calibrate import suggest_weights
 
-    data, _ = load_data(
-        [posting], store=store, offline=offline, documents=documents, base_url=base_url
-    )
-    oc, demo = read_side_files(
-        data,
-        outcomes=outcomes,
-        demographics=demographics,
-        outcomes_key=outcomes_key,
-        demographics_key=demographics_key,
-        on_conflict=on_conflict,
-    )
+    data, oc, demo = load_inputs(
+        posting, store=store, offline=offline, documents=documents, base_url=base_url,
+        outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
+        demographics_key=demographics_key, on_conflict=on_conflict,
+    )  # fmt: skip
     s = suggest_weights(
         data, oc, target=target.value, demographics=demo, posting_id=posting, cut=cut,
         key=outcomes_key.value, n_boot=n_boot, random_state=seed,
@@ -800,10 +817,10 @@ def demo_command(
             say=say,
         )
         # calibrate the posting with the most interviews with results (the pull's own counts)
-        reports = sorted(data.pull_reports, key=lambda r: -r.with_results)
-        if not reports or reports[0].with_results == 0:
+        largest = max(data.pull_reports, key=lambda r: r.with_results, default=None)
+        if largest is None or largest.with_results == 0:
             raise InsufficientDataError("no completed interviews to calibrate weights on")
-        target_posting = reports[0].posting_id
+        target_posting = largest.posting_id
         say(f"Suggesting weights for posting {target_posting} from hire outcomes …")
         suggestion = suggest_weights(
             data, outcomes, demographics=demographics, posting_id=target_posting
@@ -834,9 +851,7 @@ def demo_command(
         # push_weights re-reads every weight it writes and raises PushError on a mismatch
         written = _plural(len(result.applied), "weight")
         typer.echo(
-            f"Verified: the sandbox now serves the new weights ({written} written and re-read). "
-            "Candidates scored earlier keep their scores; interviews completed from now on use "
-            "the new weights."
+            f"Verified: the sandbox now serves the new weights ({written} written, re-read)."
         )
 
 
@@ -876,17 +891,11 @@ def report_command(
     """Write an HTML report for one posting (see ``_REPORT_HELP``)."""
     from . import WeightSuggestion, build_report
 
-    data, _ = load_data(
-        [posting], store=store, offline=offline, documents=documents, base_url=base_url
-    )
-    oc, demo = read_side_files(
-        data,
-        outcomes=outcomes,
-        demographics=demographics,
-        outcomes_key=outcomes_key,
-        demographics_key=demographics_key,
-        on_conflict=on_conflict,
-    )
+    data, oc, demo = load_inputs(
+        posting, store=store, offline=offline, documents=documents, base_url=base_url,
+        outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
+        demographics_key=demographics_key, on_conflict=on_conflict,
+    )  # fmt: skip
     sugg = None
     if suggestion is not None:
         sugg = WeightSuggestion.from_json(suggestion.read_text(encoding="utf-8"))
@@ -928,9 +937,11 @@ def main(argv: list[str] | None = None) -> int:
 
     Examples
     --------
-    >>> main(["--help"])  # doctest: +ELLIPSIS
-    Usage: ...
-    0
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stdout(io.StringIO()) as help_text:
+    ...     code = main(["--help"])
+    >>> code, "Usage: milo-analytics" in help_text.getvalue()
+    (0, True)
     """
     from .errors import MiloError
 

@@ -296,3 +296,8 @@ def test_demo_apply_pushes_and_verifies(tmp_path: Path, capsys: pytest.CaptureFi
     assert "Push for posting" in out
     assert "Verified: the sandbox now serves the new weights" in out
     assert list(tmp_path.glob("*.jsonl")) or "Audit log:" in out
+    # as many weights written (and re-read by push_weights) as the dry run planned to update
+    dry = out.split("Push for posting")[0]
+    planned = len(re.findall(r"-> update$", dry, flags=re.M))
+    assert planned > 0
+    assert re.search(rf"\({planned} weights? written, re-read\)", out), out
