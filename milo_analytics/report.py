@@ -1144,7 +1144,10 @@ class _Builder:
             self.figure(
                 sec,
                 fig,
-                title=f"Speech vs overall score — {name} (interviews per cell)",
+                title=(
+                    f"Speech vs overall score — {name} "
+                    "(cells: interviews; line: mean overall score)"
+                ),
                 retitle=True,
             )
             shown = rows.assign(
@@ -1410,17 +1413,32 @@ class _Builder:
         )
         for pid in sorted(t["posting_id"].dropna().unique().tolist()):
             name = self.posting_name(pid)
-            fig = self.run(
-                sec, f"Impact ratio figure ({pid})", lambda p=pid: res.plot(posting_id=p)
+            tp = t[t["posting_id"] == pid]
+            # the overall score always; then every measure with a flag (e.g. the speech score)
+            measures = ["score"] if (tp["measure"] == "score").any() else []
+            measures += sorted(
+                set(tp.loc[tp["flag"].fillna(False).astype(bool), "measure"]) - set(measures)
             )
-            self.figure(sec, fig, title=f"Impact ratios — {name}", retitle=True)
+            for m in measures:
+                label = tp.loc[tp["measure"] == m, "label"].iloc[0]
+                fig = self.run(
+                    sec,
+                    f"Impact ratio figure ({pid}, {m})",
+                    lambda p=pid, m=m: res.plot(m, posting_id=p),
+                )
+                self.figure(sec, fig, title=f"Impact ratios — {label} — {name}", retitle=True)
             if len(res.sweep):
                 fig = self.run(
                     sec,
                     f"Threshold sweep ({pid})",
-                    lambda p=pid: res.plot(posting_id=p, kind="sweep"),
+                    lambda p=pid: res.plot("score", posting_id=p, kind="sweep"),
                 )
-                self.figure(sec, fig, title=f"Impact ratio by cut score — {name}", retitle=True)
+                self.figure(
+                    sec,
+                    fig,
+                    title=f"Overall score: impact ratio by cut score — {name}",
+                    retitle=True,
+                )
         show = [
             "posting_id", "label", "dimension", "category", "n", "rate", "impact_ratio",
             "p_adjusted", "flag", "shortfall",
