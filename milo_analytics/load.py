@@ -101,59 +101,69 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _num(doc: Mapping[str, Any], key: str, where: str) -> float | None:
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _is_int(v: Any) -> bool:
+    return _is_num(v) and float(v).is_integer()
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _bad(where: str, value: Any, expected: str) -> _Malformed:
+    """The one wording of a wrong-type field: ``<where> is <type> <value>, expected <what>``."""
+    return _Malformed(f"{where} is {type(value).__name__} {_short(value)}, expected {expected}")
+
+
+def _field(
+    doc: Mapping[str, Any], key: str, where: str, ok: Callable[[Any], bool], expected: str
+) -> Any:
+    """``doc[key]`` when absent/None or ``ok(value)``; otherwise _Malformed naming it."""
     v = doc.get(key)
+    if v is None or ok(v):
+        return v
+    raise _bad(f"{where}.{key}", v, expected)
+
+
+def _num(doc: Mapping[str, Any], key: str, where: str) -> float | None:
+    v = _field(doc, key, where, _is_num, "a number")
     if v is None:
         return None
-    if not _is_num(v):
-        raise _Malformed(f"{where}.{key} is {type(v).__name__} {_short(v)}, expected a number")
     f = float(v)
     return None if math.isnan(f) else f
 
 
 def _str(doc: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
-    v = doc.get(key)
-    if v is None:
-        if required:
-            raise _Malformed(f"{where}.{key} is missing")
-        return None
-    if not isinstance(v, str):
-        raise _Malformed(f"{where}.{key} is {type(v).__name__} {_short(v)}, expected a string")
+    v = _field(doc, key, where, _is_str, "a string")
     if required and not v:
-        raise _Malformed(f"{where}.{key} is empty")
+        raise _Malformed(f"{where}.{key} is {'missing' if v is None else 'empty'}")
     return v
 
 
 def _bool(doc: Mapping[str, Any], key: str, where: str) -> bool | None:
-    v = doc.get(key)
-    if v is None:
-        return None
-    if not isinstance(v, bool):
-        raise _Malformed(f"{where}.{key} is {type(v).__name__} {_short(v)}, expected true/false")
-    return v
+    return _field(doc, key, where, _is_bool, "true/false")
 
 
 def _int(doc: Mapping[str, Any], key: str, where: str) -> int | None:
-    v = doc.get(key)
-    if v is None:
-        return None
-    if _is_num(v) and float(v).is_integer():
-        return int(v)
-    raise _Malformed(f"{where}.{key} is {type(v).__name__} {_short(v)}, expected an integer")
+    v = _field(doc, key, where, _is_int, "an integer")
+    return None if v is None else int(v)
 
 
 def _list(doc: Mapping[str, Any], key: str, where: str) -> list[Any]:
-    v = doc.get(key)
-    if v is None:
-        return []
-    if not isinstance(v, list):
-        raise _Malformed(f"{where}.{key} is {type(v).__name__}, expected a list")
-    return v
+    return _field(doc, key, where, lambda v: isinstance(v, list), "a list") or []
 
 
 def _dict(v: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(v, Mapping):
-        raise _Malformed(f"{where} is {type(v).__name__} {_short(v)}, expected an object")
+        raise _bad(where, v, "an object")
     return v
 
 
@@ -161,12 +171,7 @@ def _time(v: Any, where: str) -> float | str | None:
     """Epoch seconds (the API's format) or an ISO-8601 string; parsed later in bulk."""
     if v is None or _is_num(v) or isinstance(v, str):
         return v
-    raise _Malformed(f"{where} is {type(v).__name__}, expected epoch seconds or ISO-8601")
-
-
-def _short(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 40 else text[:37] + "..."
+    raise _bad(where, v, "epoch seconds or ISO-8601")
 
 
 # --------------------------------------------------------------------------- column helpers
@@ -276,10 +281,6 @@ def _parse_candidate(c: Any) -> tuple[Any, ...]:
 
 
 _NUM_TYPES = (int, float)
-
-
-def _bad(where: str, value: Any, expected: str) -> _Malformed:
-    return _Malformed(f"{where} is {type(value).__name__} {_short(value)}, expected {expected}")
 
 
 def _check_item(item: Mapping[str, Any], where: str) -> None:
