@@ -144,18 +144,23 @@ OnConflictOption = Annotated[
         "first or last row.",
     ),
 ]
-_OUTCOMES_HELP = "ATS outcomes file (CSV or Excel; joined by --outcomes-key)"
-_DEMOGRAPHICS_HELP = "Voluntary self-identification file (CSV or Excel; --demographics-key)"
-OutcomesFileOption = Annotated[
-    Path | None,
-    typer.Option("--outcomes", help=_OUTCOMES_HELP + ".", exists=True, dir_okay=False),
-]
-DemographicsFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--demographics", "-d", help=_DEMOGRAPHICS_HELP + ".", exists=True, dir_okay=False
-    ),
-]
+_outcomes_file = typer.Option(
+    "--outcomes",
+    help="ATS outcomes file (CSV or Excel; joined by --outcomes-key).",
+    exists=True,
+    dir_okay=False,
+)
+_demographics_file = typer.Option(
+    "--demographics",
+    "-d",
+    help="Voluntary self-identification file (CSV or Excel; joined by --demographics-key).",
+    exists=True,
+    dir_okay=False,
+)
+OutcomesFileOption = Annotated[Path | None, _outcomes_file]
+DemographicsFileOption = Annotated[Path | None, _demographics_file]
+RequiredOutcomesFile = Annotated[Path, _outcomes_file]
+RequiredDemographicsFile = Annotated[Path, _demographics_file]
 
 
 def load_data(
@@ -273,33 +278,27 @@ def read_side_files(
     return frames[0], frames[1]
 
 
-def load_inputs(
-    posting: str,
-    *,
-    outcomes: Path | None = None,
-    demographics: Path | None = None,
-    outcomes_key: JoinKey | str = JoinKey.email,
-    demographics_key: JoinKey | str = JoinKey.email,
-    on_conflict: OnConflict | str = OnConflict.error,
-    **source: Any,
-) -> tuple[Any, Any, Any]:
-    """One posting's data (:func:`load_data` with ``source`` = the shared data options) and
-    its optional outcomes and demographics (:func:`read_side_files`).
+def load_inputs(posting: str, **options: Any) -> tuple[Any, Any, Any]:
+    """One posting's data and its optional outcomes and demographics, for a command.
+
+    ``options`` are the shared data options of :func:`load_data` and the join options of
+    :func:`read_side_files` (``outcomes``, ``demographics``, ``outcomes_key``,
+    ``demographics_key``, ``on_conflict``).
+
+    Returns
+    -------
+    (InterviewData, outcomes frame or None, demographics frame or None)
 
     Examples
     --------
     >>> data, oc, demo = load_inputs("13D77095", offline=True)  # doctest: +SKIP
     """
-    data, _ = load_data([posting], **source)
-    oc, demo = read_side_files(
-        data,
-        outcomes=outcomes,
-        demographics=demographics,
-        outcomes_key=outcomes_key,
-        demographics_key=demographics_key,
-        on_conflict=on_conflict,
-    )
-    return data, oc, demo
+    join = {k: options.pop(k) for k in _JOIN_OPTIONS if k in options}
+    data, _ = load_data([posting], **options)
+    return (data, *read_side_files(data, **join))
+
+
+_JOIN_OPTIONS = ("outcomes", "demographics", "outcomes_key", "demographics_key", "on_conflict")
 
 
 def _flag_line(r: Any, *, posting: bool = False) -> str:
@@ -512,25 +511,12 @@ def pull_cmd(
 @app.command("audit")
 def audit_cmd(
     posting: PostingArg,
-    demographics: Annotated[
-        Path,
-        typer.Option(
-            "--demographics", "-d", help=_DEMOGRAPHICS_HELP + ".", exists=True, dir_okay=False
-        ),
-    ],
+    demographics: RequiredDemographicsFile,
     json_out: Annotated[
         Path | None,
         typer.Option("--json", help="Write the audit as JSON (documented schema).", dir_okay=False),
     ] = None,
-    outcomes: Annotated[
-        Path | None,
-        typer.Option(
-            "--outcomes",
-            help=_OUTCOMES_HELP + ": adds the hired selection rate.",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
+    outcomes: OutcomesFileOption = None,
     outcomes_key: OutcomesKeyOption = JoinKey.email,
     demographics_key: DemographicsKeyOption = JoinKey.email,
     on_conflict: OnConflictOption = OnConflict.error,
@@ -592,10 +578,7 @@ def audit_cmd(
 @app.command("suggest-weights")
 def suggest_weights_cmd(
     posting: PostingArg,
-    outcomes: Annotated[
-        Path,
-        typer.Option("--outcomes", help=_OUTCOMES_HELP + ".", exists=True, dir_okay=False),
-    ],
+    outcomes: RequiredOutcomesFile,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -608,16 +591,7 @@ def suggest_weights_cmd(
     target: Annotated[
         Target, typer.Option("--target", help="The outcome column to calibrate on.")
     ] = Target.hired,
-    demographics: Annotated[
-        Path | None,
-        typer.Option(
-            "--demographics",
-            "-d",
-            help=_DEMOGRAPHICS_HELP + ": adds impact ratios for current vs suggested weights.",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
+    demographics: DemographicsFileOption = None,
     outcomes_key: OutcomesKeyOption = JoinKey.email,
     demographics_key: DemographicsKeyOption = JoinKey.email,
     on_conflict: OnConflictOption = OnConflict.error,
@@ -634,8 +608,9 @@ def suggest_weights_cmd(
 ) -> None:
     """Suggest integer question weights for a posting from hire outcomes (dry: writes nothing).
 
-    Prints old vs new weights, the held-out comparison and the keep/change recommendation.
-    The API key comes from HEYMILO_API_KEY only.
+    Prints old vs new weights, the held-out comparison and the keep/change recommendation;
+    with --demographics also the impact ratios of current vs suggested weights. The API key
+    comes from HEYMILO_API_KEY only.
     Example: `milo-analytics suggest-weights 13D77095 --outcomes ats.csv -o suggestion.json`.
     """
     from .calibrate import suggest_weights
