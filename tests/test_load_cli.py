@@ -64,3 +64,23 @@ def test_a_wrong_key_is_one_line_and_never_printed(sandbox, tmp_path, monkeypatc
         assert len(lines) == 1 and lines[0].startswith("milo-analytics: error:"), out.err
         assert secret not in out.out + out.err
         assert not (tmp_path / "r.html").exists()
+
+
+def test_pull_from_exported_documents_writes_parquet(tmp_path, monkeypatch, capsys):
+    from milo_analytics.sandbox import WorldConfig, generate_world
+
+    monkeypatch.delenv("HEYMILO_API_KEY", raising=False)  # documents need no key
+    world = generate_world(WorldConfig(seed=3, n_candidates=15, n_second=5))
+    folder = world.save(tmp_path / "docs")
+    ids = [p["id"] for p in world.postings]
+    code = main(["pull", *ids, "--documents", str(folder), "--parquet", str(tmp_path / "pq")])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert f"documents: {folder}" in out.out
+    data = InterviewData.from_parquet(tmp_path / "pq")
+    assert sorted(data.posting_ids) == sorted(ids)
+    assert len(data.interviews) == len(world.interview_data)
+    # one posting of the two: the other's rows are left out
+    code = main(["pull", ids[0], "--documents", str(folder), "--parquet", str(tmp_path / "one")])
+    assert code == 0, capsys.readouterr().err
+    assert InterviewData.from_parquet(tmp_path / "one").posting_ids == [ids[0]]
