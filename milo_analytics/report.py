@@ -719,7 +719,17 @@ class _Builder:
             frame = frame.copy()
             frame.insert(list(frame.columns).index("posting_id") + 1, "posting", col.astype("str"))
         frame = self.redact.frame(frame, free_text=free_text)
-        if label_questions and "text" not in frame.columns:
+        if (
+            label_questions
+            and {"question_id", "text"} <= set(frame.columns)
+            and "question" not in frame.columns
+        ):
+            # "Q1: short text" instead of the full question: tables stay narrow enough to read
+            short = frame["question_id"].map(lambda q: self.question_text.get(q))
+            frame = frame.assign(text=short.fillna(frame["text"]).astype("str")).rename(
+                columns={"text": "question"}
+            )
+        elif label_questions and "text" not in frame.columns:
             frame = self._label_questions(frame)
         section.blocks.append(
             Block(
