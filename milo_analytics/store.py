@@ -233,11 +233,13 @@ class Store:
             self._conn.executescript(_DDL)
             self._check_version()
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except BaseException as exc:
+            with suppress(Exception):  # never leave the file open behind a failed Store()
+                self._conn.close()
+            if not isinstance(exc, sqlite3.DatabaseError):
+                raise  # e.g. DataError: a store written by a newer milo_analytics
             problem = self._sqlite_problem(exc)
             if problem is not None:
-                with suppress(Exception):
-                    self._conn.close()
                 raise problem from exc
             raise DataError(
                 f"{self.path} is not a milo_analytics store ({exc}); pass another path or "

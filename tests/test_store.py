@@ -202,3 +202,19 @@ def test_store_locked_by_another_process_says_so(tmp_path):
             second.save_candidates("P", [cand("I1")])
         second.save_candidates("P", [cand("I1")])  # free again
         assert second.candidate_ids("P") == ["I1"]
+
+
+def test_store_of_a_newer_schema_is_refused_untouched(tmp_path):
+    path = tmp_path / "store.sqlite3"
+    with Store(path) as store:
+        store.save_candidates("P", [cand("I1")])
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    conn.close()
+    with pytest.raises(DataError, match=r"written by a newer milo_analytics \(store schema 99\)"):
+        Store(path)
+    conn = sqlite3.connect(path)  # nothing was migrated or rewritten
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("99",)
+    assert conn.execute("SELECT COUNT(*) FROM candidates").fetchone() == (1,)
+    conn.close()
