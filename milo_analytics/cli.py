@@ -69,8 +69,9 @@ def _counts(data: Any) -> str:
 
 
 # --------------------------------------------------------------------------- shared options
-# Choices mirror milo_analytics.outcomes.KeyKind / OnConflict and calibrate's targets (a test
-# checks that they agree); typer lists them in --help and rejects other values as a usage error.
+# JoinKey and OnConflict mirror milo_analytics.outcomes.KeyKind / OnConflict (a test checks
+# that they agree), Target the outcome columns read_outcomes produces. Typer lists the choices
+# in --help and rejects other values as a usage error (exit 2) before any work is done.
 
 
 class JoinKey(StrEnum):
@@ -278,6 +279,9 @@ def read_side_files(
     return frames[0], frames[1]
 
 
+_JOIN_OPTIONS = ("outcomes", "demographics", "outcomes_key", "demographics_key", "on_conflict")
+
+
 def load_inputs(posting: str, **options: Any) -> tuple[Any, Any, Any]:
     """One posting's data and its optional outcomes and demographics, for a command.
 
@@ -298,9 +302,6 @@ def load_inputs(posting: str, **options: Any) -> tuple[Any, Any, Any]:
     return (data, *read_side_files(data, **join))
 
 
-_JOIN_OPTIONS = ("outcomes", "demographics", "outcomes_key", "demographics_key", "on_conflict")
-
-
 def _flag_line(r: Any, *, posting: bool = False) -> str:
     """One flagged row of a bias audit, e.g. ``FLAG Speech score · race_ethnicity · …``."""
     where = f" (posting {r.posting_id})" if posting else ""
@@ -317,6 +318,10 @@ def echo_audit_findings(audit: Any, *, indent: str = "") -> None:
     Counts only the audit's own rows: ``below_four_fifths`` (raw ratios under 0.8), ``flags``
     (a subset of them) and, among the rest, those with ``n`` under the audit's ``min_n``
     (small groups); the others are not significantly lower than everybody else.
+
+    Examples
+    --------
+    >>> echo_audit_findings(bias_audit(data, demographics), indent="  ")  # doctest: +SKIP
     """
     from .analysis.fairness import FLAG_RULE
 
