@@ -74,4 +74,4 @@ def test_installed_wheel_runs_the_demo_from_another_folder(wheel, tmp_path):
     suggestion = elsewhere / "out" / "suggestion.json"
     assert report.stat().st_size > 100_000
     assert '"recommendation"' in suggestion.read_text(encoding="utf-8")
-    assert "Dry-run push plan" in run.stdout
+    assert "Dry run for posting" in run.stdout  # the dry-run push plan
