@@ -337,6 +337,19 @@ def _parse_number(value: Any) -> tuple[float | None, str]:
 # ----------------------------------------------------------------------------- join report
 
 
+_SUMMARY_COUNTS = (
+    ("no_key", "row without a key", "rows without a key"),
+    ("duplicates", "duplicate row", "duplicate rows"),
+    ("conflicts", "person with conflicting rows", "people with conflicting rows"),
+    ("ambiguous", "ambiguous key", "ambiguous keys"),
+)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``"1 row"`` / ``"3 rows"``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 class JoinReport(dict):
     """The join report: a plain ``dict`` (JSON-able, PII-free) with a readable HTML view.
 
@@ -348,17 +361,26 @@ class JoinReport(dict):
     """
 
     def summary(self) -> str:
-        """One line of text."""
-        parts = [f"{self.get('rows', 0)} rows", f"{self.get('people', 0)} people"]
+        """One line of text.
+
+        Examples
+        --------
+        >>> JoinReport(kind="outcomes", key="email", rows=3, people=2, matched=2, unmatched=0,
+        ...            conflicts=1).summary()
+        'outcomes join by email: 3 rows, 2 people, 2 matched, 0 unmatched, 1 person with conflicting rows'
+        """
+        parts = [
+            _count(self.get("rows", 0), "row"),
+            _count(self.get("people", 0), "person", "people"),
+        ]
         if self.get("matched") is not None:
             parts.append(f"{self['matched']} matched, {self.get('unmatched', 0)} unmatched")
-        for k in ("no_key", "duplicates", "conflicts", "ambiguous"):
+        for k, one, many in _SUMMARY_COUNTS:
             if self.get(k):
-                parts.append(f"{self[k]} {k.replace('_', ' ')}")
-        for k in ("unknown_values",):
-            n = sum(sum(v.values()) for v in self.get(k, {}).values())
-            if n:
-                parts.append(f"{n} unrecognised values")
+                parts.append(_count(self[k], one, many))
+        n = sum(sum(v.values()) for v in self.get("unknown_values", {}).values())
+        if n:
+            parts.append(_count(n, "unrecognised value"))
         return f"{self.get('kind', 'join')} join by {self.get('key', '?')}: " + ", ".join(parts)
 
     def _repr_html_(self) -> str:
