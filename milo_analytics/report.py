@@ -68,6 +68,14 @@ PII_COLUMNS = frozenset(
 REDACTED = "[redacted]"
 #: Bootstrap resamples for the question-importance CIs of the validity section.
 IMPORTANCE_BOOTSTRAP = 200
+#: Axis titles of analysis figures that need their unit.
+AXIS_UNITS = {
+    "vendor score − predicted": "vendor score − predicted (points of the 0–100 score)",
+    "overall score": "overall score (points, 0–100)",
+    "speech score": "speech score (0–5)",
+    "score before": "overall score before (points)",
+    "score after": "overall score after (points)",
+}
 #: Columns holding p values (shown as "< .001" rather than 0.000).
 P_COLUMNS = frozenset({"p_value", "p_adjusted", "p_rest", "r_p", "mw_p", "ks_p", "p"})
 
@@ -680,6 +688,14 @@ class _Builder:
                 t["name"] = text(t["name"])
             data.append(t)
         layout = dict(spec.get("layout", {}))
+        for key, axis in list(layout.items()):
+            if not (key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict)):
+                continue
+            at = axis.get("title")
+            text_ = at.get("text") if isinstance(at, dict) else at
+            if isinstance(text_, str) and text_ in AXIS_UNITS:
+                new_title = {**(at if isinstance(at, dict) else {}), "text": AXIS_UNITS[text_]}
+                layout[key] = {**axis, "title": new_title}
         tt = layout.get("title")
         if isinstance(tt, dict) and "text" in tt:
             layout["title"] = {**tt, "text": text(tt["text"])}
@@ -1240,7 +1256,11 @@ class _Builder:
             self.figure(sec, fig)
             self.table(
                 sec,
-                res.table.drop(columns=["title", "outcome"]),
+                res.table.drop(columns=["title", "outcome"]).assign(
+                    predictor=res.table["predictor"]
+                    .map({"score": "overall score", "speech_score": "speech score"})
+                    .fillna(res.table["predictor"])
+                ),
                 title=f"Validity coefficients for {target} ({units.get(target, target)})",
                 notes=res.notes[:1],
                 max_rows=60,

@@ -127,7 +127,9 @@ def test_validity_shows_ci_p_and_significance(inputs, built, page: str) -> None:
         assert c in cols
     direct = outcome_validity(data, outcomes).table
     row = next(
-        r for r in table.data["rows"] if r[0] == "PB" and r[cols.index("predictor")] == "score"
+        r
+        for r in table.data["rows"]
+        if r[0] == "PB" and r[cols.index("predictor")] == "overall score"
     )
     ref = direct[(direct["posting_id"] == "PB") & (direct["predictor"] == "score")].iloc[0]
     assert row[cols.index("r")] == pytest.approx(ref["r"])
