@@ -43,6 +43,8 @@ import pandas as pd
 from scipy import optimize, special, stats
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import DataError, InsufficientDataError
 from .results import Result, frame_to_html
@@ -327,6 +329,16 @@ def _run_parallel(func: Any, jobs: list[tuple[Any, ...]], n_jobs: int | None) ->
     return Parallel(n_jobs=n_jobs)(delayed(func)(*args) for args in jobs)
 
 
+def _has_binary_target(est: Any) -> bool:
+    """``predict_proba`` exists before fit (to raise NotFittedError) and for binary targets."""
+    if getattr(est, "binary_", True):
+        return True
+    raise AttributeError(
+        "predict_proba needs a binary target; this WeightSuggester was fitted on a continuous "
+        "one (use predict)"
+    )
+
+
 class WeightSuggester(BaseEstimator):
     """Regression of an outcome on question scores, shrunk toward today's weights.
 
@@ -410,10 +422,13 @@ class WeightSuggester(BaseEstimator):
         return np.sort(grid)
 
     def _validate(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        Xa = np.asarray(X, dtype=float)
-        ya = np.asarray(y, dtype=float).ravel()
-        if Xa.ndim != 2 or len(Xa) != len(ya):
-            raise DataError(f"X must be 2-D with one row per y; got X {Xa.shape}, y {ya.shape}")
+        try:  # sklearn's input checks (2-D, real, non-empty, n_features_in_); NaN is ours below
+            Xa, ya = validate_data(
+                self, X, y, dtype=np.float64, ensure_all_finite=False, y_numeric=True
+            )
+        except ValueError as exc:
+            raise DataError(f"invalid X / y for WeightSuggester: {exc}") from None
+        ya = np.asarray(ya, dtype=float).ravel()
         if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
             raise DataError("X and y must not contain NaN; drop incomplete interviews first")
         q = Xa.shape[1]
@@ -441,7 +456,8 @@ class WeightSuggester(BaseEstimator):
             if counts.min() < self.cv_folds:
                 raise InsufficientDataError(
                     f"need at least {self.cv_folds} rows of each outcome class for "
-                    f"{self.cv_folds}-fold CV; have {counts[1]} positive, {counts[0]} negative",
+                    f"{self.cv_folds}-fold CV; have {counts[1]} positive, {counts[0]} negative "
+                    f"(n_samples={len(ya)})",
                     shortfalls={"events": (int(counts.min()), self.cv_folds)},
                 )
             y_fit, y_sd, y_mean = ya, 1.0, 0.0
@@ -480,7 +496,6 @@ class WeightSuggester(BaseEstimator):
         self._mle_fit = (mle, b_mle, ll_mle)  # on the centred X (integer search)
         self._theta = np.concatenate([[b], beta])  # warm start for bootstrap refits
         self.lambdas_ = lambdas
-        self.n_features_in_ = Xa.shape[1]
         self.lambda_path_ = pd.DataFrame(betas / unit, index=pd.Index(lambdas, name="lambda"))
         # kept for suggest_weights, which reuses the same folds for its comparison
         self._folds = folds
@@ -491,13 +506,16 @@ class WeightSuggester(BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Linear predictor (logit for binary targets, outcome units for continuous ones)."""
-        Xa = np.asarray(X, dtype=float)
+        check_is_fitted(self, "coef_")
+        try:
+            Xa = validate_data(self, X, dtype=np.float64, reset=False)
+        except ValueError as exc:
+            raise DataError(f"invalid X for WeightSuggester.predict: {exc}") from None
         return Xa @ self.coef_ + self.intercept_
 
+    @available_if(_has_binary_target)
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities ``(n, 2)`` for a binary target."""
-        if not getattr(self, "binary_", False):
-            raise DataError("predict_proba needs a binary target")
+        """Class probabilities ``(n, 2)`` for a binary target (absent for continuous ones)."""
         p = special.expit(self.predict(X))
         return np.column_stack([1 - p, p])
 
@@ -930,7 +948,8 @@ class WeightSuggestion(Result):
     Attributes
     ----------
     table : DataFrame
-        One row per scored question: ``question_id``, ``text``, ``current_weight``,
+        One row per scored question: ``question_id``, ``text``, ``rank`` (its place in the
+        interview), ``current_weight``,
         ``suggested_weight`` (continuous, on the scale of ``suggested_integer``),
         ``suggested_integer`` (what a push writes), ``importance`` (Johnson's relative weight,
         % of R²), ``ci_low``/``ci_high`` (bootstrap CI of ``suggested_weight``), ``change``
@@ -1014,7 +1033,7 @@ class WeightSuggestion(Result):
             obj[name] = _jsonable(getattr(self, name))
         text = json.dumps(obj, indent=indent, allow_nan=False, ensure_ascii=False)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            Path(path).write_text(text + "\n", encoding="utf-8")  # a file ends with a newline
         return text
 
     @classmethod
@@ -1560,6 +1579,9 @@ def suggest_weights(
         {
             "question_id": pd.array(qids, dtype="str"),
             "text": pd.array(texts, dtype="str"),
+            "rank": pd.to_numeric(q_frame["rank"], errors="coerce").to_numpy(dtype="float64")
+            if "rank" in q_frame
+            else np.arange(1.0, q + 1),
             "current_weight": current,
             "suggested_weight": s * scale,
             "suggested_integer": w_int.astype("int64"),

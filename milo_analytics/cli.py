@@ -666,6 +666,13 @@ def push_weights_cmd(
             "--force", help="Overwrite even if live weights changed since the suggestion."
         ),
     ] = False,
+    allow_keep: Annotated[
+        bool,
+        typer.Option(
+            "--allow-keep",
+            help="Apply even a suggestion whose recommendation is 'keep' (refused otherwise).",
+        ),
+    ] = False,
     audit_dir: Annotated[
         Path | None,
         typer.Option(
@@ -679,6 +686,7 @@ def push_weights_cmd(
     """Show (default) or apply the push plan of a suggestion through the questions API.
 
     Every applied push writes an append-only audit log first; undo it with `rollback`.
+    A suggestion whose recommendation is 'keep' is not applied without --allow-keep.
     Past candidates keep their scores: only interviews scored afterwards use the new weights.
     The API key comes from HEYMILO_API_KEY only.
     """
@@ -686,7 +694,10 @@ def push_weights_cmd(
     from .push import push_weights
 
     with HeyMiloClient(base_url=base_url) as client:
-        result = push_weights(client, suggestion, apply=apply, force=force, audit_dir=audit_dir)
+        result = push_weights(
+            client, suggestion, apply=apply, force=force, audit_dir=audit_dir,
+            allow_keep=allow_keep,
+        )  # fmt: skip
     typer.echo(result.summary())
     if result.audit_log:
         typer.echo(f"Undo: milo-analytics rollback {result.audit_log}")

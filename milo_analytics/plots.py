@@ -462,6 +462,7 @@ def weight_suggestion_figure(suggestion: Any) -> go.Figure:
         ),
     )
     labels = [str(q) for q in t["question_id"]] if len(t) else []
+    names = _question_names(t)
     fig.add_trace(
         go.Bar(
             x=labels,
@@ -508,11 +509,12 @@ def weight_suggestion_figure(suggestion: Any) -> go.Figure:
                     x=g["lambda"],
                     y=g["weight"],
                     mode="lines",
-                    name=str(qid),
+                    name=names.get(str(qid), str(qid)),
                     line=dict(color=PALETTE[i % len(PALETTE)]),
+                    legend="legend2",
                     legendgroup="path",
-                    showlegend=False,
-                    hovertemplate=f"{qid}: %{{y:.2f}} at λ=%{{x:.3g}}",
+                    showlegend=True,
+                    hovertemplate=f"{qid}: %{{y:.2f}} at λ=%{{x:.3g}}<extra></extra>",
                 ),
                 row=1,
                 col=2,
@@ -544,8 +546,32 @@ def weight_suggestion_figure(suggestion: Any) -> go.Figure:
     base_layout(
         fig, title=f"{suggestion.title}: recommendation {suggestion.recommendation!r}", height=460
     )
-    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(
+        barmode="group",
+        legend=dict(orientation="h", y=-0.2),
+        legend2=dict(title_text="λ path", x=1.02, y=1, xanchor="left", yanchor="top"),
+    )
     return fig
+
+
+def _question_names(table: Any) -> dict[str, str]:
+    """``{question_id: "Q<rank>: short text"}`` for legends (rank = table order if absent)."""
+    import html
+
+    import pandas as pd
+
+    if not len(table) or "question_id" not in table:
+        return {}
+    ranks = table["rank"] if "rank" in table else range(1, len(table) + 1)
+    texts = table["text"] if "text" in table else [""] * len(table)
+    out: dict[str, str] = {}
+    for pos, (qid, rank, text) in enumerate(zip(table["question_id"], ranks, texts, strict=True)):
+        num = int(rank) if rank is not None and pd.notna(rank) else pos + 1
+        short = " ".join(str(text).split()) if isinstance(text, str) and text else str(qid)
+        short = short if len(short) <= 40 else short[:37].rstrip() + "…"
+        # question text is not ours: plotly renders a subset of HTML in legends, so escape it
+        out[str(qid)] = f"Q{num}: {html.escape(short, quote=False)}"
+    return out
 
 
 def push_plan_figure(result: Any) -> go.Figure:

@@ -2,6 +2,9 @@
 
 A push is a dry run unless ``apply=True``. Applying:
 
+0. refuses a suggestion whose recommendation is ``"keep"`` (it did not beat both current and
+   unit weights beyond the noise) when it would change any weight, unless ``allow_keep=True``
+   (``--allow-keep``); ``force`` only concerns conflicts and does not imply it;
 1. re-reads the live questions and refuses with :class:`~milo_analytics.errors.WeightConflictError`
    when any scored question of the suggestion's baseline has a live weight that is neither the
    baseline weight nor the weight this push would write (someone edited it since the
@@ -109,17 +112,30 @@ class PushResult(Result):
         return push_plan_figure(self)
 
     def summary(self) -> str:
-        """A few plain lines for the CLI."""
+        """A few plain lines for the CLI: one per question, its id with the start of its text.
+
+        Examples
+        --------
+        >>> plan = pd.DataFrame(
+        ...     [["q1", "Tell us about a hard customer call", 2.0, 2.0, 3.0, "update"]],
+        ...     columns=PLAN_COLUMNS,
+        ... )
+        >>> print(PushResult(table=plan, posting_id="P1").summary().splitlines()[:2])
+        ['Dry run for posting P1: 1 weight to change', '  q1 "Tell us about a hard customer call": baseline 2, live 2, new 3 -> update']
+        """
         head = (
             f"{'Dry run' if self.dry_run else self.kind.capitalize()} for posting "
-            f"{self.posting_id}: {self.n_changes} weight(s) to change"
+            f"{self.posting_id}: {_plural(self.n_changes, 'weight')} to change"
         )
         if not self.dry_run:
             head += f", {len(self.applied)} applied"
         lines = [head]
         for r in self.table.itertuples():
+            text = " ".join(str(r.text).split()) if isinstance(r.text, str) else ""
+            text = text if len(text) <= 40 else text[:37].rstrip() + "…"
+            label = f'{r.question_id} "{text}"' if text else str(r.question_id)
             lines.append(
-                f"  {r.question_id}: baseline {_fmt(r.baseline)}, live {_fmt(r.live)}, "
+                f"  {label}: baseline {_fmt(r.baseline)}, live {_fmt(r.live)}, "
                 f"new {_fmt(r.new)} -> {r.action}"
             )
         if self.audit_log:
@@ -132,6 +148,10 @@ class PushResult(Result):
             f"PushResult(kind={self.kind!r}, posting={self.posting_id!r}, dry_run={self.dry_run}, "
             f"changes={self.n_changes}, applied={len(self.applied)})"
         )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _fmt(v: Any) -> str:
@@ -454,6 +474,7 @@ def push_weights(
     apply: bool = False,
     force: bool = False,
     audit_dir: str | Path | None = None,
+    allow_keep: bool = False,
 ) -> PushResult:
     """Plan (default) or apply a suggestion's integer weights through the questions API.
 
@@ -465,6 +486,10 @@ def push_weights(
         Write the changes; without it only the plan is returned (nothing is written, no log).
     force
         Overwrite even when live weights differ from the suggestion's baseline.
+    allow_keep
+        Apply a suggestion whose recommendation is ``"keep"`` (it did not beat both current
+        and unit weights beyond the noise). Without it such a push is refused before anything
+        is written; the dry run shows the plan either way. ``force`` does not imply it.
     audit_dir
         Folder of the audit logs (default: :func:`default_audit_dir`). One JSON-lines file per
         push, written and fsynced before the first write.
@@ -482,7 +507,8 @@ def push_weights(
     PushError
         A write failed part-way; ``.applied`` and ``.audit_log`` say what happened.
     DataError
-        Invalid new weights (not whole numbers 1–10).
+        Invalid new weights (not whole numbers 1–10), or ``apply=True`` on a ``"keep"``
+        suggestion that would change weights, without ``allow_keep=True``; nothing written.
 
     Examples
     --------
@@ -504,10 +530,24 @@ def push_weights(
             "cannot be written back through the API (integers 1–10); a rollback would have to "
             "restore them by hand."
         )
+    keep = sugg.recommendation != "change" and bool((plan["action"] == "update").any())
     if sugg.recommendation != "change":
         notes.append(
             f"The suggestion's recommendation is {sugg.recommendation!r}: it did not beat both "
             "current and unit weights beyond the noise."
+            + (
+                " Applying it needs allow_keep=True (--allow-keep)."
+                if keep and not allow_keep
+                else ""
+            )
+        )
+    if apply and keep and not allow_keep:
+        raise DataError(
+            f"posting {posting_id}: the suggestion's recommendation is "
+            f"{sugg.recommendation!r} — its weights did not beat both current and unit weights "
+            f"beyond the noise — so the {int((plan['action'] == 'update').sum())} change(s) "
+            "were not pushed. Nothing was written. Keep today's weights, or pass "
+            "allow_keep=True (--allow-keep) to push them anyway."
         )
     blocked = plan["action"].isin(["conflict", "missing", "added"])
     result = PushResult(
@@ -536,6 +576,7 @@ def push_weights(
             "posting_id": posting_id,
             "base_url": str(getattr(client, "base_url", "")),
             "force": force,
+            "allow_keep": allow_keep,
             "suggestion": {
                 "data_hash": sugg.baseline.get("data_hash"),
                 "created_at": sugg.baseline.get("created_at"),
@@ -552,7 +593,7 @@ def push_weights(
     )
     result.audit_log = str(path)
     result.applied = _write_changes(client, posting_id, changes, log, op_id, "push")
-    result.notes.append(f"Applied {len(result.applied)} change(s); audit log {path}.")
+    result.notes.append(f"Applied {_plural(len(result.applied), 'change')}; audit log {path}.")
     return result
 
 

@@ -121,6 +121,29 @@ def test_estimator_follows_sklearn_conventions() -> None:
         WeightSuggester(baseline_weights=[1, 2, 3]).fit(np.ones((20, 2)), np.arange(20.0))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # array-API check
+def test_estimator_passes_sklearns_estimator_checks() -> None:
+    # scikit-learn's own API conventions (fit/predict input checks, NotFittedError,
+    # n_features_in_, clone, pickling, ...); a small grid keeps it to a few seconds.
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.estimator_checks import check_estimator
+
+    est = WeightSuggester(cv_folds=2, cv_repeats=1, lambdas=[0.01, 1.0])
+    results = check_estimator(est, on_fail=None)
+    failed = [
+        (r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"
+    ]
+    assert not failed
+    with pytest.raises(NotFittedError):
+        WeightSuggester().predict(np.ones((3, 2)))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    est = WeightSuggester(cv_repeats=1).fit(X, X @ [1.0, 2.0] + rng.normal(size=60))
+    assert not hasattr(est, "predict_proba")  # continuous target: no probabilities
+    with pytest.raises(DataError, match="3 features"):
+        est.predict(np.ones((2, 3)))
+
+
 def test_unpenalised_fit_equals_sklearn_maximum_likelihood() -> None:
     # Reference: scikit-learn's unpenalised LogisticRegression / LinearRegression.
     rng = np.random.default_rng(1)
@@ -342,6 +365,7 @@ def test_json_round_trip(planted, tmp_path) -> None:
     _, _, s = planted
     path = tmp_path / "suggestion.json"
     s.to_json(path)
+    assert path.read_text(encoding="utf-8").endswith("}\n")
     back = WeightSuggestion.from_json(path)
     pd.testing.assert_frame_equal(back.table, s.table)
     pd.testing.assert_frame_equal(back.comparison, s.comparison)
@@ -363,3 +387,11 @@ def test_html_is_escaped_and_plot_has_three_panels(planted) -> None:
     assert {"xaxis", "xaxis2", "xaxis3"} <= set(fig.layout.to_plotly_json())
     names = {t.name for t in fig.data}
     assert {"current", "suggested (continuous)", "suggested integer"} <= names
+    # the λ-path lines carry a legend naming each question by rank and (escaped) text
+    path = [t for t in fig.data if t.xaxis == "x2"]
+    assert len(path) == len(s.table) and all(t.showlegend for t in path)
+    assert {t.legend for t in path} == {"legend2"}
+    assert [t.name for t in path] == [
+        f"Q{j + 1}: Question &lt;b&gt;{j}&lt;/b&gt;" for j in range(5)
+    ]
+    assert s.table["rank"].tolist() == [1, 2, 3, 4, 5]

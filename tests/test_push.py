@@ -168,6 +168,41 @@ def test_invalid_weights_and_unknown_questions_write_nothing(sandbox, world, tmp
     assert sandbox.counts.get(PATCH, 0) == 0 and not list(tmp_path.iterdir())
 
 
+def test_keep_suggestion_is_refused_unless_allow_keep(sandbox, world, tmp_path) -> None:
+    pid, before, qs = world
+    with sandbox.client() as client:
+        s = make_suggestion(client, pid, {qs[0]: 7, qs[1]: 1})
+        s.recommendation = "keep"
+        dry = push_weights(client, s)  # the dry run still shows the plan, and says why
+        assert dry.n_changes == 2 and any("allow_keep=True" in n for n in dry.notes)
+        for force in (False, True):  # force is about conflicts; it does not imply allow_keep
+            with pytest.raises(DataError, match=r"'keep'.*Nothing was written.*allow_keep=True"):
+                push_weights(client, s, apply=True, force=force, audit_dir=tmp_path)
+        assert sandbox.counts.get(PATCH, 0) == 0 and not list(tmp_path.iterdir())
+        assert live_weights(client, pid) == before
+        done = push_weights(client, s, apply=True, allow_keep=True, audit_dir=tmp_path)
+        assert [a["question_id"] for a in done.applied] == [qs[0], qs[1]]
+        assert read_audit_log(done.audit_log)[0]["allow_keep"] is True
+        # a "keep" whose integer weights equal the live ones changes nothing: no refusal
+        same = make_suggestion(client, pid, {})
+        same.recommendation = "keep"
+        assert push_weights(client, same, apply=True, audit_dir=tmp_path).applied == []
+    assert sandbox.counts[PATCH] == 2
+
+
+def test_summary_names_questions_and_counts_in_plain_english(sandbox, world, tmp_path) -> None:
+    pid, _, qs = world
+    with sandbox.client() as client:
+        texts = {q["id"]: q["text"] for q in client.questions.list(pid, raw=True)}
+        one = push_weights(client, make_suggestion(client, pid, {qs[0]: 7}))
+        two = push_weights(client, make_suggestion(client, pid, {qs[0]: 7, qs[1]: 1}))
+    assert one.summary().splitlines()[0].endswith(": 1 weight to change")
+    assert two.summary().splitlines()[0].endswith(": 2 weights to change")
+    line = next(x for x in one.summary().splitlines() if x.strip().startswith(qs[0]))
+    words = " ".join(texts[qs[0]].split())
+    assert f'{qs[0]} "{words[:20]}' in line and line.endswith("-> update")
+
+
 def test_failure_on_third_patch_then_rollback_restores_every_weight(
     sandbox, world, tmp_path
 ) -> None:
@@ -268,6 +303,21 @@ def test_cli_push_apply_and_rollback(sandbox, world, tmp_path, capsys, monkeypat
     out = capsys.readouterr().out
     assert "Dry run" in out and "past candidates keep their scores" in out
     assert sandbox.counts.get(PATCH, 0) == 0
+    keep = tmp_path / "keep.json"
+    s_keep = WeightSuggestion.from_json(path)
+    s_keep.recommendation = "keep"
+    s_keep.to_json(keep)
+    keep_argv = ["push-weights", str(keep), "--base-url", sandbox.base_url]
+    assert main([*keep_argv, "--audit-dir", str(audit), "--apply"]) == 1
+    assert "--allow-keep" in capsys.readouterr().err and sandbox.counts.get(PATCH, 0) == 0
+    kept_audit = tmp_path / "kept"
+    assert main([*keep_argv, "--audit-dir", str(kept_audit), "--apply", "--allow-keep"]) == 0
+    assert "1 weight to change, 1 applied" in capsys.readouterr().out
+    assert (
+        main(["rollback", str(next(kept_audit.glob("*.jsonl"))), "--base-url", sandbox.base_url])
+        == 0
+    )
+    sandbox.reset_counts()
     assert main([*argv, "--apply"]) == 0
     out = capsys.readouterr().out
     log = next(audit.glob("push-*.jsonl"))
