@@ -496,3 +496,118 @@ def test_audit_edge_cases_do_not_crash():
         assert isinstance(audit.plot(), go.Figure)
         assert isinstance(audit.plot(kind="sweep"), go.Figure)
         assert "<h4>" in audit._repr_html_()
+
+
+# ----------------------------------------------------------------------------- verifier round
+
+
+def test_intersection_lists_exactly_the_rules_14_cells_in_order():
+    # LL144 rules (6 RCNY §5-301): Hispanic or Latino by sex (not split by race), then the six
+    # non-Hispanic races by sex; every cell listed even when empty
+    df = pd.DataFrame({"sex": ["Male", "Female"] * 5, "race_ethnicity": "White", "y": [True] * 10})
+    t = impact_ratios(df, by=["race_ethnicity", "sex"], selected="y")
+    expected = [(r, s) for r in RACE_CATEGORIES for s in SEX_CATEGORIES]
+    assert list(zip(t["race_ethnicity"], t["sex"], strict=True)) == expected
+    assert len(expected) == 14 and RACE_CATEGORIES[0] == "Hispanic or Latino"
+    assert t.loc[t["n"] == 0, "reason"].str.contains("no individuals").all()
+
+
+@pytest.mark.parametrize(
+    ("table", "used"),
+    [((5, 10, 5, 10), "z"), ((4, 10, 5, 10), "fisher"), ((50, 100, 45, 100), "z")],
+)
+def test_auto_test_switches_to_fisher_below_an_expected_count_of_five(table, used):
+    # (5, 10, 5, 10): smallest expected count 10 × 10 / 20 = 5 → z; (4, 10, 5, 10): 10 × 9 / 20
+    # = 4.5 → Fisher (METHODS.md §6: Fisher's exact when a 2×2 cell is small)
+    k1, n1, k2, n2 = table
+    p, got = two_proportion_test(k1, n1, k2, n2)
+    assert got == used
+    ref = (
+        fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue
+        if used == "fisher"
+        else proportions_ztest([k1, k2], [n1, n2])[1]
+    )
+    assert p == pytest.approx(ref, rel=1e-10)
+
+
+def test_four_fifths_verdicts_say_why_each_ratio_is_or_is_not_a_flag(gap_audit):
+    v = gap_audit.four_fifths_verdicts()
+    assert len(v) == len(gap_audit.below_four_fifths) and len(v) > 1
+    assert set(v["verdict"]) <= {"flagged", "small n", "not lower than the rest",
+                                 "not significant"}  # fmt: skip
+    assert (v["verdict"] == "flagged").tolist() == v["flag"].tolist()
+    unflagged = v[~v["flag"]]
+    small = unflagged["n"] < 30
+    assert (unflagged.loc[small, "verdict"] == "small n").all()
+    rest = unflagged[~small]
+    assert (
+        rest.loc[rest["rate"] >= rest["rate_rest"], "verdict"] == "not lower than the rest"
+    ).all()
+    sig = rest[rest["rate"] < rest["rate_rest"]]
+    assert (sig["verdict"] == "not significant").all() and (sig["p_adjusted"] >= 0.05).all()
+    assert v["why"].str.len().gt(0).all()
+
+
+def test_four_fifths_verdicts_on_hand_built_rows():
+    # one row per verdict; the method reads only the audit's rows and options
+    rows = pd.DataFrame(
+        {
+            "category": ["flag", "small", "higher", "noise", "fine"],
+            "n": [100, 10, 100, 100, 100],
+            "rate": [0.2, 0.1, 0.5, 0.3, 0.6],
+            "rate_rest": [0.5, 0.5, 0.4, 0.35, 0.5],
+            "p_adjusted": [0.001, 0.001, 0.3, 0.2, 0.1],
+            "below_four_fifths": pd.array([True, True, True, True, False], "boolean"),
+            "flag": [True, False, False, False, False],
+        }
+    )
+    audit = BiasAudit(table=rows, options={"min_n": 30, "alpha": 0.05, "adjust": "holm"})
+    v = audit.four_fifths_verdicts()
+    assert dict(zip(v["category"], v["verdict"], strict=True)) == {
+        "flag": "flagged", "small": "small n", "higher": "not lower than the rest",
+        "noise": "not significant",
+    }  # fmt: skip
+    assert "n=10 is under min_n=30" in v.set_index("category").loc["small", "why"]
+
+
+def test_choices_print_ties_median_sample_and_exclusion():
+    data, demo = make_world(n=300, seed=7)
+    strict = bias_audit(data, demo, questions=False)
+    ge = bias_audit(data, demo, questions=False, ties=">=", unknowns_in_median=False)
+    s, g = " ".join(strict.choices()), " ".join(ge.choices())
+    assert "strictly above the median" in s and "unknowns included in" in s
+    assert "at or above the median" in g and "unknowns left out of" in g
+    ties = strict.summary.query("measure == 'score' and dimension == 'sex'")["ties"].item()
+    assert ties > 0 and f"{ties:,} score(s) tie at it" in s
+    assert "under 2% of all assessed rows" in s
+
+
+def test_cli_findings_use_the_verdicts_and_print_the_choices(gap_audit, capsys):
+    from milo_analytics.cli import echo_audit_findings
+
+    echo_audit_findings(gap_audit)
+    out = " ".join(capsys.readouterr().out.split())
+    v = gap_audit.four_fifths_verdicts()["verdict"].value_counts()
+    assert f"{v.get('small n', 0):,} in groups under 30 people" in out
+    higher, noise = v.get("not lower than the rest", 0), v.get("not significant", 0)
+    assert higher + noise > 0  # the planted world has both kinds of unflagged noise
+    assert f"{higher + noise:,} not significantly lower than everybody else" in out
+    if higher:
+        assert f"{higher:,} of them not lower at all" in out
+    if noise:
+        assert f"{noise:,} with Holm p ≥ 0.05" in out
+    assert "strictly above the median" in out and "Flag rule:" in out
+
+
+def test_impact_ratio_figure_labels_rows_without_a_ratio():
+    df = pd.DataFrame({"sex": ["Male"] * 500 + ["Female"] * 480 + ["Female"] * 10,
+                       "race_ethnicity": ["White"] * 980 + ["Asian"] * 10,
+                       "y": [True, False] * 495})  # fmt: skip
+    t = impact_ratios(df, by=["race_ethnicity", "sex"], selected="y", exclude_below=0.02)
+    fig = ImpactRatios.from_frame(t).plot()
+    bars = {tr.name: tr for tr in fig.data}
+    grey = bars["excluded / no ratio"]
+    labels = dict(zip(grey.y, grey.text, strict=True))
+    assert labels["Asian · Female"] == "excluded (<2%, n=10)"
+    assert labels["Black or African American · Male"] == "no data (n=0)"
+    assert len(labels) == 14 - 2 and grey.textposition == "outside"

@@ -745,6 +745,98 @@ class BiasAudit(Result):
         """Every row under the four-fifths line (raw, unflagged included)."""
         return self.table[self.table["below_four_fifths"].fillna(False)].reset_index(drop=True)
 
+    def four_fifths_verdicts(self) -> pd.DataFrame:
+        """Every below-four-fifths row with why it is or is not a flag.
+
+        Returns
+        -------
+        DataFrame
+            The rows of :attr:`below_four_fifths` with two more columns: ``verdict`` — the first
+            of the flag rule's conditions that fails, in this order: ``"small n"`` (``n`` under
+            ``min_n``), ``"not lower than the rest"`` (the category's rate is not below
+            everybody else's), ``"not significant"`` (``p_adjusted`` ≥ ``alpha``), else
+            ``"flagged"`` — and ``why``, the same in words with the numbers.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from milo_analytics.frames import InterviewData
+        >>> iv = pd.DataFrame({"interview_id": [f"i{k}" for k in range(8)], "posting_id": "P",
+        ...                    "status": "completed", "score": [10, 20, 30, 40, 50, 60, 70, 80]})
+        >>> demo = pd.DataFrame({"interview_id": iv["interview_id"],
+        ...                      "sex": ["Male"] * 4 + ["Female"] * 4, "race_ethnicity": "White"})
+        >>> audit = bias_audit(InterviewData(interviews=iv), demo, questions=False)
+        >>> audit.four_fifths_verdicts()[["category", "verdict"]].values.tolist()[0]
+        ['Male', 'small n']
+        """
+        rows = self.below_four_fifths
+        min_n = int(self.options.get("min_n", 30))
+        alpha = float(self.options.get("alpha", 0.05))
+        adj = "Holm-adjusted " if self.options.get("adjust", "holm") == "holm" else ""
+        verdicts: list[str] = []
+        whys: list[str] = []
+        for r in rows.itertuples(index=False):
+            rest = float(r.rate_rest) if pd.notna(r.rate_rest) else math.nan
+            p = float(r.p_adjusted) if pd.notna(r.p_adjusted) else math.nan
+            if bool(r.flag):
+                verdict = "flagged"
+                why = (f"n={r.n} ≥ {min_n}, rate {r.rate:.3f} below the rest's {rest:.3f}, "
+                       f"{adj}p={p:.2g} < {alpha}")  # fmt: skip
+            elif r.n < min_n:
+                verdict, why = "small n", f"n={r.n} is under min_n={min_n}"
+            elif not (r.rate < rest):
+                verdict = "not lower than the rest"
+                why = f"rate {r.rate:.3f} is not below everybody else's ({rest:.3f})"
+            else:
+                verdict = "not significant"
+                why = f"{adj}p={p:.2g} is not below alpha={alpha}"
+            verdicts.append(verdict)
+            whys.append(why)
+        out = rows.copy()
+        out["verdict"] = pd.array(verdicts, dtype="str")
+        out["why"] = pd.array(whys, dtype="str")
+        return out
+
+    def choices(self) -> list[str]:
+        """The rule's ambiguous points as chosen for this audit, in words (for printing).
+
+        Examples
+        --------
+        >>> BiasAudit(table=pd.DataFrame(), options={"ties": "strict"}).choices()[0][:40]
+        'Scoring rate: share strictly above the m'
+        """
+        o = self.options
+        ties = o.get("ties", "strict")
+        lines = [
+            "Scoring rate: share "
+            + ("strictly above the median (ties at the median count as not above)"
+               if ties == "strict" else "at or above the median (ties count as above)")
+            + " of the posting's full sample, unknowns "
+            + ("included in" if o.get("unknowns_in_median", True) else "left out of")
+            + " the median's sample."
+        ]  # fmt: skip
+        s = self.summary
+        if len(s):
+            overall = s[(s["measure"] == "score") & (s["dimension"] == "sex")]
+            for r in overall.itertuples(index=False):
+                if r.median is not None and pd.notna(r.median):
+                    ties_n = 0 if pd.isna(r.ties) else int(r.ties)
+                    lines.append(
+                        f"Overall score median ({r.posting_id}): {r.median:g}; "
+                        f"{ties_n:,} score(s) tie at it."
+                    )
+        eb = float(o.get("exclude_below", 0.0) or 0.0)
+        if eb > 0:
+            base = "all assessed rows" if o.get("exclude_base", "all") == "all" else "known rows"
+            lines.append(
+                f"Categories under {eb:.0%} of {base} are excluded from the ratios "
+                "(still listed with n and rate)."
+            )
+        else:
+            lines.append("No category is excluded for size (exclude_below=0).")
+        lines.append(f"Reference category: the {o.get('reference', 'highest rate')} category.")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON export as Python objects (see the module docstring for the schema)."""
         postings = []
@@ -1259,6 +1351,7 @@ def bias_audit(
             "notes",
         ],
     )
+    summary["ties"] = summary["ties"].astype("Int64")  # None where no median (selection mode)
     if len(summary):
         flagged = table[table["flag"]].groupby(["posting_id", "measure", "dimension"]).size()
         summary["flagged"] = [
