@@ -315,9 +315,9 @@ def _flag_line(r: Any, *, posting: bool = False) -> str:
 def echo_audit_findings(audit: Any, *, indent: str = "") -> None:
     """Print the flagged findings and put the raw four-fifths results in context.
 
-    Counts only the audit's own rows: ``below_four_fifths`` (raw ratios under 0.8), ``flags``
-    (a subset of them) and, among the rest, those with ``n`` under the audit's ``min_n``
-    (small groups); the others are not significantly lower than everybody else.
+    The "why not flagged" counts come from ``audit.four_fifths_verdicts()`` (small n, not lower
+    than the rest, not significant); then the audit's choices (ties, median sample, 2 % rule,
+    reference) are printed.
 
     Examples
     --------
@@ -325,7 +325,7 @@ def echo_audit_findings(audit: Any, *, indent: str = "") -> None:
     """
     from .analysis.fairness import FLAG_RULE
 
-    flags, below = audit.flags, audit.below_four_fifths
+    flags = audit.flags
     if flags.empty:
         typer.echo(f"{indent}No evidence of adverse impact under the flag rule.")
     else:
@@ -333,17 +333,32 @@ def echo_audit_findings(audit: Any, *, indent: str = "") -> None:
         several = len(audit.unknown) > 1  # one row per posting audited
         for r in flags.itertuples(index=False):
             typer.echo(f"{indent}  {_flag_line(r, posting=several)}")
-    unflagged = len(below) - len(flags)  # every flag is below four-fifths
-    if unflagged:
-        min_n = audit.options.get("min_n", 30)
-        small = int((below["n"] < min_n).sum())  # flags need n >= min_n
-        verb = "falls" if len(below) == 1 else "fall"
+    verdicts = audit.four_fifths_verdicts()  # why each ratio under 0.8 is or is not a flag
+    unflagged = verdicts[verdicts["verdict"] != "flagged"]
+    if len(unflagged):
+        counts = unflagged["verdict"].value_counts()
+        small = int(counts.get("small n", 0))
+        higher = int(counts.get("not lower than the rest", 0))
+        noise = int(counts.get("not significant", 0))
+        alpha = audit.options.get("alpha", 0.05)
+        parts = []
+        if small:
+            parts.append(f"{small:,} in groups under {audit.options.get('min_n', 30)} people")
+        if higher + noise:
+            detail = [f"{higher:,} of them not lower at all"] if higher else []
+            detail += [f"{noise:,} with Holm p ≥ {alpha}"] if noise else []
+            parts.append(
+                f"{higher + noise:,} not significantly lower than everybody else "
+                f"({'; '.join(detail)})"
+            )
+        verb = "falls" if len(verdicts) == 1 else "fall"
+        not_flags = "is not a flag" if len(unflagged) == 1 else "are not flags"
         typer.echo(
-            f"{indent}{_plural(len(below), 'impact ratio')} {verb} below four-fifths (0.8); "
-            f"{unflagged:,} of them {'is not a flag' if unflagged == 1 else 'are not flags'}: "
-            f"{small:,} in groups under {min_n} people and {unflagged - small:,} not "
-            "significantly lower than everybody else after the Holm correction."
+            f"{indent}{_plural(len(verdicts), 'impact ratio')} {verb} below four-fifths (0.8); "
+            f"{len(unflagged):,} of them {not_flags}: {' and '.join(parts)}."
         )
+    for line in audit.choices():
+        typer.echo(f"{indent}{line}")
     typer.echo(f"{indent}Flag rule: {FLAG_RULE}.")
 
 
