@@ -386,6 +386,20 @@ def impact_ratio_figure(
             ratios = part["impact_ratio"].astype("float64").fillna(0.0)
             hover = [
                 f"{r['category']}<br>n={r['n']}, selected/above={r['n_positive']}"
+def _fair_no_ratio_text(row: Any) -> str:
+    """Bar text for a category without an impact ratio, e.g. ``excluded (<2%, n=3)``."""
+    import re
+
+    n = row.get("n")
+    if n is None or n != n or int(n) == 0:
+        return "no data (n=0)"
+    reason = str(row.get("reason") or "")
+    m = re.search(r"under ([\d.]+\s?%)", reason)
+    if bool(row.get("excluded", False)):
+        return f"excluded (<{m.group(1)}, n={int(n)})" if m else f"excluded (n={int(n)})"
+    return f"no ratio (n={int(n)})"
+
+
                 f"<br>rate={r['rate']:.3f}" + (
                     f"<br>impact ratio={r['impact_ratio']:.3f}" if r["impact_ratio"] == r["impact_ratio"] else ""
                 ) + (f"<br>p={r['p_value']:.3g}" if r.get("p_value") == r.get("p_value") else "")
@@ -396,7 +410,8 @@ def impact_ratio_figure(
                 go.Bar(
                     x=ratios, y=part["category"].astype(str), orientation="h", name=st,
                     marker_color=colour, hovertext=hover, hoverinfo="text",
-                    legendgroup=st, showlegend=st not in seen,
+                    legendgroup=st, showlegend=st not in seen, text=text,
+                    textposition="outside" if text else None, cliponaxis=False,
                 ),
                 row=i, col=1,
             )  # fmt: skip
@@ -440,6 +455,11 @@ def threshold_sweep_figure(sweep: Any, *, title: str | None = None) -> go.Figure
 
 
 # === calibration ===
+            text = (
+                [_fair_no_ratio_text(r) for _, r in part.iterrows()]
+                if st == "excluded / no ratio"
+                else None
+            )  # a bar of length 0 would leave a blank row: say why there is no ratio
 
 
 def weight_suggestion_figure(suggestion: Any) -> go.Figure:
