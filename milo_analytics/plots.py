@@ -338,6 +338,20 @@ def _fair_status(row: Any) -> str:
     return "below 0.8, not flagged" if below is True or below == 1 else "at or above 0.8"
 
 
+def _fair_no_ratio_text(row: Any) -> str:
+    """Bar text for a category without an impact ratio, e.g. ``excluded (<2%, n=3)``."""
+    import re
+
+    n = row.get("n")
+    if n is None or n != n or int(n) == 0:
+        return "no data (n=0)"
+    reason = str(row.get("reason") or "")
+    m = re.search(r"under ([\d.]+\s?%)", reason)
+    if bool(row.get("excluded", False)):
+        return f"excluded (<{m.group(1)}, n={int(n)})" if m else f"excluded (n={int(n)})"
+    return f"no ratio (n={int(n)})"
+
+
 def _fair_label(row: Any, by: list[str]) -> str:
     return " · ".join(str(row[c]) for c in by)
 
@@ -386,26 +400,17 @@ def impact_ratio_figure(
             ratios = part["impact_ratio"].astype("float64").fillna(0.0)
             hover = [
                 f"{r['category']}<br>n={r['n']}, selected/above={r['n_positive']}"
-def _fair_no_ratio_text(row: Any) -> str:
-    """Bar text for a category without an impact ratio, e.g. ``excluded (<2%, n=3)``."""
-    import re
-
-    n = row.get("n")
-    if n is None or n != n or int(n) == 0:
-        return "no data (n=0)"
-    reason = str(row.get("reason") or "")
-    m = re.search(r"under ([\d.]+\s?%)", reason)
-    if bool(row.get("excluded", False)):
-        return f"excluded (<{m.group(1)}, n={int(n)})" if m else f"excluded (n={int(n)})"
-    return f"no ratio (n={int(n)})"
-
-
                 f"<br>rate={r['rate']:.3f}" + (
                     f"<br>impact ratio={r['impact_ratio']:.3f}" if r["impact_ratio"] == r["impact_ratio"] else ""
                 ) + (f"<br>p={r['p_value']:.3g}" if r.get("p_value") == r.get("p_value") else "")
                 + (f"<br>{r['reason']}" if r.get("reason") else "")
                 for _, r in part.iterrows()
             ]  # fmt: skip
+            text = (
+                [_fair_no_ratio_text(r) for _, r in part.iterrows()]
+                if st == "excluded / no ratio"
+                else None
+            )  # a bar of length 0 would leave a blank row: say why there is no ratio
             fig.add_trace(
                 go.Bar(
                     x=ratios, y=part["category"].astype(str), orientation="h", name=st,
@@ -455,11 +460,6 @@ def threshold_sweep_figure(sweep: Any, *, title: str | None = None) -> go.Figure
 
 
 # === calibration ===
-            text = (
-                [_fair_no_ratio_text(r) for _, r in part.iterrows()]
-                if st == "excluded / no ratio"
-                else None
-            )  # a bar of length 0 would leave a blank row: say why there is no ratio
 
 
 def weight_suggestion_figure(suggestion: Any) -> go.Figure:
