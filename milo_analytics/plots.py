@@ -64,6 +64,8 @@ def score_value_bars(dist: Any, *, title: str | None = None) -> go.Figure:
         barmode="stack",
         legend_title_text="score",
         xaxis_tickformat=".0%",
+        xaxis_title="share of the question's answers (%)",
+        yaxis_title="question",
         yaxis_autorange="reversed",
     )
     return base_layout(fig, title=title, height=max(300, 60 + 40 * len(questions)))
@@ -79,7 +81,12 @@ def weight_shares(table: Any, *, title: str | None = None) -> go.Figure:
     fig.add_trace(
         go.Bar(x=q, y=table["effective_share"], name="effective share", marker_color=PALETTE[1])
     )
-    fig.update_layout(barmode="group", yaxis_tickformat=".0%", xaxis_title="question")
+    fig.update_layout(
+        barmode="group",
+        yaxis_tickformat=".0%",
+        xaxis_title="question",
+        yaxis_title="share of the overall score (%)",
+    )
     return base_layout(fig, title=title)
 
 
@@ -99,9 +106,10 @@ def correlation_heatmap(matrix: Any, *, title: str | None = None) -> go.Figure:
             text=[[("" if v != v else f"{v:.2f}") for v in row] for row in z],
             texttemplate="%{text}",
             hovertemplate="%{y} × %{x}: %{z:.3f}<extra></extra>",
+            colorbar_title="r",
         )
     )
-    fig.update_layout(yaxis_autorange="reversed")
+    fig.update_layout(yaxis_autorange="reversed", xaxis_title="question", yaxis_title="question")
     return base_layout(fig, title=title, height=max(350, 80 + 45 * len(labels)))
 
 
@@ -118,7 +126,10 @@ def residual_histogram(bins: Any, *, title: str | None = None) -> go.Figure:
         )
     )
     fig.update_layout(
-        xaxis_title="vendor score − predicted", yaxis_title="interviews", yaxis_type="log", bargap=0
+        xaxis_title="vendor score − predicted (points of the 0–100 score)",
+        yaxis_title="interviews (log scale)",
+        yaxis_type="log",
+        bargap=0,
     )
     return base_layout(fig, title=title)
 
@@ -159,6 +170,7 @@ def binned_heatmap(
     x_title: str = "",
     y_title: str = "",
     means: Any = None,
+    means_name: str = "mean",
     title: str | None = None,
 ) -> go.Figure:
     """2-D histogram from pre-computed counts (rows = x bins), optional line of binned means.
@@ -183,11 +195,16 @@ def binned_heatmap(
                 x=means["x"],
                 y=means["mean"],
                 mode="lines+markers",
-                name="mean",
+                name=means_name,
                 line_color=PALETTE[3],
+                showlegend=True,
             )
         )
-    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title)
+    fig.update_layout(
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.8)"),
+    )
     return base_layout(fig, title=title)
 
 
@@ -196,7 +213,12 @@ def rescore_heatmap(
 ) -> go.Figure:
     """Before-vs-after overall score counts; the shortlist cut as lines."""
     fig = binned_heatmap(
-        edges, edges, counts, x_title="score before", y_title="score after", title=title
+        edges,
+        edges,
+        counts,
+        x_title="overall score before (points, 0–100)",
+        y_title="overall score after (points, 0–100)",
+        title=title,
     )
     fig.add_trace(
         go.Scatter(
@@ -205,11 +227,21 @@ def rescore_heatmap(
             mode="lines",
             name="no change",
             line=dict(color="grey", dash="dot"),
+            showlegend=True,
         )
     )
     if cut is not None and cut == cut:
-        fig.add_vline(x=cut, line_dash="dash", line_color=PALETTE[3])
-        fig.add_hline(y=cut, line_dash="dash", line_color=PALETTE[3])
+        # one legend entry for both cut lines (vertical: before, horizontal: after)
+        fig.add_trace(
+            go.Scatter(
+                x=[cut, cut, None, 0, 100],
+                y=[0, 100, None, cut, cut],
+                mode="lines",
+                name=f"shortlist cut ({cut:.4g} points)",
+                line=dict(color=PALETTE[3], dash="dash"),
+                hoverinfo="skip",
+            )
+        )
     return fig
 
 
@@ -231,11 +263,23 @@ def group_gap_bars(
         fig.add_hline(
             y=0.8, line_dash="dash", line_color=PALETTE[3], annotation_text="four-fifths (0.8)"
         )
-    fig.update_layout(yaxis_title=value.replace("_", " "))
+    y_title = (
+        "impact ratio (group's rate ÷ reference group's rate)"
+        if value == "impact_ratio"
+        else value.replace("_", " ")
+    )
+    fig.update_layout(xaxis_title="attribute: group", yaxis_title=y_title, showlegend=True)
     return base_layout(fig, title=title)
 
 
-def drift_lines(lines: Any, *, split: Any = None, title: str | None = None) -> go.Figure:
+def drift_lines(
+    lines: Any,
+    *,
+    split: Any = None,
+    title: str | None = None,
+    x_title: str = "period",
+    y_title: str = "mean",
+) -> go.Figure:
     """Mean per period with a p25–p75 band per variable (``period``, ``variable``, ``mean``,
     ``p25``, ``p75``, ``n``); ``split`` marks a two-period comparison date."""
     fig = go.Figure()
@@ -251,7 +295,8 @@ def drift_lines(lines: Any, *, split: Any = None, title: str | None = None) -> g
                     fillcolor=c,
                     opacity=0.15,
                     hoverinfo="skip",
-                    showlegend=False,
+                    name=f"{var}: middle half (p25–p75)",
+                    legendgroup=str(var),
                 )
             )
         fig.add_trace(
@@ -259,15 +304,18 @@ def drift_lines(lines: Any, *, split: Any = None, title: str | None = None) -> g
                 x=d["period"],
                 y=d["mean"],
                 mode="lines+markers",
-                name=str(var),
+                name=f"{var}: mean",
+                legendgroup=str(var),
                 line_color=c,
                 customdata=d["n"],
                 hovertemplate="%{x}: %{y:.2f} (n=%{customdata:,})<extra></extra>",
             )
         )
     if split is not None:
-        fig.add_vline(x=split, line_dash="dash", line_color="grey")
-    fig.update_layout(xaxis_title="period", yaxis_title="mean")
+        fig.add_vline(
+            x=split, line_dash="dash", line_color="grey", annotation_text="before | after"
+        )
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, showlegend=True)
     return base_layout(fig, title=title)
 
 
@@ -304,7 +352,7 @@ def importance_bars(
     add(value, low, high, "relative weight", PALETTE[0])
     if second and second in table and table[second].notna().any():
         add(second, second_low, second_high, "dominance (LMG)", PALETTE[1])
-    fig.update_layout(barmode="group", yaxis_title="% of R²")
+    fig.update_layout(barmode="group", xaxis_title="question", yaxis_title="% of R²")
     return base_layout(fig, title=title)
 
 

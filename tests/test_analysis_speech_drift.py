@@ -183,3 +183,22 @@ def test_drift_explicit_split_and_errors():
         drift(data, variables=["zzz"])
     with pytest.raises(InsufficientDataError):
         drift(InterviewData())
+
+
+def test_speech_notes_never_print_signed_zero():
+    # speech that adds nothing over the question scores: the change rounds to zero and the note
+    # must say "0.000", never "-0.000"/"+0.000"; without a bootstrap no "[n/a, n/a]" interval.
+    data, _ = synthetic_interview_data(600, 3, seed=27)
+    wide = data.score_matrix()
+    iv = data.interviews.copy()
+    iv["speech_score"] = np.random.default_rng(1).uniform(0, 5, len(iv))
+    d = InterviewData(interviews=iv, scores=data.scores, questions=data.questions, score_scale=5)
+    perf = wide.sum(axis=1)  # exactly explained by the question scores: speech adds 0
+    outcomes = pd.DataFrame({"interview_id": wide.index, "performance": perf.to_numpy()})
+    res = speech_summary(d, outcomes, target="performance", n_boot=0)
+    note = next(n for n in res.notes if "adding speech" in n)
+    assert "by 0.000 (" in note and "-0.000" not in note and "+0.000" not in note
+    assert "n/a" not in note and "nan" not in note and "changes R² " in note
+    boot = speech_summary(d, outcomes, target="performance", n_boot=20)
+    note = next(n for n in boot.notes if "adding speech" in n)
+    assert "-0.000" not in note and "[" in note

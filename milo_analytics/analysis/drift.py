@@ -28,6 +28,7 @@ from ._common import (
     html_with_frames,
     interview_times,
     posting_ids_with_scores,
+    posting_scale,
     require_data,
     scored_items,
 )
@@ -76,10 +77,25 @@ class DriftResult(Result):
                     f"DriftResult.plot(variable={variable!r}): not among {sorted(t['variable'].unique())}"
                 )
         split = self.extras["split"].get(posting_id)
+        scale = self.extras.get("scales", {}).get(posting_id)
+        q_unit = f"1–{scale}" if scale else "question scale"
+        units = {
+            "score": "mean overall score (points, 0–100)",
+            "speech_score": "mean speech score (0–5)",
+            "questions": f"mean question score ({q_unit})",
+        }
+        names = {
+            "questions": "Question means",
+            "score": "Overall score",
+            "speech_score": "Speech score",
+        }
+        period = {"W": "week (ending Sunday, UTC)", "ME": "month (UTC)", "D": "day (UTC)"}
         return plots.drift_lines(
             lines,
             split=split,
-            title=f"{'Question means' if variable == 'questions' else variable} by period — posting {posting_id}",
+            x_title=period.get(self.extras.get("freq", ""), "period (UTC)"),
+            y_title=units.get(variable, f"mean score of {variable} ({q_unit})"),
+            title=f"{names.get(variable, variable)} by period — posting {posting_id}",
         )
 
 
@@ -177,11 +193,16 @@ def drift(
     changes = weight_changes(data)
     rows, comps, notes = [], [], []
     splits: dict[str, pd.Timestamp | None] = {}
+    scales: dict[str, int | None] = {}
     q = [0.1, 0.25, 0.5, 0.75, 0.9]
     for pid in pids:
         ids = iv.index[iv["posting_id"] == pid]
         wide = data.score_matrix(pid)
         ids = ids.union(wide.index)
+        try:
+            scales[pid] = posting_scale(data, pid) if wide.shape[1] else None
+        except DataError:  # no usable scores: the axis says "question scale"
+            scales[pid] = None
         frame = pd.DataFrame(index=ids)
         frame["score"] = pd.to_numeric(iv["score"].reindex(ids), errors="coerce").astype("float64")
         frame["speech_score"] = pd.to_numeric(
@@ -291,5 +312,11 @@ def drift(
         table=table,
         title="Scores over time",
         notes=notes,
-        extras={"comparison": comparison, "weight_changes": changes, "split": splits},
+        extras={
+            "comparison": comparison,
+            "weight_changes": changes,
+            "split": splits,
+            "freq": f,
+            "scales": scales,
+        },
     )

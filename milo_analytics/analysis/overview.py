@@ -107,7 +107,12 @@ class PostingOverview(Result):
         """Bars of candidates and completed interviews per posting."""
         from .. import plots
 
-        return plots.report_posting_counts(self.table)
+        fig = plots.report_posting_counts(self.table)
+        if not fig.layout.xaxis.title.text:
+            fig.update_layout(xaxis_title="posting")
+        if not fig.layout.yaxis.title.text:
+            fig.update_layout(yaxis_title="count (candidates / interviews)")
+        return fig
 
 
 def posting_overview(data: InterviewData) -> PostingOverview:
@@ -188,7 +193,10 @@ class StatusFunnel(Result):
         """Horizontal bars: share of each posting's candidates per status."""
         from .. import plots
 
-        return plots.report_status_funnel(self.table)
+        fig = plots.report_status_funnel(self.table)
+        if not fig.layout.yaxis.title.text:
+            fig.update_layout(yaxis_title="status")
+        return fig
 
 
 def status_funnel(data: InterviewData) -> StatusFunnel:
@@ -386,11 +394,17 @@ class OutcomeValidity(Result):
 
         target = self.extras["target"]
         if kind == "bands":
-            return plots.report_rate_bars(
+            fig = plots.report_rate_bars(
                 self.bands, title=f"{target.capitalize()} rate by overall-score quintile"
             )
+            if fig.layout.yaxis.title.text == "rate":
+                fig.update_yaxes(title=f"{target} rate (% of the quintile's interviews)")
+            return fig
         if kind == "r":
-            return plots.report_validity(self.table, title=f"Validity for {target} (95% CI)")
+            fig = plots.report_validity(self.table, title=f"Validity for {target} (95% CI)")
+            if not fig.layout.yaxis.title.text:
+                fig.update_layout(yaxis_title="posting: predictor")
+            return fig
         raise DataError(f"OutcomeValidity.plot(kind={kind!r}); use 'bands' or 'r'")
 
 

@@ -98,7 +98,7 @@ class SpeechSummary(Result):
             d = self.extras["distribution"]
             return plots.histogram_bars(
                 d[d["posting_id"] == posting_id],
-                x_title="speech score",
+                x_title="speech score (0–5)",
                 title=f"Speech score distribution — posting {posting_id}",
             )
         if kind == "scatter":
@@ -108,8 +108,9 @@ class SpeechSummary(Result):
                 sc["y_edges"],
                 sc["counts"],
                 means=sc["means"],
-                x_title="speech score",
-                y_title="overall score",
+                means_name="mean overall score per speech-score bin",
+                x_title="speech score (0–5)",
+                y_title="overall score (points, 0–100)",
                 title=f"Speech vs overall score — posting {posting_id}",
             )
         if kind == "gaps":
@@ -190,6 +191,20 @@ def _incremental(
         "ci_high": float(hi),
         "p_value": p,
     }
+
+
+def _signed(x: float, digits: int = 3) -> str:
+    """Format ``x`` with an explicit sign, but a value that rounds to zero as plain zero.
+
+    Examples
+    --------
+    >>> _signed(0.0123), _signed(-0.00001), _signed(0.0), _signed(-0.5, 2), _signed(float("nan"))
+    ('+0.012', '0.000', '0.000', '-0.50', 'n/a')
+    """
+    if not np.isfinite(x):
+        return "n/a"
+    text = f"{x:+.{digits}f}"
+    return f"{0:.{digits}f}" if float(text) == 0 else text
 
 
 def _clean_group(s: pd.Series) -> pd.Series:
@@ -371,10 +386,17 @@ def speech_summary(
                     seed,
                 )
                 incs.append({"posting_id": pid, "target": target, **inc})
+                interval = (
+                    f" [{_signed(inc['ci_low'])}, {_signed(inc['ci_high'])}]"
+                    if np.isfinite(inc["ci_low"]) and np.isfinite(inc["ci_high"])
+                    else ""
+                )
+                metric = {"auc": "AUC", "r2": "R²"}.get(inc["metric"], inc["metric"])
+                p_text = f"p = {inc['p_value']:.3g}, " if np.isfinite(inc["p_value"]) else ""
                 notes.append(
-                    f"posting {pid}: adding speech to the question scores changes {inc['metric'].upper()} "
-                    f"for {target!r} by {inc['delta']:+.3f} [{inc['ci_low']:+.3f}, {inc['ci_high']:+.3f}] "
-                    f"(p = {inc['p_value']:.3g}, n = {inc['n']:,}; in-sample)."
+                    f"posting {pid}: adding speech to the question scores changes {metric} "
+                    f"for {target!r} by {_signed(inc['delta'])}{interval} "
+                    f"({p_text}n = {inc['n']:,}; in-sample)."
                 )
         if demo is not None:
             med = float(np.median(v))
@@ -424,7 +446,7 @@ def speech_summary(
                         gap_found = True
                         notes.append(
                             f"posting {pid}: speech score gap for {col} = {gname}: impact ratio {ir:.2f} "
-                            f"vs {ref}, d = {dval:.2f} (n = {int(row['n'])})."
+                            f"vs {ref}, d = {_signed(dval, 2)} (n = {int(row['n'])})."
                         )
             if gap_found:
                 notes.append(NON_NATIVE_NOTE)
