@@ -553,6 +553,22 @@ def audit_cmd(
     fail_on_flag: Annotated[
         bool, typer.Option("--fail-on-flag", help="Exit with status 2 when anything is flagged.")
     ] = False,
+    ties: Annotated[
+        str,
+        typer.Option(
+            "--ties",
+            help="Scores equal to the median: 'strict' (not above, the "
+            "rule's text) or '>=' (counted as above).",
+        ),
+    ] = "strict",
+    median_known_only: Annotated[
+        bool,
+        typer.Option(
+            "--median-known-only",
+            help="Leave people with an unknown category out "
+            "of the median's sample (default: the full sample).",
+        ),
+    ] = False,
 ) -> None:
     """Adverse-impact audit of one posting (NYC LL144 impact ratios, four-fifths rule).
 
@@ -570,7 +586,7 @@ def audit_cmd(
     )  # fmt: skip
     audit = bias_audit(
         data, demo, postings=posting, outcomes=oc, exclude_below=exclude_below, min_n=min_n,
-        alpha=alpha,
+        alpha=alpha, ties=ties, unknowns_in_median=not median_known_only,
     )  # fmt: skip
     u = audit.unknown.iloc[0]
     typer.echo(
@@ -842,8 +858,9 @@ def demo_command(
             title="HeyMilo demo world — interview analytics",
         )
         report_path = report.save_html(out / "milo-report.html")
-        # the same audit the report's adverse-impact section runs, for the summary
-        audit = bias_audit(data, demographics)
+        # the audit the report's adverse-impact section ran (computed again only if it failed
+        # there, so that the summary shows the error)
+        audit = report.results.get("audit") or bias_audit(data, demographics)
         _print_summary(data, report, suggestion, audit)
         typer.echo(f"Report:     {report_path}")
         typer.echo(f"Suggestion: {suggestion_path}")

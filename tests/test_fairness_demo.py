@@ -89,11 +89,19 @@ def test_audit_command_over_http(demo_sandbox, demo_audit, tmp_path, monkeypatch
     code = main(
         [
             "audit", csr, "--demographics", str(demo_world_path() / "demographics.csv"),
-            "--store", str(tmp_path / "store.sqlite"), "--offline",
+            "--store", str(tmp_path / "store.sqlite"), "--offline", "--ties", ">=",
+            "--median-known-only",
         ]
     )  # fmt: skip
     assert code == 0
-    assert "FLAG Speech score" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "FLAG Speech score" in text
+    # the rule's ambiguities are options, and the choice made is printed
+    assert "at or above the median" in text and "unknowns left out of" in text
+    assert "strictly above" not in text
+    code = main(["audit", csr, "--demographics", str(demo_world_path() / "demographics.csv"),
+                 "--store", str(tmp_path / "store.sqlite"), "--offline", "--ties", ">"])  # fmt: skip
+    assert code == 1 and "ties='>'" in capsys.readouterr().err
 
 
 def test_audit_command_reports_bad_demographics(demo_audit, tmp_path, capsys):

@@ -1176,6 +1176,8 @@ def bias_audit(
     data = require_data(data, "bias_audit")
     if adjust not in ("holm", "none"):
         raise DataError(f"adjust={adjust!r}; use 'holm' or 'none'")
+    if ties not in ("strict", ">="):
+        raise DataError(f"ties={ties!r}; use 'strict' (> median, the rule's text) or '>='")
     demo = _coerce_demographics(demographics, data)
     iv = data.interviews
     iv = iv[iv["status"].isin(RESULT_STATUSES) | iv["score"].notna()]
