@@ -41,11 +41,12 @@ def test_demo_suggestion_recovers_the_planted_importance(demo_suggestion, demo_s
     t = s.table.set_index("question_id")
     ratio = t["suggested_weight"] / t["current_weight"]
     assert ratio.idxmin() == less and ratio.idxmax() == more
-    assert t["suggested_weight"].idxmax() == more
+    # the planted order by weight: motivation first, de-escalation last (data/demo/README.md)
+    assert t["suggested_weight"].idxmax() == more and t["suggested_weight"].idxmin() == less
     assert t.loc[less, "suggested_integer"] < t.loc[less, "current_weight"]
     assert t.loc[more, "suggested_integer"] > t.loc[more, "current_weight"]
     # the planted order is also what Johnson's relative weights see
-    assert t["importance"].idxmax() == more
+    assert t["importance"].idxmax() == more and t["importance"].idxmin() == less
 
 
 def test_demo_suggestion_beats_current_and_unit_on_held_out_candidates(demo_suggestion) -> None:
