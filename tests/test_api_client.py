@@ -6,6 +6,7 @@ against a real HTTP server is in test_api_sandbox.py.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
 import logging
@@ -515,11 +516,30 @@ def test_json_body_sent_as_json():
     assert isinstance(json.loads(request.content)["score_weight"], int)
 
 
-def test_unencodable_body_does_not_leak_a_rate_limit_slot():
-    client = make_client(Script(ok()), rate_limit=None)
-    with pytest.raises(TypeError):
-        client.request("POST", "postings", json={"when": object()})
-    assert client.limiter._inflight == 0
+def test_body_json_cannot_carry_is_a_clear_error_before_sending():
+    script = Script(ok())
+    client = make_client(script, rate_limit=None)
+    with pytest.raises(InvalidRequestError) as info:
+        client.request("POST", "postings", json={"title": "ok", "when": [1, object()]})
+    text = str(info.value)
+    assert "POST /api/v2/postings" in text and "cannot be sent as JSON" in text
+    assert "body['when'][1] is object" in text
+    assert info.value.param == "body['when'][1]"
+    assert "isoformat" in info.value.hint
+    with pytest.raises(InvalidRequestError, match=r"body\['score'\] is float nan"):
+        client.request("PATCH", "postings/P1", json={"score": float("nan")})
+    # through a resource method: the extra ingest fields are passed on as they are
+    with pytest.raises(InvalidRequestError, match=r"body\['data'\]\['start'\] is date"):
+        client.candidates.ingest(
+            "P1", name="Jane Doe", email="jane@example.com", data={"start": datetime.date.today()}
+        )
+    assert script.requests == []  # nothing was sent
+    assert client.limiter._inflight == 0  # and no rate-limit slot leaked
+    # the encoded body is exactly what httpx's json= would send
+    client.request("POST", "postings", json={"title": "Zürich", "n": 1.5})
+    sent = script.requests[-1]
+    assert sent.content == httpx.Request("POST", BASE, json={"title": "Zürich", "n": 1.5}).content
+    assert sent.headers["content-type"] == "application/json"
 
 
 @pytest.mark.parametrize(

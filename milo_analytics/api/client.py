@@ -35,6 +35,7 @@ import httpx
 
 from ..errors import APIConnectionError, ConfigError
 from .errors import (
+    InvalidRequestError,
     MalformedResponseError,
     error_from_response,
     parse_retry_after,
@@ -73,6 +74,45 @@ def _loads(content: bytes) -> Any:
         except _orjson.JSONDecodeError:
             pass
     return json.loads(content)
+
+
+def _bad_json_value(value: Any, where: str = "body") -> tuple[str, Any] | None:
+    """The first place in ``value`` that JSON cannot carry (location, value), or ``None``."""
+    if value is None or isinstance(value, str | bool | int):
+        return None
+    if isinstance(value, float):
+        return None if value == value and abs(value) != float("inf") else (where, value)
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str | int | float | bool) and k is not None:
+                return f"{where} key", k
+            found = _bad_json_value(v, f"{where}[{k!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            found = _bad_json_value(v, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    return where, value
+
+
+def _encode_body(body: Any, method: str, full_path: str) -> bytes:
+    """Encode a request body as httpx would (compact UTF-8 JSON, no NaN); a value JSON cannot
+    carry is an :class:`InvalidRequestError` naming where it sits, raised before sending."""
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        where, value = _bad_json_value(body) or ("body", body)
+        raise InvalidRequestError(
+            f"{method} {full_path}: the request body cannot be sent as JSON: {where} is "
+            f"{type(value).__name__} {value!r} ({exc})",
+            param=where,
+            hint="send only strings, numbers (not NaN/inf), booleans, None, lists and dicts; "
+            "convert dates with .isoformat() and other objects with str()",
+        ) from None
 
 
 def _version() -> str:
@@ -342,6 +382,8 @@ class HeyMiloClient:
         method = method.upper()
         full_path = self._full_path(path)
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        content = None if json is None else _encode_body(json, method, full_path)
+        body_headers = None if content is None else {"Content-Type": "application/json"}
         idempotent = method in _IDEMPOTENT
         attempt = 0
         while True:
@@ -354,7 +396,11 @@ class HeyMiloClient:
             started = self._clock()
             try:
                 response = self._http.request(
-                    method, path.lstrip("/"), params=query or None, json=json
+                    method,
+                    path.lstrip("/"),
+                    params=query or None,
+                    content=content,
+                    headers=body_headers,
                 )
             except httpx.TransportError as exc:
                 self.limiter.release()
@@ -398,7 +444,7 @@ class HeyMiloClient:
                     hint=hint,
                 ) from exc
             except BaseException:
-                self.limiter.release()  # e.g. a body that cannot be encoded as JSON
+                self.limiter.release()  # e.g. KeyboardInterrupt while waiting for the answer
                 raise
 
             self.limiter.on_response(response.status_code, response.headers)
