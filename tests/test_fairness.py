@@ -611,3 +611,11 @@ def test_impact_ratio_figure_labels_rows_without_a_ratio():
     assert labels["Asian · Female"] == "excluded (<2%, n=10)"
     assert labels["Black or African American · Male"] == "no data (n=0)"
     assert len(labels) == 14 - 2 and grey.textposition == "outside"
+
+
+def test_every_rate_carries_its_wilson_interval():
+    t = impact_ratios(_groups(a=(37, 12), b=(120, 70), c=(5, 5)), by="g", selected="y")
+    for r in t.itertuples(index=False):
+        lo, hi = proportion_confint(r.n_positive, r.n, method="wilson")  # statsmodels reference
+        assert (r.rate_ci_low, r.rate_ci_high) == (pytest.approx(lo), pytest.approx(hi))
+        assert r.rate_ci_low <= r.rate <= r.rate_ci_high

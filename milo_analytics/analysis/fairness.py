@@ -59,7 +59,8 @@ An object with:
 - ``summary``: one object per posting × measure × dimension: ``posting_id``, ``measure``,
   ``label``, ``mode`` (``"scoring"`` or ``"selection"``), ``dimension`` (``"sex"``,
   ``"race_ethnicity"``, ``"intersection"``), ``reference``, ``n``, ``unknown``, ``median``,
-  ``ties``, ``min_impact_ratio``, ``lowest_category``, ``below_four_fifths``, ``flagged``;
+  ``ties``, ``min_impact_ratio``, ``lowest_category``, ``below_four_fifths``, ``flagged``,
+  ``notes`` (the table's edge-case notes, e.g. ties at the median, joined with ``"; "``);
 - ``rows``: one object per category: ``posting_id``, ``measure``, ``dimension``, ``category``,
   ``sex``, ``race_ethnicity`` (null where not part of the dimension), ``n``, ``n_positive``,
   ``rate``, ``rate_ci_low``, ``rate_ci_high``, ``impact_ratio``, ``excluded``, ``reason``,
@@ -1002,6 +1003,7 @@ _SUMMARY_PROPS: dict[str, Any] = {
     "lowest_category": {"type": ["string", "null"]},
     "below_four_fifths": {"type": "integer", "minimum": 0},
     "flagged": {"type": "integer", "minimum": 0},
+    "notes": {"type": "string"},
 }
 _SWEEP_PROPS: dict[str, Any] = {
     "posting_id": {"type": "string"},
