@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -71,3 +78,98 @@ def test_bad_world_folder_is_a_clear_error(
     assert main(["sandbox", "--world", str(tmp_path / "missing")]) == 1
     err = capsys.readouterr().err
     assert "missing" in err and "World.save()" in err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_console_script_serves_with_every_fault_option_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    """`milo-analytics sandbox` as a user starts it: a background process on a chosen port, with
+    latency, rate limit, 5xx, dropped connections, a malformed document and an interview delay;
+    Ctrl-C (SIGINT) stops it cleanly."""
+    assert (
+        main(["sandbox", "--write-demo", str(tmp_path), "--seed", "3", "--n-candidates", "15"]) == 0
+    )
+    with gzip.open(tmp_path / "interviews.jsonl.gz") as f:
+        iid = json.loads(f.readline())["interview_id"]
+    pid = json.loads((tmp_path / "postings.json").read_text())[0]["id"]
+    port = _free_port()
+    exe = shutil.which("milo-analytics")
+    cmd = [exe] if exe else [sys.executable, "-m", "milo_analytics.cli"]
+    cmd += [
+        "sandbox", "--world", str(tmp_path), "--port", str(port), "--api-key", "cli-key",
+        "--latency", "0.1", "--rate-limit", "500", "--error-rate", "0.4", "--drop-rate", "0.2",
+        "--malformed", f"{iid}:json", "--interview-delay", "0.3", "--seed", "1",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell's background job ignores SIGINT; a terminal's Ctrl-C does not
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/api/v2"
+        line = ""
+        while "HEYMILO_BASE_URL" not in line:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            assert line or proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
+        assert base in line
+        h = {"X-API-KEY": "cli-key"}
+        outcomes: list[str] = []
+        with httpx.Client(headers=h, timeout=10) as c:
+
+            def call(method: str, path: str, **kw: object) -> httpx.Response | None:
+                t = time.perf_counter()
+                try:
+                    r = c.request(method, base + path, **kw)  # type: ignore[arg-type]
+                except httpx.TransportError:
+                    outcomes.append("dropped")
+                    return None
+                assert time.perf_counter() - t >= 0.1  # --latency
+                assert r.headers["X-RateLimit-Limit"] == "500"  # --rate-limit
+                outcomes.append("5xx" if r.status_code >= 500 else str(r.status_code))
+                return r if r.status_code < 500 else None
+
+            def until_answered(method: str, path: str, **kw: object) -> httpx.Response:
+                for _ in range(40):
+                    r = call(method, path, **kw)
+                    if r is not None:
+                        return r
+                raise AssertionError(f"no answer: {outcomes}")
+
+            for _ in range(15):
+                call("GET", f"/postings/{pid}")
+            assert {"200", "5xx", "dropped"} <= set(outcomes)  # --error-rate, --drop-rate
+            body = until_answered("GET", f"/interviews/{iid}/data")
+            with pytest.raises(ValueError):  # --malformed ID:json
+                body.json()
+            new = until_answered(
+                "POST", f"/postings/{pid}/candidates", json={"name": "Jo Ng", "email": "j@x.io"}
+            )
+            assert new.status_code == 201
+            new_iid = new.json()["data"]["interview_id"]
+            first = until_answered("GET", f"/interviews/{new_iid}/data")
+            assert first.json()["data"]["status"] == "not_ready"  # --interview-delay
+            deadline = time.monotonic() + 15
+            status = ""
+            while status != "completed" and time.monotonic() < deadline:
+                status = until_answered("GET", f"/interviews/{new_iid}/data").json()["data"][
+                    "status"
+                ]
+            assert status == "completed"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert "sandbox stopped" in out
+        assert "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
