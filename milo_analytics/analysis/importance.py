@@ -458,7 +458,14 @@ def question_importance(
         )
         keep = y.notna()
         wide, y = wide[keep], y[keep]
-        wide = wide.loc[:, wide.notna().any() & (wide.std() > 0)]
+        usable = wide.notna().any() & (wide.std() > 0)
+        if not usable.all():
+            notes.append(
+                f"posting {pid}: questions {sorted(map(str, wide.columns[~usable]))} have no "
+                f"answers or no variance among interviews with a {target!r} outcome; left out "
+                "(a constant question cannot predict anything)"
+            )
+        wide = wide.loc[:, usable]
         if wide.shape[1] == 0 or len(y) < wide.shape[1] + 2:
             notes.append(f"posting {pid}: too few interviews with a {target!r} outcome ({len(y)})")
             continue

@@ -353,9 +353,12 @@ def speech_summary(
         }
         wide = data.score_matrix(pid).reindex(ids)
         cols = [("overall", overall)] + [(q, wide[q]) for q in wide.columns]
+        undefined: list[str] = []
         for name, col in cols:
             r, n = pearson_r(sp.to_numpy("float64"), col.to_numpy("float64"))
             lo, hi, p = r_ci(r, n, ci)
+            if not np.isfinite(r):
+                undefined.append(f"{name} (n = {n})")
             rels.append(
                 {
                     "posting_id": pid,
@@ -366,6 +369,11 @@ def speech_summary(
                     "ci_high": hi,
                     "p_value": p,
                 }
+            )
+        if undefined:
+            notes.append(
+                f"posting {pid}: r with speech is undefined for {', '.join(undefined)}: fewer "
+                "than 3 interviews with both values, or one of them has no variance."
             )
         if y_by_id is not None and wide.shape[1]:
             y = pd.to_numeric(y_by_id.reindex(ids).astype("object"), errors="coerce").astype(
