@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -23,12 +25,19 @@ from milo_analytics.sandbox.world import demo_world_path
 def test_write_demo_reproduces_the_packaged_demo(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # the command data/demo/README.md documents
-    assert main(["sandbox", "--write-demo", str(tmp_path), "--seed", "7"]) == 0
+    # run the very command data/demo/README.md documents, into a temporary folder
+    readme = (demo_world_path() / "README.md").read_text()
+    commands = re.findall(r"^milo-analytics sandbox --write-demo .*$", readme, flags=re.M)
+    assert len(commands) == 1, commands
+    args = shlex.split(commands[0])[1:]
+    assert args[args.index("--write-demo") + 1] == "data/demo"
+    args[args.index("--write-demo") + 1] = str(tmp_path)
+    assert main(args) == 0
     assert "1600 candidates" in capsys.readouterr().out
-    for f in demo_world_path().iterdir():
-        if f.name != "README.md":
-            assert (tmp_path / f.name).read_bytes() == f.read_bytes(), f.name
+    files = sorted(f.name for f in demo_world_path().iterdir() if f.name != "README.md")
+    assert sorted(f.name for f in tmp_path.iterdir()) == files  # nothing missing or extra
+    for name in files:
+        assert (tmp_path / name).read_bytes() == (demo_world_path() / name).read_bytes(), name
 
 
 def test_serve_a_saved_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
