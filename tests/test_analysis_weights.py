@@ -308,3 +308,31 @@ def test_results_escape_candidate_and_question_text_and_keep_inputs():
     assert "fit no formula" in rec._repr_html_()
     for name, frame in snapshot.items():
         pd.testing.assert_frame_equal(getattr(d, name), frame)
+
+
+def test_rescore_rank_changes_and_spearman_against_scipy():
+    from scipy import stats
+
+    data, _ = synthetic_interview_data(400, 4, seed=14)
+    res = rescore(data, {"P1-q2": 10.0}, cut=60)
+    iv = res.interviews
+    # ranks: 1 = best, ties share the best rank (scipy "min"); positive change = moved up
+    rb = stats.rankdata(-iv["score_before"].to_numpy(), method="min")
+    ra = stats.rankdata(-iv["score_after"].to_numpy(), method="min")
+    assert iv["rank_before"].to_numpy() == pytest.approx(rb)
+    assert iv["rank_after"].to_numpy() == pytest.approx(ra)
+    assert iv["rank_change"].to_numpy() == pytest.approx(rb - ra)
+    row = res.table.iloc[0]
+    rho = stats.spearmanr(iv["score_before"], iv["score_after"]).statistic
+    assert row["spearman"] == pytest.approx(rho)
+    assert row["max_abs_rank_change"] == np.abs(rb - ra).max() > 0
+    assert row["share_rank_changed"] == pytest.approx(np.mean(rb != ra))
+    # flips are exactly the interviews whose side of the cut changed
+    crossed = (iv["score_before"] >= 60) != (iv["score_after"] >= 60)
+    assert set(iv.loc[iv["flip"] != "", "interview_id"]) == set(iv.loc[crossed, "interview_id"])
+    assert (iv.loc[iv["flip"] == "in", "score_after"] >= 60).all()
+    assert (iv.loc[iv["flip"] == "out", "score_before"] >= 60).all()
+    # a top-k shortlist: those ranked ≤ k before / after
+    top = rescore(data, {"P1-q2": 10.0}, top=40).interviews
+    assert top["shortlisted_before"].to_numpy().tolist() == (rb <= 40).tolist()
+    assert top["shortlisted_after"].to_numpy().tolist() == (ra <= 40).tolist()
