@@ -417,3 +417,48 @@ def test_every_route_answers_errors_in_its_declared_shape(
     assert checked[401] == routes and checked[429] == routes
     assert checked[404] == {(m, t) for m, t in routes if "{" in t}
     assert checked[422] == {(m, t) for m, t in routes if m in ("POST", "PATCH")}
+
+
+def test_the_demo_world_as_served_matches_the_api_document(
+    demo_sandbox: Any, contract: Contract
+) -> None:
+    """The packaged demo world (what `milo-analytics demo` and the notebooks read): every
+    candidate listing page, and the interview documents of every 12th candidate (completed,
+    shortlisted, dismissed, knocked out and unfinished alike), both postings."""
+    c = httpx.Client(
+        base_url=demo_sandbox.base_url, headers={"X-API-KEY": demo_sandbox.api_key}, timeout=10
+    )
+    ck = contract.check
+    postings = ck(c.get("/postings"), "GET", "/postings", 200)["data"]
+    assert len(postings) == 2
+    statuses: set[str] = set()
+    n_docs = 0
+    for p in postings:
+        ck(c.get(f"/postings/{p['id']}/questions"), "GET", "/postings/{posting_id}/questions", 200)
+        candidates: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params = {"limit": 100, **({"starting_after": cursor} if cursor else {})}
+            page = ck(
+                c.get(f"/postings/{p['id']}/candidates", params=params),
+                "GET",
+                "/postings/{posting_id}/candidates",
+                200,
+            )
+            candidates += page["data"]
+            if not page["pagination"]["has_more"]:
+                break
+            cursor = page["data"][-1]["interview_id"]
+        assert len(candidates) == len(demo_sandbox.world.candidates[p["id"]])
+        for cand in candidates[::12]:
+            doc = ck(
+                c.get(f"/interviews/{cand['interview_id']}/data"),
+                "GET",
+                "/interviews/{interview_id}/data",
+                200,
+            )["data"]
+            statuses.add(doc["status"])
+            n_docs += 1
+    assert n_docs >= 130
+    assert {"completed", "not_ready"} <= statuses
+    c.close()
