@@ -858,8 +858,11 @@ def demo_command(
             title="HeyMilo demo world — interview analytics",
         )
         report_path = report.save_html(out / "milo-report.html")
-        # the same audit the report's adverse-impact section runs, for the summary
-        audit = bias_audit(data, demographics)
+        # the audit the report's adverse-impact section ran (computed again only if it failed
+        # there, so that the summary shows the error)
+        audit = report.results.get("audit")
+        if audit is None:
+            audit = bias_audit(data, demographics)
         _print_summary(data, report, suggestion, audit)
         typer.echo(f"Report:     {report_path}")
         typer.echo(f"Suggestion: {suggestion_path}")

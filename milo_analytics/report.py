@@ -275,6 +275,13 @@ class Report:
         The headline numbers (counts, postings, date range).
     problems : list of str
         Parts that could not be computed (also shown in the page where they belong).
+    results : dict
+        The analysis results the sections were built from, so callers reuse them instead of
+        computing them again: ``"status_funnel"``, ``"items"`` (item statistics),
+        ``"speech"``, ``"validity"`` (``{target: result}``), ``"importance"``, ``"audit"``
+        (the :class:`~milo_analytics.analysis.fairness.BiasAudit`), ``"rescore"``, and per
+        posting ``"drift"``, ``"effective_weights"``, ``"reconcile_scores"``
+        (``{posting_id: result}``). A key is absent when its section is absent or failed.
 
     Examples
     --------
@@ -282,6 +289,8 @@ class Report:
     >>> r = build_report(InterviewData(), generated_at="2026-01-01T00:00:00Z")
     >>> r.to_html() == r.to_html()
     True
+    >>> "audit" in r.results  # no demographics, no audit
+    False
     """
 
     def __init__(
@@ -293,6 +302,7 @@ class Report:
         facts: dict[str, Any],
         redact_pii: bool,
         problems: list[str],
+        results: dict[str, Any] | None = None,
     ) -> None:
         self.title = title
         self.generated_at = generated_at
@@ -300,6 +310,7 @@ class Report:
         self.facts = facts
         self.redact_pii = redact_pii
         self.problems = problems
+        self.results: dict[str, Any] = dict(results or {})
 
     # ---------------------------------------------------------------- output
     def to_html(self) -> str:
@@ -313,7 +324,7 @@ class Report:
             version=__version__,
             plotly_version=_plotly_version(),
             redact_pii=self.redact_pii,
-            facts=[(k, _fmt_value(v)) for k, v in self.facts.items()],
+            facts=[(k, _fmt_fact(v)) for k, v in self.facts.items()],
             sections=self.sections,
             css=_resource("report.css"),
             plotlyjs=_plotlyjs() if has_figures else "",
@@ -376,7 +387,7 @@ class Report:
         esc = html.escape
         rows = "".join(
             f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>"
-            f"{esc(_fmt_value(v))}</td></tr>"
+            f"{esc(_fmt_fact(v))}</td></tr>"
             for k, v in self.facts.items()
         )
         items = "".join(
@@ -484,6 +495,7 @@ def build_report(
         facts=builder.facts,
         redact_pii=redact_pii,
         problems=builder.problems,
+        results=builder.results,
     )
 
 
@@ -516,6 +528,7 @@ class _Builder:
         )
         self.problems: list[str] = []
         self.facts: dict[str, Any] = {}
+        self.results: dict[str, Any] = {}  # analysis results by name (Report.results)
         self._fig_counter: dict[str, int] = {}
         self.postings = data.posting_ids
         self.question_text = self._question_labels()
@@ -817,18 +830,38 @@ class _Builder:
                 Block(kind="html", html="", notes=[self.redact.light(n) for n in notes])
             )
 
+    def keep(self, key: str, result: Any, posting_id: str | None = None) -> Any:
+        """Remember an analysis result for :attr:`Report.results` (per posting when given)."""
+        if result is not None:
+            if posting_id is None:
+                self.results[key] = result
+            else:
+                self.results.setdefault(key, {})[posting_id] = result
+        return result
+
     def per_posting(
-        self, section: Section, label: str, fn: Callable[[InterviewData], Any], *, title: str
+        self,
+        section: Section,
+        label: str,
+        fn: Callable[[InterviewData], Any],
+        *,
+        title: str,
+        key: str,
     ) -> None:
         """Run a Result-returning analysis once per posting (one figure and table each)."""
         if len(self.postings) <= 1:
-            self.add_result(section, self.run(section, label, lambda: fn(self.data)), title=title)
+            res = self.run(section, label, lambda: fn(self.data))
+            for pid in self.postings:
+                self.keep(key, res, pid)
+            self.add_result(section, res, title=title)
             return
         for pid in self.postings:
             sub = self._posting_data(pid)
             if sub.interviews.empty and sub.scores.empty:
                 continue
-            res = self.run(section, f"{label} ({pid})", lambda sub=sub: fn(sub))
+            res = self.keep(
+                key, self.run(section, f"{label} ({pid})", lambda sub=sub: fn(sub)), pid
+            )
             self.add_result(
                 section, res, title=f"{title} — {self.posting_name(pid)}", one_posting=True
             )
@@ -856,7 +889,28 @@ class _Builder:
         if self.demographics is not None:
             sections.append(self.impact())
         sections.append(self.data_quality())
+        self._headline(sections)
         return sections
+
+    def _headline(self, sections: list[Section]) -> None:
+        """The audit's and the suggestion's conclusions in the page header (read first)."""
+        by_id = {s.id: s for s in sections}
+        audit = by_id.get("adverse-impact")
+        if audit is not None:
+            if "flags" in audit.facts:
+                flags, below = audit.facts["flags"], audit.facts["below_four_fifths"]
+                self.facts["Adverse impact"] = (
+                    f"{flags} flag{'' if flags == 1 else 's'} (evidence of adverse impact); "
+                    f"{below} impact ratio{' is' if below == 1 else 's are'} below 0.8 "
+                    "— see the Adverse impact section"
+                )
+            else:
+                self.facts["Adverse impact"] = "not computed — see the Adverse impact section"
+        sug = by_id.get("suggestion")
+        if sug is not None and "recommendation" in sug.facts:
+            self.facts["Suggested weights"] = (
+                f"{sug.facts['recommendation']} — see the Suggested question weights section"
+            )
 
     def _facts(self) -> dict[str, Any]:
         s = self.data.summary()
@@ -920,7 +974,9 @@ class _Builder:
                 }
             )
             self.table(sec, shown, title="Postings", label_postings=False)
-        funnel = self.run(sec, "Status counts", lambda: _analysis("status_funnel")(d))
+        funnel = self.keep(
+            "status_funnel", self.run(sec, "Status counts", lambda: _analysis("status_funnel")(d))
+        )
         if funnel is not None and len(funnel.table):
             sec.facts["statuses"] = funnel.table.groupby("status")["n"].sum().to_dict()
             self.figure(sec, self.run(sec, "Status figure", funnel.plot))
@@ -959,7 +1015,11 @@ class _Builder:
                 sub = self._posting_data(pid)
                 if len(sub.interviews) < 2:
                     continue
-                res = self.run(sec, f"Drift ({pid})", lambda s=sub: _analysis("drift")(s))
+                res = self.keep(
+                    "drift",
+                    self.run(sec, f"Drift ({pid})", lambda s=sub: _analysis("drift")(s)),
+                    pid,
+                )
                 if res is not None:
                     self._drift(sec, res, pid)
         return sec
@@ -1014,12 +1074,14 @@ class _Builder:
             "Effective weights",
             lambda d: _analysis("effective_weights")(d),
             title="Nominal vs effective weights",
+            key="effective_weights",
         )
         self.per_posting(
             sec,
             "Score reconstruction",
             lambda d: _analysis("reconcile_scores")(d),
             title="Score reconstruction",
+            key="reconcile_scores",
         )
         return sec
 
@@ -1033,7 +1095,10 @@ class _Builder:
                 "scale (1–5 or 1–10)."
             ),
         )
-        res = self.run(sec, "Item statistics", lambda: _analysis("item_statistics")(self.data))
+        res = self.keep(
+            "items",
+            self.run(sec, "Item statistics", lambda: _analysis("item_statistics")(self.data)),
+        )
         if res is None:
             return sec
         from . import plots
@@ -1155,6 +1220,7 @@ class _Builder:
                 self.data, outcomes=self.outcomes, demographics=self.demographics
             ),
         )
+        self.keep("speech", res)
         if res is None:
             return sec
         notes = [str(n) for n in res.notes]
@@ -1245,6 +1311,7 @@ class _Builder:
             )
             if res is None:
                 continue
+            self.results.setdefault("validity", {})[target] = res
             labelled = res.table.assign(label=res.table["predictor"].map(self._predictor_label))
             fig = self.run(
                 sec,
@@ -1298,6 +1365,7 @@ class _Builder:
         )
         if imp is None:
             return sec
+        self.keep("importance", imp)
         for pid in self.postings:
             rows = imp.table[imp.table["posting_id"] == pid]
             if rows.empty:
@@ -1389,6 +1457,7 @@ class _Builder:
         )
         if res is None:
             return
+        self.keep("rescore", res)
         self.add_result(
             sec, res, title=f"If past candidates had been scored with the suggested weights ({pid})"
         )
@@ -1427,6 +1496,7 @@ class _Builder:
         )
         if res is None:
             return sec
+        self.keep("audit", res)
         if not isinstance(getattr(res, "summary", None), pd.DataFrame):
             self.add_result(sec, res, title="Impact ratios")
             return sec
@@ -1685,7 +1755,8 @@ def _table_html(frame: pd.DataFrame, *, max_rows: int) -> str:
     head = ""
     if show_index:
         head += f"<th class='text'>{esc(str(shown.index.name or ''))}</th>"
-    head += "".join(f"<th class='{cls(c)}'>{esc(str(c))}</th>" for c in cols)
+    # column names break after underscores ("alpha_if_<wbr>deleted"): narrow pages and print
+    head += "".join(f"<th class='{cls(c)}'>{esc(str(c)).replace('_', '_<wbr>')}</th>" for c in cols)
     body = []
     for idx, row in zip(shown.index, shown.itertuples(index=False, name=None), strict=True):
         cells = f"<td class='text'>{esc(_fmt_value(idx))}</td>" if show_index else ""
@@ -1703,6 +1774,13 @@ def _table_html(frame: pd.DataFrame, *, max_rows: int) -> str:
     if len(frame) > max_rows:
         out += f"<p class='milo-more'>{len(frame) - max_rows:,} more rows not shown.</p>"
     return out
+
+
+def _fmt_fact(v: Any) -> str:
+    """A header fact: counts with thousands separators ("1,600"), else as in tables."""
+    if isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_):
+        return f"{int(v):,}"
+    return _fmt_value(v)
 
 
 def _fmt_p(v: Any) -> str:
@@ -1795,9 +1873,10 @@ def _plotlyjs() -> str:
 
 
 def _plotly_version() -> str:
-    import plotly
+    """The version of the embedded plotly.js bundle (not of the plotly Python package)."""
+    from plotly.offline import get_plotlyjs_version
 
-    return plotly.__version__
+    return get_plotlyjs_version()
 
 
 @functools.cache

@@ -289,9 +289,24 @@ def test_demo_report_has_every_section_and_no_pii(demo_run: tuple[int, str, Path
 
 
 @pytest.mark.slow
-def test_demo_apply_pushes_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_apply_pushes_and_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import milo_analytics.analysis as analysis
+    from milo_analytics.analysis import fairness
+
+    real, calls = fairness.bias_audit, []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    # the report's section and the demo's summary share one audit (Report.results["audit"])
+    monkeypatch.setattr(fairness, "bias_audit", counted)
+    monkeypatch.setattr(analysis, "bias_audit", counted, raising=False)
     code, out, err = run(capsys, "demo", "--out", str(tmp_path), "--apply", "--quiet")
     assert code == 0, err
+    assert len(calls) == 1
     assert "Dry run for posting" in out
     assert "Push for posting" in out
     assert "Verified: the sandbox now serves the new weights" in out

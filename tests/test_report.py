@@ -249,6 +249,10 @@ def test_plotlyjs_is_inlined_exactly_once_and_nothing_is_fetched(page: str) -> N
     ours = page.replace(get_plotlyjs().replace("</script", "<\\/script"), "")
     assert len(ours) < len(page) - 1_000_000  # the bundle was found and removed
     assert "http://" not in ours and "https://" not in ours
+    # the footer names the embedded bundle's version (not the plotly Python package's)
+    from plotly.offline import get_plotlyjs_version
+
+    assert f"plotly.js {get_plotlyjs_version()} is embedded" in ours
 
 
 def test_table_of_contents_links_every_section(page: str, data: InterviewData) -> None:
@@ -257,6 +261,11 @@ def test_table_of_contents_links_every_section(page: str, data: InterviewData) -
         assert f'<a href="#{section.id}">' in page
         assert f'<section id="{section.id}"' in page
     assert "@media print" in page
+    # printed, wide tables show every column (no scroll box) and closed details open
+    print_css = page.split("@media print")[1].split("</style>")[0]
+    assert ".milo-table-wrap { overflow: visible; }" in print_css
+    assert "@page { size: A4 landscape" in page
+    assert 'addEventListener("beforeprint"' in page and "open = true" in page
 
 
 # --------------------------------------------------------------------------- size bound
@@ -398,6 +407,36 @@ def test_outcomes_and_demographics_add_their_sections(data: InterviewData) -> No
     assert sum(b.kind == "figure" for b in validity.blocks) >= 2  # hire-rate bands, importance
     audit = next(s for s in report.sections if s.id == "adverse-impact")
     assert "flags" in audit.facts and any(b.kind == "figure" for b in audit.blocks)
+
+
+def test_report_exposes_the_results_its_sections_were_built_from(data: InterviewData) -> None:
+    from milo_analytics.analysis.fairness import BiasAudit
+
+    outcomes, demographics = _joined(data)
+    report = build_report(data, outcomes=outcomes, demographics=demographics, generated_at=STAMP)
+    audit = report.results["audit"]
+    assert isinstance(audit, BiasAudit)
+    # the very object the page was written from: its counts are the section's
+    section = next(s for s in report.sections if s.id == "adverse-impact")
+    assert section.facts["flags"] == len(audit.flags)
+    assert section.facts["below_four_fifths"] == len(audit.below_four_fifths)
+    assert set(report.results["validity"]) == {"hired"}
+    alpha = report.results["items"].reliability.set_index("posting_id")["alpha"]
+    assert next(s for s in report.sections if s.id == "questions").facts["alpha"] == {
+        "P1": round(float(alpha["P1"]), 3)
+    }
+    assert set(report.results["effective_weights"]) == {"P1"}
+    assert set(report.results["drift"]) == {"P1"}
+    # sections that are absent leave no result behind
+    plain = build_report(data, generated_at=STAMP)
+    assert "audit" not in plain.results and "validity" not in plain.results
+    # the header states the audit's conclusion with the section's own counts
+    flags, below = len(audit.flags), len(audit.below_four_fifths)
+    headline = report.facts["Adverse impact"]
+    assert headline.startswith(f"{flags} flag") and f"{below} impact ratio" in headline
+    assert "Adverse impact" not in plain.facts
+    header = report.to_html().split("</header>")[0]
+    assert "<th>Adverse impact</th>" in header
 
 
 def test_outcomes_without_interview_ids_explain_themselves(data: InterviewData) -> None:
