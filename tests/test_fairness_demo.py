@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import jsonschema
+import pandas as pd
 import pytest
 
 from milo_analytics import load_posting, read_demographics, read_outcomes
@@ -116,3 +117,33 @@ def test_audit_command_reports_bad_demographics(demo_audit, tmp_path, capsys):
     code = main(["audit", "X", "--demographics", str(bad), "--documents", docs])
     err = capsys.readouterr().err
     assert code == 1 and "posting X is not in the documents" in err
+
+
+def test_demographics_join_by_every_key_agrees_on_the_demo_world(demo_audit, tmp_path):
+    # the demo's demographics.csv is keyed by email; outcomes.csv gives many people's
+    # interview_id and ATS external id (candidate metadata), so the same answers can be keyed
+    # by the other two, and by a messy spelling of the email, and must join the same way
+    _, data, by_email, _ = demo_audit
+    folder = demo_world_path()
+    raw = pd.read_csv(folder / "demographics.csv", dtype=str, keep_default_na=False)
+    ids = pd.read_csv(folder / "outcomes.csv", dtype=str)[["email", "interview_id", "external_id"]]
+    ids = ids[ids["interview_id"].isin(data.candidates["interview_id"])]
+    assert data.candidates["external_id"].notna().any()  # the loader kept the metadata's id
+    keyed = raw.merge(ids, on="email")
+    assert len(keyed) > 500
+    want = by_email.set_index("interview_id")[["sex", "race_ethnicity"]].sort_index()
+    for key, frame in [
+        ("interview_id", keyed.drop(columns=["email", "external_id"])),
+        ("external_id", keyed.drop(columns=["email", "interview_id"])),
+        ("email", raw.assign(email="  " + raw["email"].str.upper() + " ")),
+    ]:
+        path = tmp_path / f"demo_{key}.csv"
+        frame.to_csv(path, index=False)
+        got = read_demographics(path, key=key, data=data).set_index("interview_id").sort_index()
+        if key == "email":
+            assert got.index.tolist() == want.index.tolist()
+        else:
+            assert set(keyed["interview_id"]) <= set(got.index), key
+        pd.testing.assert_frame_equal(
+            got[["sex", "race_ethnicity"]], want.loc[got.index], check_dtype=False
+        )
