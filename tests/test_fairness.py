@@ -619,3 +619,18 @@ def test_every_rate_carries_its_wilson_interval():
         lo, hi = proportion_confint(r.n_positive, r.n, method="wilson")  # statsmodels reference
         assert (r.rate_ci_low, r.rate_ci_high) == (pytest.approx(lo), pytest.approx(hi))
         assert r.rate_ci_low <= r.rate <= r.rate_ci_high
+
+
+def test_audit_reads_a_raw_frame_keyed_by_interview_id_like_a_file():
+    # a frame with interview_id that did not come from read_demographics gets the same
+    # treatment: spellings mapped to EEO-1 labels, conflicting duplicates refused
+    data, demo = make_world(n=300, seed=8)
+    raw = demo.assign(sex=demo["sex"].map({"Male": "m", "Female": "Woman", "Unknown": ""}))
+    a = bias_audit(data, raw, questions=False)
+    b = bias_audit(data, demo, questions=False)
+    assert set(a.table.loc[a.table["dimension"] == "sex", "sex"]) == {"Male", "Female"}
+    pd.testing.assert_frame_equal(a.table, b.table)
+    clash = pd.concat([demo, demo.iloc[[0]].assign(sex="Female" if demo["sex"].iloc[0] == "Male"
+                                                   else "Male")])  # fmt: skip
+    with pytest.raises(DataError, match="on_conflict="):
+        bias_audit(data, clash, questions=False)

@@ -1100,6 +1100,10 @@ def _coerce_demographics(demographics: Any, data: InterviewData) -> pd.DataFrame
         and (demographics["interview_id"].notna().any())
     ):
         demo = demographics
+        if "join_report" not in demo.attrs:
+            # keyed by interview_id but not read by read_demographics: map its spellings to
+            # the EEO-1 labels, count unknowns and refuse conflicting duplicate rows the same way
+            demo = read_demographics(demo, key="interview_id", key_column="interview_id")
         missing = [c for c in ("sex", "race_ethnicity") if c not in demo.columns]
         if missing:
             raise DataError(
