@@ -456,6 +456,8 @@ def test_audit_json_follows_the_schema(gap_audit, tmp_path):
 def test_audit_html_is_escaped_and_plots(gap_audit):
     page = gap_audit._repr_html_()
     assert "Question 0 <b>" not in page and "Question 0 &lt;b&gt;" in page
+    n_below = len(gap_audit.below_four_fifths)
+    assert f"Below four-fifths ({n_below}): " in page and "not significant" in page
     fig = gap_audit.plot()
     assert isinstance(fig, go.Figure)
     assert any(s.x0 == 0.8 for s in fig.layout.shapes)

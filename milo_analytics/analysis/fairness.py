@@ -912,6 +912,17 @@ class BiasAudit(Result):
             parts.append(f"<h5>Flags ({len(fl)})</h5>" + frame_to_html(fl[cols]))
         else:
             parts.append("<h5>Flags</h5><p>No evidence of adverse impact under the flag rule.</p>")
+        verdicts = self.four_fifths_verdicts()
+        if len(verdicts):
+            counts = verdicts["verdict"].value_counts()
+            parts.append(
+                f"<details><summary>Below four-fifths ({len(verdicts)}): "
+                + esc(", ".join(f"{v} {int(k)}" for v, k in counts.items()))
+                + "</summary>"
+                + frame_to_html(verdicts[["posting_id", "label", "dimension", "category", "n",
+                                          "impact_ratio", "verdict", "why"]], max_rows=400)
+                + "</details>"
+            )  # fmt: skip
         cols = ["posting_id", "label", "dimension", "reference", "n", "unknown",
                 "min_impact_ratio", "lowest_category", "below_four_fifths", "flagged"]  # fmt: skip
         parts.append("<h5>Summary</h5>" + frame_to_html(self.summary[cols], max_rows=200))
