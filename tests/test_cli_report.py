@@ -66,6 +66,25 @@ def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str], tmp_path:
         main(["--debug", "report", "NOPE1234", "--offline", "--store", str(tmp_path / "s.sqlite3")])
 
 
+def test_an_unexpected_failure_is_one_line_and_debug_shows_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import milo_analytics.cli as cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(cli, "load_inputs", broken)
+    code, out, err = run(capsys, "report", "ABC", "--offline")
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 1 and out == ""
+    assert lines == [
+        "milo-analytics: unexpected RuntimeError: disk on fire (run with --debug for the traceback)"
+    ]
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        main(["--debug", "report", "ABC", "--offline"])
+
+
 def test_report_without_api_key_says_how_to_fix(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

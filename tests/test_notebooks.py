@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -63,6 +64,16 @@ def test_notebook_runs_against_the_sandbox(
     for fig in figures:
         # JupyterLab draws the plotly mimetype; exported HTML uses the text/html twin
         assert "text/html" in fig["data"]
+    # ... which draws with the plotly.js the notebook renderer embeds once, before the first
+    # figure (offline: no CDN), as `jupyter nbconvert --to html` keeps it
+    from plotly.offline import get_plotlyjs_version
+
+    banner = f"plotly.js v{get_plotlyjs_version()}"
+    bundles = [i for i, o in enumerate(outputs) if banner in o.get("data", {}).get("text/html", "")]
+    assert bundles and bundles[0] < outputs.index(figures[0])
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    loads_plotly = re.findall(r"<script[^>]*src=[\"'][^\"']*plotly[^\"']*", html)
+    assert loads_plotly == []  # (a bool/list, not the 10 MB text, in the assertion)
     # no candidate email reaches an output (reports redact; summaries show counts only)
     from milo_analytics.sandbox import load_demo_world
 
@@ -70,3 +81,51 @@ def test_notebook_runs_against_the_sandbox(
     world = load_demo_world(copy_world=False)
     emails = [c["email"].lower() for cs in world.candidates.values() for c in cs]
     assert not [e for e in emails if e in text]
+
+
+#: The edits a user makes to the setup cell for a real account (posting id and file paths).
+REAL_ACCOUNT_EDITS = {
+    '"ats_export.csv", "email"': '"{data}/outcomes.csv", "external_id"',
+    '"eeo_self_id.csv"': '"{data}/demographics.csv"',
+}
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_switches_to_a_real_account_by_editing_the_setup_cell(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_sandbox
+) -> None:
+    """With HEYMILO_API_KEY set, only the setup cell changes: it talks to the API it names."""
+    from nbclient import NotebookClient
+
+    from milo_analytics.sandbox.world import demo_world_path
+
+    # "a real account": an API at HEYMILO_BASE_URL with a key, not the notebook's own sandbox
+    monkeypatch.setenv("HEYMILO_API_KEY", demo_sandbox.api_key)
+    monkeypatch.setenv("HEYMILO_BASE_URL", demo_sandbox.base_url)
+    monkeypatch.setenv("MILO_ANALYTICS_STORE", str(tmp_path / "store.sqlite3"))
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    setup = code[0]
+    assert "HEYMILO_API_KEY" in setup.source and '"13D77095"' in setup.source
+    posting = demo_sandbox.world.postings[0]["id"]
+    setup.source = setup.source.replace('"13D77095"', f'"{posting}"')
+    for old, new in REAL_ACCOUNT_EDITS.items():
+        setup.source = setup.source.replace(old, new.format(data=demo_world_path().as_posix()))
+    untouched = [c.source for c in code[1:]]
+    NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    assert [c.source for c in code[1:]] == untouched
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    errors = [o for o in outputs if o.output_type == "error"]
+    assert not errors, [f"{o.ename}: {o.evalue}" for o in errors]
+    text = json.dumps(outputs)
+    assert f"posting {posting}" in text  # the setup cell's print
+    assert demo_sandbox.api_key not in text
+    # the pull went to the API named in the environment, into the store it names
+    assert (tmp_path / "store.sqlite3").exists()
+    if name.startswith("02"):
+        assert "applied:" not in text  # a real account is never pushed to by the notebook
