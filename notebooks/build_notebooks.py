@@ -74,9 +74,7 @@ def explore() -> list:
             "## Load\n\nA pull is incremental: running it again only fetches what changed."
         ),
         new_code_cell(LOAD),
-        new_code_cell(
-            'data.candidates["status"].value_counts()'
-        ),
+        new_code_cell('data.candidates["status"].value_counts()'),
         new_code_cell("data.score_matrix().describe().round(2)"),
         new_markdown_cell(
             "## Weights\n\nA nominal weight is not a question's influence on the overall score: "
@@ -150,16 +148,14 @@ def calibrate() -> list:
             "1/0) and says exactly how the join went."
         ),
         new_code_cell(
-            "outcomes = ma.read_outcomes(OUTCOMES, key=OUTCOMES_KEY, data=data, on_conflict=\"unknown\")\n"
+            'outcomes = ma.read_outcomes(OUTCOMES, key=OUTCOMES_KEY, data=data, on_conflict="unknown")\n'
             "from milo_analytics.outcomes import join_report\n\n"
             "join_report(outcomes)"
         ),
-        new_code_cell(
-            'outcomes["hired"].value_counts(dropna=False)'
-        ),
+        new_code_cell('outcomes["hired"].value_counts(dropna=False)'),
         new_markdown_cell("## Suggested weights"),
         new_code_cell(
-            "suggestion = ma.suggest_weights(data, outcomes, target=\"hired\", posting_id=POSTING_ID)\n"
+            'suggestion = ma.suggest_weights(data, outcomes, target="hired", posting_id=POSTING_ID)\n'
             "suggestion.plot().show()\n"
             "suggestion"
         ),
@@ -214,13 +210,11 @@ def audit() -> list:
             "declines are counted as *Unknown*, never dropped silently."
         ),
         new_code_cell(
-            "demographics = ma.read_demographics(DEMOGRAPHICS, data=data, on_conflict=\"unknown\")\n"
+            'demographics = ma.read_demographics(DEMOGRAPHICS, data=data, on_conflict="unknown")\n'
             "from milo_analytics.outcomes import join_report\n\n"
             "join_report(demographics)"
         ),
-        new_code_cell(
-            'demographics[["sex", "race_ethnicity"]].value_counts().head(15)'
-        ),
+        new_code_cell('demographics[["sex", "race_ethnicity"]].value_counts().head(15)'),
         new_markdown_cell("## The audit"),
         new_code_cell(
             "from milo_analytics.analysis import bias_audit, impact_ratios\n\n"
@@ -245,7 +239,9 @@ def audit() -> list:
             "speech.plot().show()\n"
             "speech"
         ),
-        new_markdown_cell("## Export\n\nThe audit as JSON (documented schema) and the HTML report."),
+        new_markdown_cell(
+            "## Export\n\nThe audit as JSON (documented schema) and the HTML report."
+        ),
         new_code_cell(
             'audit.to_json(OUT / "bias-audit.json")\n'
             "report = ma.build_report(data, demographics=demographics)\n"
