@@ -943,8 +943,10 @@ def _print_summary(data: Any, report: Any, suggestion: Any, audit: Any) -> None:
     facts = {s.id: s.facts for s in report.sections}
     typer.echo("milo-analytics demo")
     typer.echo(f"  {_plural(len(data.posting_ids), 'posting')}, {_counts(data)}")
+    titles = dict(zip(data.postings["posting_id"], data.postings["title"], strict=True))
     for pid, alpha in facts.get("questions", {}).get("alpha", {}).items():
-        typer.echo(f"  reliability {pid}: Cronbach's alpha = {alpha:.2f}")
+        name = f"{pid} ({titles[pid]})" if isinstance(titles.get(pid), str) else pid
+        typer.echo(f"  reliability {name}: Cronbach's alpha = {alpha:.2f}")
     typer.echo("  adverse impact (sex, race/ethnicity):")
     echo_audit_findings(audit, indent="    ")
     notes = [str(n) for n in getattr(suggestion, "notes", []) or []]

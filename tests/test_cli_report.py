@@ -252,6 +252,8 @@ def test_demo_writes_report_and_suggestion_and_prints_the_plan(
     assert f"Report:     {report}" in out and f"Suggestion: {suggestion}" in out
     assert "Dry run for posting" in out
     assert "Dry run: nothing was written" in out
+    # postings are named by title as well as id (the demo world's guide posting)
+    assert re.search(r"reliability [0-9A-F]{8} \(Customer Service Representative\): ", out), out
     # one plan line per scored question of the calibrated posting, with an action
     plan_lines = [ln for ln in out.splitlines() if re.search(r"\s(update|unchanged)$", ln)]
     assert len(plan_lines) == 5, out
