@@ -1204,6 +1204,7 @@ def _fairness(
     drop_tolerance: float,
 ) -> tuple[pd.DataFrame, list[str]]:
     from .analysis.fairness import impact_ratios
+    from .analysis.weights import FORMULAS
 
     if isinstance(demographics, pd.DataFrame) and "interview_id" in demographics.columns:
         demo = demographics
@@ -1218,9 +1219,11 @@ def _fairness(
         )
     demo = demo.drop_duplicates("interview_id").set_index(demo["interview_id"].astype("str"))
     frame = pd.DataFrame(index=X_all.index)
-    Xv = X_all.to_numpy()
+    Xv = X_all.to_numpy(dtype=float)
+    overall = FORMULAS["proportional"]  # the score model's formula, written once in analysis
     for name, w in (("current", current), ("suggested", suggested)):
-        frame[f"score_{name}"] = 100 * (Xv @ w) / (w.sum() * scale)
+        w_rows = np.broadcast_to(np.asarray(w, dtype=float), Xv.shape)
+        frame[f"score_{name}"] = overall(Xv, w_rows, scale)
         if cut is not None:
             frame[f"sel_{name}"] = frame[f"score_{name}"] >= cut
     for d in dims:
