@@ -68,14 +68,6 @@ PII_COLUMNS = frozenset(
 REDACTED = "[redacted]"
 #: Bootstrap resamples for the question-importance CIs of the validity section.
 IMPORTANCE_BOOTSTRAP = 200
-#: Axis titles of analysis figures that need their unit.
-AXIS_UNITS = {
-    "vendor score − predicted": "vendor score − predicted (points of the 0–100 score)",
-    "overall score": "overall score (points, 0–100)",
-    "speech score": "speech score (0–5)",
-    "score before": "overall score before (points)",
-    "score after": "overall score after (points)",
-}
 #: Columns holding p values (shown as "< .001" rather than 0.000).
 P_COLUMNS = frozenset({"p_value", "p_adjusted", "p_rest", "r_p", "mw_p", "ks_p", "p"})
 
@@ -701,20 +693,18 @@ class _Builder:
                 t["name"] = text(t["name"])
             data.append(t)
         layout = dict(spec.get("layout", {}))
-        for key, axis in list(layout.items()):
-            if not (key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict)):
-                continue
-            at = axis.get("title")
-            text_ = at.get("text") if isinstance(at, dict) else at
-            if isinstance(text_, str) and text_ in AXIS_UNITS:
-                new_title = {**(at if isinstance(at, dict) else {}), "text": AXIS_UNITS[text_]}
-                layout[key] = {**axis, "title": new_title}
         tt = layout.get("title")
         if isinstance(tt, dict) and "text" in tt:
             layout["title"] = {**tt, "text": text(tt["text"])}
         elif isinstance(tt, str):
             layout["title"] = text(tt)
         return {"data": data, "layout": layout}
+
+    def notes(self, section: Section, notes: list[str]) -> None:
+        """Append a block of plain-text notes (redacted like every toolkit text)."""
+        section.blocks.append(
+            Block(kind="html", html="", notes=[self.redact.light(n) for n in notes])
+        )
 
     def table(
         self,
@@ -826,9 +816,7 @@ class _Builder:
                 one_posting=one_posting,
             )
         elif notes:
-            section.blocks.append(
-                Block(kind="html", html="", notes=[self.redact.light(n) for n in notes])
-            )
+            self.notes(section, notes)
 
     def keep(self, key: str, result: Any, posting_id: str | None = None) -> Any:
         """Remember an analysis result for :attr:`Report.results` (per posting when given)."""
@@ -1271,9 +1259,7 @@ class _Builder:
                 max_rows=60,
             )
         if general:
-            sec.blocks.append(
-                Block(kind="html", html="", notes=[self.redact.light(n) for n in general])
-            )
+            self.notes(sec, general)
         return sec
 
     def validity(self) -> Section:
@@ -1429,9 +1415,7 @@ class _Builder:
             self.table(sec, comp, title="Out-of-sample comparison (same folds)")
         notes = [str(n) for n in getattr(sg, "notes", []) or []]
         if notes:
-            sec.blocks.append(
-                Block(kind="html", html="", notes=[self.redact.light(n) for n in notes])
-            )
+            self.notes(sec, notes)
         self._what_if(sec, sg)
         return sec
 
@@ -1620,9 +1604,7 @@ class _Builder:
             )
         notes = [str(n) for n in res.notes]
         if notes:
-            sec.blocks.append(
-                Block(kind="html", html="", notes=[self.redact.light(n) for n in notes])
-            )
+            self.notes(sec, notes)
         return sec
 
     def data_quality(self) -> Section:
