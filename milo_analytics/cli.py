@@ -15,7 +15,10 @@ inside the functions so that ``milo-analytics --help`` is fast.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
+import time
+import warnings
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -37,7 +40,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_state = {"debug": False}
+_state: dict[str, Any] = {"debug": False, "saved": None, "resumable": True}
 
 
 @app.callback()
@@ -237,7 +240,14 @@ def load_data(
                 if rate_limit is not None:
                     options["rate_limit"] = rate_limit
                 client = stack.enter_context(HeyMiloClient(**options))
-            data = load_postings(postings, client=client, store=st, progress=progress, **pull)
+            started = time.time()
+            try:
+                data = load_postings(postings, client=client, store=st, progress=progress, **pull)
+            except KeyboardInterrupt:
+                # main() prints the one "interrupted" line; it says what the pull kept
+                with contextlib.suppress(Exception):
+                    _state["saved"] = st.saved_since(started)
+                raise
         return data, source
 
 
@@ -517,10 +527,23 @@ def pull_cmd(
         )
     typer.echo(repr(data))
     typer.echo(source)
-    if len(data.errors):
-        typer.echo(f"{_plural(len(data.errors), 'document')} failed; the next pull retries them:")
-        for row in data.errors.head(10).itertuples(index=False):
-            typer.echo(f"  {row.interview_id} [{row.stage}] {row.error}")
+    errors = data.errors
+    if len(errors):
+        invalid = errors["stage"] == "validate"
+        retried, left_out = errors[~invalid], errors[invalid]
+        if len(retried):
+            typer.echo(
+                f"{_plural(len(retried), 'document')} failed; the next pull fetches them again:"
+            )
+            for row in retried.head(10).itertuples(index=False):
+                typer.echo(f"  {row.interview_id or '-'} [{row.stage}] {row.error}")
+        if len(left_out):
+            typer.echo(
+                f"{_plural(len(left_out), 'document')} break the API's schema and are left out "
+                "(fetched again only when HeyMilo changes them):"
+            )
+            for row in left_out.head(10).itertuples(index=False):
+                typer.echo(f"  {row.interview_id or '-'} [{row.stage}] {row.error}")
     if parquet:
         typer.echo(f"parquet: {data.to_parquet(parquet)}")
 
@@ -814,6 +837,7 @@ def demo_command(
         if not quiet:
             echo_err(msg)
 
+    _state["resumable"] = False  # the demo's store starts afresh on every run
     out.mkdir(parents=True, exist_ok=True)
     store_path = out / "store.sqlite3"
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -959,8 +983,48 @@ def _print_summary(data: Any, report: Any, suggestion: Any, audit: Any) -> None:
 
 
 # --------------------------------------------------------------------------- entry point
+#: Exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+def _interrupted_line() -> str:
+    """The one line printed when Ctrl-C stops a command."""
+    saved = _state.get("saved")
+    if saved is None or not _state.get("resumable", True):
+        return "milo-analytics: interrupted"
+    return (
+        f"milo-analytics: interrupted; {_plural(saved, 'document')} saved, run the same command "
+        "to resume"
+    )
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Print a milo_analytics warning as one line in the CLI's words (not Python's)."""
+    text = getattr(message, "cli_message", None) or str(message)
+    echo_err(f"milo-analytics: warning: {text}")
+
+
+class _DropInterruptRecords(logging.Filter):
+    """The loader logs an interrupted pull in Python's words; the CLI prints its own line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "milo_interrupted", False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (used by the console script).
+
+    0 on success, 1 for an error (one line on stderr), 2 for a usage error (and for
+    ``audit --fail-on-flag`` with a flag), 130 when Ctrl-C stopped the command (one line:
+    ``interrupted; N documents saved, run the same command to resume`` when a pull was
+    running). Warnings of milo_analytics print as one line each.
 
     Examples
     --------
@@ -970,18 +1034,44 @@ def main(argv: list[str] | None = None) -> int:
     >>> code, "Usage: milo-analytics" in help_text.getvalue()
     (0, True)
     """
-    from .errors import MiloError
+    from .errors import MiloError, MiloWarning
 
     args = list(sys.argv[1:] if argv is None else argv)
-    _state["debug"] = "--debug" in args
+    _state.update(debug="--debug" in args, saved=None, resumable=True)
+    drop = _DropInterruptRecords()
+    handlers = [h for h in [*logging.getLogger().handlers, logging.lastResort] if h is not None]
+    for handler in handlers:
+        handler.addFilter(drop)
     try:
-        app(args=args, prog_name="milo-analytics", standalone_mode=False)
-    except SystemExit as exc:  # typer/click exits
-        return int(exc.code or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", MiloWarning)
+            previous = warnings.showwarning
+
+            def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
+                if isinstance(message, MiloWarning):
+                    _show_warning(message, category, *rest, **kw)
+                else:
+                    previous(message, category, *rest, **kw)
+
+            warnings.showwarning = show
+            return _run(args, MiloError)
+    finally:
+        for handler in handlers:
+            handler.removeFilter(drop)
+
+
+def _run(args: list[str], milo_error: type[Exception]) -> int:
+    """Invoke the typer app and turn every outcome into an exit status (see :func:`main`)."""
+    try:
+        # standalone_mode=False: typer returns a command's exit status (e.g. 130 after
+        # Ctrl-C, which it catches itself) instead of calling sys.exit
+        status = app(args=args, prog_name="milo-analytics", standalone_mode=False)
+    except SystemExit as exc:  # typer/click exits, `raise SystemExit(2)` in a command
+        code = exc.code
+        status = code if isinstance(code, int) else (0 if code is None else 1)
     except KeyboardInterrupt:
-        echo_err("milo-analytics: interrupted")
-        return 130
-    except MiloError as exc:
+        status = EXIT_INTERRUPTED
+    except milo_error as exc:
         if _state["debug"]:
             raise
         echo_err(f"milo-analytics: error: {exc}")
@@ -1005,7 +1095,11 @@ def main(argv: list[str] | None = None) -> int:
             f"milo-analytics: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
         )
         return 1
-    return 0
+    if not isinstance(status, int) or isinstance(status, bool):
+        status = 0  # a command returned None (or something that is not a status)
+    if status == EXIT_INTERRUPTED:
+        echo_err(_interrupted_line())
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,10 +28,13 @@ __all__ = [
     "DataError",
     "InsufficientDataError",
     "MiloError",
+    "MiloWarning",
     "NotFoundError",
     "PushError",
     "RateLimitError",
     "ServerError",
+    "StorePermissionWarning",
+    "UnfinishedSyncWarning",
     "ValidationError",
     "WeightConflictError",
 ]
@@ -39,6 +42,58 @@ __all__ = [
 
 class MiloError(Exception):
     """Root of every error milo_analytics raises on purpose."""
+
+
+class MiloWarning(UserWarning):
+    """Root of every warning milo_analytics issues on purpose.
+
+    Parameters
+    ----------
+    message
+        The warning as a Python user reads it (names Python parameters and functions).
+    cli_message
+        The same warning worded for the command line (names CLI commands and flags); the
+        ``milo-analytics`` command prints it as one line. Defaults to ``message``.
+
+    Examples
+    --------
+    >>> w = MiloWarning("run load_posting('P', refresh=True)", cli_message="run `milo-analytics pull P`")
+    >>> str(w), w.cli_message
+    ("run load_posting('P', refresh=True)", 'run `milo-analytics pull P`')
+    """
+
+    def __init__(self, message: str, *, cli_message: str | None = None) -> None:
+        super().__init__(message)
+        self.cli_message = cli_message if cli_message is not None else message
+
+
+class UnfinishedSyncWarning(MiloWarning):
+    """Frames were built from a store whose last pull of a posting did not finish.
+
+    Attributes
+    ----------
+    sync : milo_analytics.store.UnfinishedSync
+        What the store holds from that pull and when it started (also in
+        ``InterviewData.unfinished_syncs``).
+    """
+
+    def __init__(self, message: str, *, cli_message: str | None = None, sync: Any = None) -> None:
+        super().__init__(message, cli_message=cli_message)
+        self.sync = sync
+
+
+class StorePermissionWarning(MiloWarning):
+    """The store file, its WAL/SHM files or its folder can be read by other users.
+
+    Attributes
+    ----------
+    paths : list of str
+        The files and folders that are too open.
+    """
+
+    def __init__(self, message: str, *, paths: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.paths = list(paths or [])
 
 
 class ConfigError(MiloError):
