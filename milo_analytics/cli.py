@@ -459,9 +459,9 @@ def sandbox_cmd(
         typer.echo(f"HeyMilo sandbox serving {sb.world!r}")
         typer.echo(f"  HEYMILO_BASE_URL={sb.base_url}   (also {sb.base_url_v4})")
         typer.echo(f"  HEYMILO_API_KEY={sb.api_key}")
-        typer.echo("Press Ctrl-C to stop.")
         t0 = time.monotonic()
-        try:
+        try:  # Ctrl-C is the documented way to stop: a clean stop, exit status 0
+            typer.echo("Press Ctrl-C to stop.")
             while duration is None or time.monotonic() - t0 < duration:
                 time.sleep(0.2)
         except KeyboardInterrupt:

@@ -342,8 +342,12 @@ class InterviewData:
             scores=by_interview(self.scores),
             transcript=by_interview(self.transcript),
             highlights=by_interview(self.highlights),
+            # an error of an interview without a candidate row (e.g. a record left out by
+            # validation) cannot be placed: it stays rather than vanish
             errors=self.errors[
-                self.errors["interview_id"].isin(ids) | self.errors["interview_id"].isna()
+                self.errors["interview_id"].isin(ids)
+                | self.errors["interview_id"].isna()
+                | ~self.errors["interview_id"].isin(c["interview_id"])
             ].reset_index(drop=True),
             postings=by_posting(self.postings),
             score_scale=self.score_scale,

@@ -383,7 +383,7 @@ def _frame(
                     name,
                     columns,
                     i,
-                    f"{field} is {_short(values[i])}, not a time from 1970-01-01 to 2100-01-01 "
+                    f"{field} is {_huge(values[i])}, not a time from 1970-01-01 to 2100-01-01 "
                     "(epoch seconds or ISO-8601)",
                 )
 
