@@ -17,6 +17,7 @@ DataError
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "UnfinishedSyncWarning",
     "ValidationError",
     "WeightConflictError",
+    "warning_stacklevel",
 ]
 
 
@@ -272,3 +274,28 @@ class PushError(MiloError):
         self.applied = list(applied or [])
         self.audit_log = audit_log
         super().__init__(message)
+
+
+def warning_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside milo_analytics.
+
+    Call it as ``warnings.warn(w, stacklevel=warning_stacklevel())`` from the function that
+    warns: however deep inside the package that function is, the warning names the user's line.
+
+    Examples
+    --------
+    >>> warning_stacklevel() >= 2
+    True
+    """
+    try:
+        frame = sys._getframe(2)  # the caller of the function that warns
+    except ValueError:  # called from the top of the stack
+        return 2
+    level = 2
+    while frame is not None:
+        name = str(frame.f_globals.get("__name__", ""))
+        if name != "milo_analytics" and not name.startswith("milo_analytics."):
+            break
+        frame = frame.f_back
+        level += 1
+    return level

@@ -15,8 +15,17 @@ house). It has three layers:
 The ``errors`` frame lists only documents that failed to load or parse, one row each, with a
 ``stage``: ``fetch`` (the request still failed after the client's retries), ``parse`` (a
 malformed interview-data document, or a body that is not JSON), ``candidate``, ``question`` or
-``posting`` (a malformed listing record) and ``file`` (an exported file that cannot be read).
-Unfinished interviews are never errors. A failed document is fetched again on the next pull.
+``posting`` (a malformed listing record), ``file`` (an exported file that cannot be read),
+``store`` (a stored copy that no longer decodes; the store marks it for refetch) and
+``validate`` (a value outside the API's declared range — :data:`RANGES`, :data:`TIME_RANGE` —,
+a number no column type can hold, or a scorecard item without its required ``score``; the
+message names the record, the field, the value and the allowed range, and the document is
+left out of the frames). Unfinished interviews are never errors. A failed document is fetched
+again on the next pull; a ``validate`` one only when HeyMilo changes it (its candidate record
+changes), since fetching the same document again would give the same values.
+
+Validation runs on the built columns (a few vectorised comparisons per column), not value by
+value, so it costs little next to parsing.
 
 Examples
 --------
@@ -64,13 +73,13 @@ from .errors import (
     MiloError,
     NotFoundError,
     UnfinishedSyncWarning,
+    warning_stacklevel,
 )
 from .frames import RESULT_STATUSES, SCHEMAS, UTC_TIME, InterviewData, coerce_frame
 from .store import (
     Store,
     SyncState,
     UnfinishedSync,
-    _user_stacklevel,
     pack_document,
     unpack_document,
 )
@@ -722,8 +731,8 @@ def frames_from_documents(
         scored item exceeds 5, else 5). ``postings.score_scale`` holds each posting's scale;
         ``InterviewData.score_scale`` the largest.
     strict
-        Raise :class:`~milo_analytics.errors.DataError` on the first malformed document instead
-        of listing it in ``errors``.
+        Raise :class:`~milo_analytics.errors.DataError` on the first malformed document (or
+        one breaking the API's declared ranges) instead of listing it in ``errors``.
 
     Returns
     -------
@@ -738,8 +747,8 @@ def frames_from_documents(
     Raises
     ------
     DataError
-        ``score_scale`` is not 5 or 10, or scores exceed it; with ``strict=True`` also for a
-        malformed document.
+        ``score_scale`` is not 5 or 10, or valid scores exceed it; with ``strict=True`` also
+        for a malformed document or one breaking the API's declared ranges.
 
     Examples
     --------
@@ -1888,7 +1897,7 @@ def frames_from_store(
     for sync in unfinished:
         warnings.warn(
             UnfinishedSyncWarning(sync.message(), cli_message=sync.cli_message(), sync=sync),
-            stacklevel=_user_stacklevel(),
+            stacklevel=warning_stacklevel(),
         )
     return data
 

@@ -67,7 +67,6 @@ import os
 import shlex
 import sqlite3
 import stat
-import sys
 import threading
 import time
 import warnings
@@ -78,7 +77,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, DataError, StorePermissionWarning
+from .errors import ConfigError, DataError, StorePermissionWarning, warning_stacklevel
 
 try:  # optional speed-up: the standard library is the fallback
     import orjson as _orjson
@@ -98,7 +97,6 @@ __all__ = [
 
 #: The store layout this version writes (see "Schema versions and migrations" above).
 SCHEMA_VERSION = 2
-_SCHEMA_VERSION = SCHEMA_VERSION  # the name earlier versions used
 #: ``PRAGMA application_id`` of a milo_analytics store ("MILO" in ASCII).
 APPLICATION_ID = 0x4D494C4F
 #: Modes of what the store creates: readable by its owner only.
@@ -350,18 +348,6 @@ class UnfinishedSync:
         return cls(**kw)
 
 
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside milo_analytics."""
-    frame = sys._getframe(2)  # the function that calls warnings.warn
-    level = 2
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(
-        "milo_analytics"
-    ):
-        frame = frame.f_back
-        level += 1
-    return level
-
-
 def _mode(path: Path) -> int | None:
     try:
         return stat.S_IMODE(path.stat().st_mode)
@@ -600,7 +586,7 @@ class Store:
                 f"read it ({'; '.join(what)}); run: {' && '.join(fixes)}",
                 paths=paths,
             ),
-            stacklevel=_user_stacklevel(),
+            stacklevel=warning_stacklevel(),
         )
 
     @property

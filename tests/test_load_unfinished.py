@@ -261,3 +261,34 @@ def test_reading_a_damaged_copy_directly_names_it(tmp_path):
     _damage(path, "I1")
     with Store(path) as store, pytest.raises(DataError, match=r"damaged .*\(I1\)"):
         store.interview("I1")
+
+
+# --------------------------------------------------------------------------- two processes
+
+
+def test_two_pull_processes_on_one_new_store_stay_safe(sandbox_factory, tmp_path):
+    """Two `milo-analytics pull` processes started together on a store that does not exist
+    yet: both create it, migrate nothing twice, and finish; nothing is duplicated."""
+    world = generate_world(WorldConfig(seed=9, n_candidates=80, n_second=0))
+    sb = sandbox_factory(world=world, latency=0.01)
+    pid = world.postings[0]["id"]
+    store = tmp_path / "new" / "store.sqlite3"
+    args = ["pull", pid, "--store", str(store), "--base-url", sb.base_url, "-q"]
+    procs = [cli(*args, env={"HEYMILO_API_KEY": sb.api_key}) for _ in range(2)]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert "has not finished" not in err
+    conn = sqlite3.connect(store)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    n_done = sum(1 for c in world.candidates[pid] if c["status"] in RESULT_STATUSES)
+    assert conn.execute("SELECT COUNT(*) FROM interviews WHERE state='ok'").fetchone() == (n_done,)
+    assert conn.execute("SELECT COUNT(*) FROM candidates").fetchone() == (
+        len(world.candidates[pid]),
+    )
+    conn.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        offline = load_posting(pid, store=store, refresh=False)
+    with sb.client() as client:
+        assert offline == load_posting(pid, client=client, store=":memory:", progress=False)
