@@ -56,6 +56,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import math
@@ -95,6 +96,13 @@ __all__ = [
 PLAN_COLUMNS = ["question_id", "text", "baseline", "live", "new", "action"]
 #: Written in every push plan record; logs without it come from before the write-ahead log.
 LOG_FORMAT = "milo_analytics.push-audit/2"
+#: The remaining race, stated in every push plan record (see the module docstring).
+RACE_NOTE = (
+    "The questions API has no conditional update: an edit by someone else that lands between "
+    "a question's re-read (its intent's read_at) and the answer to its PATCH (race_window_s "
+    "later, in its 'applied' record) is overwritten without being detected. Rollback restores "
+    "only weights that still hold the value this push wrote."
+)
 
 
 def default_audit_dir() -> Path:
@@ -223,10 +231,12 @@ class PushResult(Result):
         if not self.dry_run:
             head += f", {len(self.applied)} applied"
         lines = [head]
+        # a rollback's "baseline" is what the push wrote and its "new" the pre-push weight
+        names = ("pushed", "pre-push") if self.kind == "rollback" else ("baseline", "new")
         for r in self.table.itertuples():
             lines.append(
-                f"  {_label(r.question_id, r.text)}: baseline {_fmt(r.baseline)}, live "
-                f"{_fmt(r.live)}, new {_fmt(r.new)} -> {r.action}"
+                f"  {_label(r.question_id, r.text)}: {names[0]} {_fmt(r.baseline)}, live "
+                f"{_fmt(r.live)}, {names[1]} {_fmt(r.new)} -> {r.action}"
             )
         if self.audit_log:
             lines.append(f"Audit log: {self.audit_log}")
@@ -603,6 +613,7 @@ class _Run:
     unknown: list[dict[str, Any]] = field(default_factory=list)
     failure: dict[str, Any] | None = None  # the write that failed or is unknown, and why
     pending: list[str] = field(default_factory=list)  # question ids not reached
+    in_flight: dict[str, Any] | None = None  # intent logged, outcome not yet recorded
 
     @property
     def status(self) -> str:
@@ -627,17 +638,17 @@ def _write_all(
     log: _AuditLog,
     op_id: str,
     kind: str,
+    run: _Run,
     *,
     stop_on_conflict: bool,
-) -> _Run:
-    """Write each change with the write-ahead protocol of the module docstring; log ``done``.
+) -> None:
+    """Write each change with the write-ahead protocol of the module docstring into ``run``;
+    log ``done``.
 
     Stops at the first failed or unknown write (and, when ``stop_on_conflict``, conflict).
     Ctrl-C logs the open write as unknown and raises :class:`PushInterrupted`.
     """
-    run = _Run()
     base = {"op_id": op_id, "kind": kind}
-    in_flight: dict[str, Any] | None = None
     try:
         for i, ch in enumerate(changes):
             qid, expected, new = ch["question_id"], float(ch["expected"]), int(ch["new"])
@@ -666,7 +677,7 @@ def _write_all(
                     break
                 continue
             # (b) intent, (c) PATCH, (d) read back
-            in_flight = change  # from here on an interrupt logs the write as unknown
+            run.in_flight = change  # from here on an interrupt logs the write as unknown
             log.write({"event": "intent", **base, **change, "read_at": read_at})
             patch_error: MiloError | None = None
             try:
@@ -680,13 +691,12 @@ def _write_all(
                 reason = patch_error or exc
                 log.write({"event": "unknown", **base, **change, "stage": "verify",
                            "error": _describe(exc), "patch_error": patch_error and _describe(patch_error)})  # fmt: skip
-                in_flight = None
                 run.unknown.append(change)
                 run.failure = {**change, "stage": "verify", "error": str(reason),
                                "patch_ok": patch_error is None}  # fmt: skip
                 run.pending = [c["question_id"] for c in changes[i + 1 :]]
+                run.in_flight = None
                 break
-            in_flight = None
             if _same(got, new):
                 rec = {"event": "applied", **base, **change, "verified": got, "read_at": read_at,
                        "race_window_s": window}  # fmt: skip
@@ -694,6 +704,7 @@ def _write_all(
                     rec["patch_error"] = _describe(patch_error)
                 log.write(rec)
                 run.applied.append({"question_id": qid, "previous": expected, "new": new})
+                run.in_flight = None
                 continue
             if _same(got, expected):
                 why = (
@@ -705,24 +716,50 @@ def _write_all(
                            "written": False, "verified": got, "error": why})  # fmt: skip
                 run.failure = {**change, "stage": "write", "error": why}
                 run.pending = [c["question_id"] for c in changes[i + 1 :]]
+                run.in_flight = None
                 break
             conflict = {**change, "live": got, "stage": "after_write", "written": True,
                         "problem": "overwritten"}  # fmt: skip
             log.write({"event": "conflict", **base, **conflict, "verified": got})
             run.conflicts.append(conflict)
+            run.in_flight = None
             if stop_on_conflict:
                 run.pending = [c["question_id"] for c in changes[i + 1 :]]
                 break
     except KeyboardInterrupt:
-        open_write = [in_flight] if in_flight is not None else []
-        if in_flight is not None:
-            log.write({"event": "unknown", **base, **in_flight, "stage": "interrupted",
-                       "error": "interrupted (Ctrl-C) while the write was in flight"})  # fmt: skip
-        log.write({"event": "done", **base, "status": "interrupted", "applied": run.applied,
-                   "unknown": open_write})  # fmt: skip
-        raise _interrupted(kind, posting_id, log.path, run.applied, open_write) from None
+        open_write = [run.in_flight] if run.in_flight is not None else []
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: still say what we know
+            if open_write:
+                log.write({"event": "unknown", **base, **open_write[0], "stage": "interrupted",
+                           "error": "interrupted (Ctrl-C) while the write was in flight"})  # fmt: skip
+            log.write({"event": "done", **base, "status": "interrupted",
+                       "applied": run.applied, "unknown": open_write})  # fmt: skip
+        raise _interrupted(kind, posting_id, log.path, run) from None
     log.write({"event": "done", **base, "status": run.status, "applied": run.applied,
                "unknown": run.unknown, "conflicts": run.conflicts})  # fmt: skip
+
+
+def _run_logged(
+    client: Any,
+    posting_id: str,
+    changes: list[dict[str, Any]],
+    log: _AuditLog,
+    plan_record: dict[str, Any],
+    *,
+    stop_on_conflict: bool,
+) -> _Run:
+    """Log the plan, then the writes; any Ctrl-C from here on is a :class:`PushInterrupted`
+    that says what was applied and what may have been."""
+    run = _Run()
+    kind = plan_record["kind"]
+    try:
+        log.write(plan_record)
+        _write_all(client, posting_id, changes, log, plan_record["op_id"], kind, run,
+                   stop_on_conflict=stop_on_conflict)  # fmt: skip
+    except PushInterrupted:
+        raise
+    except KeyboardInterrupt:  # outside the writes' own handler (logging the plan or 'done')
+        raise _interrupted(kind, posting_id, log.path, run) from None
     return run
 
 
@@ -744,9 +781,11 @@ def _undo(kind: str, path: Path, *, cli: bool) -> str:
     )
 
 
-def _interrupted(
-    kind: str, posting_id: str, path: Path, applied: list[dict[str, Any]], open_write: list
-) -> PushInterrupted:
+def _interrupted(kind: str, posting_id: str, path: Path, run: _Run) -> PushInterrupted:
+    """The PushInterrupted for a run stopped by Ctrl-C, from what ``run`` recorded."""
+    applied = run.applied
+    open_write = [run.in_flight] if run.in_flight is not None else []
+
     def text(cli: bool) -> str:
         done = (
             f"{_plural(len(applied), 'weight')} {'restored' if kind == 'rollback' else 'applied'}"
@@ -828,13 +867,16 @@ def _stop_error(run: _Run, kind: str, posting_id: str, path: Path, extra: str = 
             parts.append("no weight was changed")
         if run.pending:
             parts.append(f"not reached: {', '.join(run.pending)}")
-        if run.applied or run.unknown:
+        if kind == "rollback":
+            parts.append(_undo(kind, path, cli=cli) + " when the API answers again")
+        elif run.applied or run.unknown:
             parts.append(_undo(kind, path, cli=cli) + " (it checks each live weight first)")
-            if kind == "push" and run.failure is not None:
+            if run.failure is not None:
                 parts.append("or re-run the same push to finish it")
-        elif kind == "push" and run.failure is not None:
+        elif run.failure is not None:
             parts.append("re-run the same push when the API answers again")
-        msg = "; ".join(parts) + f". Audit log: {path}." + extra
+        where = "" if any(str(path) in p for p in parts) else f" Audit log: {path}."
+        msg = "; ".join(parts) + "." + where + extra
         return msg[0].upper() + msg[1:]
 
     kw = {"applied": run.applied, "audit_log": str(path), "unknown": run.unknown}
@@ -958,33 +1000,32 @@ def push_weights(
     path = _audit_path(audit_dir, "push", posting_id)
     log = _AuditLog(path, create=True)
     op_id = uuid.uuid4().hex
-    log.write(
-        {
-            "event": "plan",
-            "log_format": LOG_FORMAT,
-            "op_id": op_id,
-            "kind": "push",
-            "posting_id": posting_id,
-            "base_url": str(getattr(client, "base_url", "")),
-            "force": force,
-            "allow_keep": allow_keep,
-            "suggestion": {
-                "data_hash": base.get("data_hash"),
-                "created_at": base.get("created_at"),
-                "target": doc.get("target"),
-                "recommendation": recommendation,
-                "schema_version": doc.get("schema_version", 1),
-            },
-            "baseline": base.get("weights"),
-            "plan": [
-                {k: (None if pd.isna(v) else v) for k, v in row.items()}
-                for row in plan.drop(columns="text").to_dict("records")
-            ],
-            "changes": changes,
-        }
-    )
+    plan_record = {
+        "event": "plan",
+        "log_format": LOG_FORMAT,
+        "op_id": op_id,
+        "kind": "push",
+        "posting_id": posting_id,
+        "base_url": str(getattr(client, "base_url", "")),
+        "force": force,
+        "allow_keep": allow_keep,
+        "suggestion": {
+            "data_hash": base.get("data_hash"),
+            "created_at": base.get("created_at"),
+            "target": doc.get("target"),
+            "recommendation": recommendation,
+            "schema_version": doc.get("schema_version", 1),
+        },
+        "baseline": base.get("weights"),
+        "plan": [
+            {k: (None if pd.isna(v) else v) for k, v in row.items()}
+            for row in plan.drop(columns="text").to_dict("records")
+        ],
+        "changes": changes,
+        "race": RACE_NOTE,
+    }
     result.audit_log = str(path)
-    run = _write_all(client, posting_id, changes, log, op_id, "push", stop_on_conflict=True)
+    run = _run_logged(client, posting_id, changes, log, plan_record, stop_on_conflict=True)
     result.applied = run.applied
     if run.status != "complete":
         raise _stop_error(run, "push", posting_id, path)
@@ -1196,20 +1237,17 @@ def rollback_weights(
     ]
     log = _AuditLog(path, create=False)
     log.repair_tail(records)
-    rb_id = uuid.uuid4().hex
-    log.write(
-        {
-            "event": "plan",
-            "op_id": rb_id,
-            "kind": "rollback",
-            "of": op_id,
-            "posting_id": posting_id,
-            "base_url": str(getattr(client, "base_url", "")),
-            "force": force,
-            "changes": changes,
-        }
-    )
-    run = _write_all(client, posting_id, changes, log, rb_id, "rollback", stop_on_conflict=False)
+    plan_record = {
+        "event": "plan",
+        "op_id": uuid.uuid4().hex,
+        "kind": "rollback",
+        "of": op_id,
+        "posting_id": posting_id,
+        "base_url": str(getattr(client, "base_url", "")),
+        "force": force,
+        "changes": changes,
+    }
+    run = _run_logged(client, posting_id, changes, log, plan_record, stop_on_conflict=False)
     # the rollback's own outcome per question
     restored = {a["question_id"] for a in run.applied}
     late = {c["question_id"]: c for c in run.conflicts}

@@ -652,6 +652,38 @@ def test_cli_push_apply_and_rollback(sandbox, world, tmp_path, capsys, monkeypat
     assert "failed at question" in err and "no weight was changed" in err
 
 
+def test_cli_rollback_that_cannot_write_exits_4_and_says_run_it_again(
+    sandbox, world, tmp_path, capsys, monkeypatch
+) -> None:
+    pid, before, qs = world
+    with sandbox.client() as client:
+        done = push_weights(client, make_suggestion(client, pid, {qs[0]: 7, qs[1]: 1}),
+                            apply=True, audit_dir=tmp_path)  # fmt: skip
+    real = httpx.HTTPTransport.handle_request
+
+    def refuse_patch(self, request):
+        if request.method == "PATCH":
+            return httpx.Response(
+                503, json={"error": {"type": "api_error", "code": "busy", "message": "busy"}}
+            )
+        return real(self, request)
+
+    monkeypatch.setenv("HEYMILO_API_KEY", sandbox.api_key)
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse_patch)
+    monkeypatch.setattr("time.sleep", lambda s: None)  # the client's retry back-off
+    code = main(["rollback", done.audit_log, "--base-url", sandbox.base_url])
+    err = capsys.readouterr().err
+    assert code == 4, err
+    assert err.startswith(f"milo-analytics: error: Rollback for posting {pid} failed at question")
+    assert f"run `milo-analytics rollback {done.audit_log}` again" in err
+    assert err.count("\n") == 1
+    monkeypatch.undo()
+    monkeypatch.setenv("HEYMILO_API_KEY", sandbox.api_key)
+    assert main(["rollback", done.audit_log, "--base-url", sandbox.base_url]) == 0
+    with sandbox.client() as client:
+        assert live_weights(client, pid) == before
+
+
 def test_help_documents_the_exit_codes(capsys) -> None:
     for cmd in ("push-weights", "rollback"):
         assert main([cmd, "--help"]) == 0
