@@ -147,7 +147,7 @@ class GateProxy:
             self._done.clear()
             self.held_request = None
 
-    def wait_held(self, timeout: float = 60.0) -> str:
+    def wait_held(self, timeout: float = 180.0) -> str:
         if not self._held.wait(timeout):
             raise AssertionError(f"request {self._armed} never came; saw {self.requests}")
         assert self.held_request is not None

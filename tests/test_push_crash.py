@@ -130,8 +130,8 @@ def test_kill_9_anywhere_then_rollback_restores_or_names_each_question(
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.join(30)
+        setup.proxy.release(forward)  # a PATCH let through lands after its sender died
     assert child.exitcode == -signal.SIGKILL
-    setup.proxy.release(forward)  # a PATCH let through lands after its sender died
 
     k, step = divmod(n - 2, 3)
     expected_method = "GET" if n == 1 or step != 1 else "PATCH"
@@ -185,10 +185,12 @@ def test_concurrent_edit_before_the_reread_in_a_real_push(setup: Setup, tmp_path
     setup.proxy.arm(5)  # the re-read of the second question
     child = cli_process(setup.push_argv(audit), setup.sb.api_key,
                         str(tmp_path / "out"), str(tmp_path / "err"))  # fmt: skip
-    setup.proxy.wait_held()
-    with setup.sb.client() as other:
-        other.questions.update(setup.pid, q2, score_weight=8)
-    setup.proxy.release(True)
+    try:
+        setup.proxy.wait_held()
+        with setup.sb.client() as other:
+            other.questions.update(setup.pid, q2, score_weight=8)
+    finally:
+        setup.proxy.release(True)
     child.join(60)
     err = (tmp_path / "err").read_text()
     assert child.exitcode == 3, err
@@ -224,7 +226,7 @@ def interrupt_at(setup: Setup, n: int, argv: list[str], forward: bool) -> tuple[
     setup.proxy.arm(n)
     proc = console(argv, setup.sb.api_key)
     try:
-        setup.proxy.wait_held(120)
+        setup.proxy.wait_held()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
