@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import InitVar, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +205,8 @@ class InterviewData:
     errors: pd.DataFrame = field(default_factory=lambda: empty_frame("errors"))
     postings: pd.DataFrame = field(default_factory=lambda: empty_frame("postings"))
     score_scale: int | None = None
-    unfinished_syncs: list[Any] = field(default_factory=list)
+    # not a dataclass field: code that walks fields(InterviewData) meets frames and the scale
+    unfinished_syncs: InitVar[list[Any] | None] = None
 
     FRAME_NAMES = (
         "questions",
@@ -218,7 +219,8 @@ class InterviewData:
         "postings",
     )
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, unfinished_syncs: list[Any] | None) -> None:
+        self.unfinished_syncs: list[Any] = list(unfinished_syncs or ())
         for name in self.FRAME_NAMES:
             setattr(self, name, coerce_frame(name, getattr(self, name)))
         if self.score_scale is None:
@@ -473,7 +475,7 @@ class InterviewData:
                     return False
             elif a != b:
                 return False
-        return True
+        return self.unfinished_syncs == other.unfinished_syncs
 
     __hash__ = None  # type: ignore[assignment]
 
