@@ -33,6 +33,7 @@ import pandas as pd
 from ..errors import DataError, InsufficientDataError
 from ..frames import InterviewData
 from ..results import Result
+from . import resample as _resample
 from ._common import (
     is_binary,
     logit_irls,
@@ -45,7 +46,6 @@ from ._common import (
     require_data,
 )
 from .resample import (
-    ANALYTIC_MIN_N,
     CHUNK_CELLS,
     LogitBatch,
     MomentBasis,
@@ -301,6 +301,7 @@ def _logistic_boot(
     pairs = [(0, 0), *((0, j + 1) for j in range(k)), *zip(iu + 1, ju + 1, strict=True)]
     var_x = (Xa - center).var(axis=0)
     also = np.column_stack([lb.P[:, lb.pair_columns(pairs)], y, y * y])
+    lb.prepare(start_c, also)
 
     def extra(Wb: np.ndarray, eta: np.ndarray, p: np.ndarray, rows: slice) -> np.ndarray:
         Wp = Wb * p
@@ -693,10 +694,11 @@ def _interval_text(res: pd.DataFrame) -> str:
     if how == "bootstrap":
         return f"{level} percentile bootstrap CIs ({res.attrs['n_boot']} resamples)"
     if how == "delta":
+        threshold = _resample.ANALYTIC_MIN_N
         return (
-            f"{level} delta-method CIs (n ≥ {ANALYTIC_MIN_N:,}: the bootstrap would only add "
+            f"{level} delta-method CIs (n ≥ {threshold:,}: the bootstrap would only add "
             "Monte-Carlo noise; interval='bootstrap' forces it)"
-            if res.attrs["n"] >= ANALYTIC_MIN_N
+            if res.attrs["n"] >= threshold
             else f"{level} delta-method CIs (interval='analytic')"
         )
     return "no CIs (n_boot=0)"

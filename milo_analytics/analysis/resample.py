@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from statistics import NormalDist
 from typing import Any
@@ -126,7 +126,6 @@ class Resamples:
         self.seed = int(seed)
         self.ids = index
         self._counts: np.ndarray | None = None
-        self._positions: pd.Index | None = None
 
     @classmethod
     def for_data(cls, data: Any, n_boot: int = 200, seed: int = 0) -> Resamples:
@@ -183,9 +182,10 @@ class Resamples:
                     "the analysis needs interview ids; build it with "
                     "Resamples.for_data(data) or Resamples(ids=...)"
                 )
-            if self._positions is None:
-                self._positions = self.ids
-            where = self._positions.get_indexer(pd.Index(labels).astype(self.ids.dtype))
+            wanted = pd.Index(labels)
+            with contextlib.suppress(TypeError, ValueError):  # other kinds match nothing
+                wanted = wanted.astype(self.ids.dtype)
+            where = self.ids.get_indexer(wanted)
             if (where < 0).any():
                 missing = pd.Index(labels)[where < 0]
                 raise DataError(
@@ -280,8 +280,37 @@ def choose_interval(interval: str, n: int, func: str) -> str:
 
 
 # ----------------------------------------------------------------------------- running
+_blas = {"controller": None, "depth": 0}
+
+
+@contextlib.contextmanager
+def single_blas() -> Iterator[None]:
+    """BLAS limited to one thread, re-entrant and cheap (one threadpoolctl controller, made
+    once: a fresh ``threadpool_limits`` rescans the loaded libraries, ~3 ms per use)."""
+    if _blas["depth"]:
+        _blas["depth"] += 1
+        try:
+            yield
+        finally:
+            _blas["depth"] -= 1
+        return
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        yield
+        return
+    if _blas["controller"] is None:
+        _blas["controller"] = ThreadpoolController()
+    _blas["depth"] = 1
+    try:
+        with _blas["controller"].limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        _blas["depth"] = 0
+
+
 def one_blas_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``fn`` with BLAS limited to one thread.
+    """Run ``fn`` with BLAS limited to one thread (:func:`single_blas`).
 
     The analyses' matrices are small (k ≤ 15 columns) or tall-and-thin; on the shared 2-core
     machines a second BLAS thread mostly spins (a full-sample logistic fit at 100,000 rows
@@ -290,9 +319,7 @@ def one_blas_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ._common import limited_blas
-
-        with limited_blas():
+        with single_blas():
             return fn(*args, **kwargs)
 
     return wrapper
@@ -306,12 +333,10 @@ def map_chunks(
     ``n_jobs > 1`` runs blocks on that many threads (numpy and BLAS release the GIL), each
     with one BLAS thread.
     """
-    from ._common import limited_blas
-
     n_boot, m = counts.shape
     step = max(1, min(CHUNK_CELLS // max(m, 1), -(-n_boot // max(n_jobs, 1))))
     blocks = [counts[s : s + step] for s in range(0, n_boot, step)]
-    with limited_blas(), np.errstate(all="ignore"):
+    with single_blas(), np.errstate(all="ignore"):
         if n_jobs > 1 and len(blocks) > 1:
             with ThreadPoolExecutor(max_workers=n_jobs) as pool:
                 parts = list(pool.map(fn, blocks))
@@ -532,6 +557,15 @@ class LogitBatch:
             out[:, 1 + npair + q :] = also
         return out
 
+    def prepare(self, start: np.ndarray, also: np.ndarray | None = None) -> np.ndarray:
+        """The first sweep's per-row terms at ``start`` (with ``also``), computed once and
+        kept; call it before handing blocks to threads."""
+        start = np.asarray(start, dtype="float64")
+        key = (start.tobytes(), id(also))
+        if self._start is None or self._start[0] != key:
+            self._start = (key, self._start_columns(start, also))
+        return self._start[1]
+
     def fit(
         self,
         W: np.ndarray,
@@ -548,10 +582,7 @@ class LogitBatch:
         q = self.X.shape[1]
         npair = len(self.iu)
         start = np.asarray(start, dtype="float64")
-        key = (start.tobytes(), id(also))
-        if self._start is None or self._start[0] != key:
-            self._start = (key, self._start_columns(start, also))
-        S = W @ self._start[1]
+        S = W @ self.prepare(start, also)
         sums = S[:, 1 + npair + q :] if also is not None else None
         coef = np.tile(start, (c, 1))
         converged = np.zeros(c, dtype=bool)

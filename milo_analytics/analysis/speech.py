@@ -212,6 +212,8 @@ def _auc_delta_boot(
     """Bootstrap draws of AUC(questions + speech) − AUC(questions), refitting both."""
     full = LogitBatch(Df, y)
     base = full.nested(Df.shape[1] - 1)
+    full.prepare(start_full)
+    base.prepare(start_base)
 
     def block(C: np.ndarray) -> np.ndarray:
         W = C.astype("float64")
