@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ._common import _auc, is_binary, limited_blas, logit_irls, percentile_ci
 from .importance import _lmg, _rw_linear, _rw_logistic, _sign, _xy
@@ -141,33 +142,52 @@ def dominance_loop(
 
 def incremental_loop(
     Q: np.ndarray, sp: np.ndarray, y: np.ndarray, n_boot: int, ci: float, seed: int
-) -> tuple[float, float]:
-    """The percentile CI of speech's incremental validity (ΔAUC or ΔR²) from the old loop."""
+) -> dict[str, Any]:
+    """``speech._incremental`` exactly as it was before the vectorised engine (points, p and
+    the percentile CI from the per-resample loop)."""
     binary = is_binary(y)
+    # one design matrix [1, questions..., speech]; the base model is a view without speech
     Df = np.column_stack([np.ones(len(y)), _std(Q), _std(sp[:, None])])
     starts: list[np.ndarray | None] = [None, None]
 
-    def metric(rows: np.ndarray | slice) -> tuple[float, float]:
+    def metric(rows: np.ndarray | slice) -> tuple[float, float, float, float]:
         yb, f = y[rows], Df[rows]
         b = f[:, :-1]
         if binary:
             if len(np.unique(yb)) < 2:
-                return (np.nan,) * 2
+                return (np.nan,) * 4
             fb = logit_irls(b, yb, start=starts[0])
             ff = logit_irls(f, yb, start=starts[1])
             if starts[0] is None:
-                starts[:] = [fb.coef, ff.coef]
-            return _auc(yb, fb.prob), _auc(yb, ff.prob)
-        return _ols_r2(b[:, 1:], yb), _ols_r2(f[:, 1:], yb)
+                starts[:] = [fb.coef, ff.coef]  # warm starts for the bootstrap refits
+            return _auc(yb, fb.prob), _auc(yb, ff.prob), fb.loglik, ff.loglik
+        return _ols_r2(b[:, 1:], yb), _ols_r2(f[:, 1:], yb), np.nan, np.nan
 
-    metric(slice(None))
-    n = len(y)
-    rng = np.random.default_rng(seed)
-    with limited_blas(), np.errstate(all="ignore"):
-        deltas = []
-        for _ in range(n_boot):
-            rows = rng.integers(0, n, n)
-            b_, f_ = metric(rows)
-            deltas.append(f_ - b_)
-    lo, hi = percentile_ci(np.array(deltas), ci)
-    return float(lo), float(hi)
+    base, full, llb, llf = metric(slice(None))
+    n, k = len(y), Q.shape[1]
+    if binary:
+        p = float(stats.chi2.sf(2 * (llf - llb), 1)) if np.isfinite(llf - llb) else np.nan
+    else:
+        df2 = n - k - 2
+        fstat = (full - base) / ((1 - full) / df2) if df2 > 0 and full < 1 else np.nan
+        p = float(stats.f.sf(fstat, 1, df2)) if np.isfinite(fstat) else np.nan
+    lo = hi = np.nan
+    if n_boot:
+        rng = np.random.default_rng(seed)
+        with limited_blas(), np.errstate(all="ignore"):
+            deltas = []
+            for _ in range(n_boot):
+                rows = rng.integers(0, n, n)
+                b_, f_, _, _ = metric(rows)
+                deltas.append(f_ - b_)
+        lo, hi = percentile_ci(np.array(deltas), ci)
+    return {
+        "metric": "auc" if binary else "r2",
+        "n": n,
+        "base": base,
+        "full": full,
+        "delta": full - base,
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "p_value": p,
+    }

@@ -296,12 +296,12 @@ def _logistic_boot(
     start_c = np.concatenate([[start[0] + start[1:] @ center], start[1:]])
     # the design's products [1, Xc]_i·[1, Xc]_j hold 1, Xc and Xc_i·Xc_j: the count, and the
     # moments of X in MomentBasis order
-    d = k + k * (k + 1) // 2
     iu, ju = np.triu_indices(k)
     pairs = [(0, 0), *((0, j + 1) for j in range(k)), *zip(iu + 1, ju + 1, strict=True)]
+    moment_cols = lb.pair_columns(pairs)
     var_x = (Xa - center).var(axis=0)
-    also = np.column_stack([lb.P[:, lb.pair_columns(pairs)], y, y * y])
-    lb.prepare(start_c, also)
+    yy = np.column_stack([y, y * y])
+    lb.prepare(start_c)
 
     def extra(Wb: np.ndarray, eta: np.ndarray, p: np.ndarray, rows: slice) -> np.ndarray:
         Wp = Wb * p
@@ -318,11 +318,12 @@ def _logistic_boot(
 
     def block(C: np.ndarray) -> np.ndarray:
         W = C.astype("float64")
-        coef, _, S = lb.fit(W, start_c, also=also)
+        coef, _ = lb.fit(W, start_c)
         sums = lb.collect(coef, W, extra)
+        S = (W @ lb.P)[:, moment_cols]
         S0 = S[:, :1]
-        mom = S[:, 1 : 1 + d] / S0
-        ys = S[:, 1 + d :] / S0
+        mom = S[:, 1:] / S0
+        ys = (W @ yy) / S0
         inputs = np.column_stack([mom, sums[:, :3] / S0, ys, sums[:, 3:] / S0, coef[:, 1:]])
         out = _rw_logistic_stack(inputs, k)
         var = mom[:, k + _diag_positions(k)] - mom[:, :k] ** 2

@@ -480,7 +480,7 @@ class LogitBatch:
         self.P = _products[:, : len(self.iu)]
         self.sign = 2 * self.y - 1
         self.half = self.y - 0.5
-        self._start: tuple[tuple[bytes, int], np.ndarray] | None = None
+        self._start: tuple[bytes, tuple[np.ndarray, ...]] | None = None
 
     def nested(self, q: int) -> LogitBatch:
         """The same outcome on the first ``q`` columns, sharing this design's products."""
@@ -539,55 +539,39 @@ class LogitBatch:
                 rhs += res @ Xb
         return dev, H, rhs
 
-    def _start_columns(self, start: np.ndarray, also: np.ndarray | None) -> np.ndarray:
-        """Per-row terms of the first sweep, at ``start`` (the same for every resample):
-        ``[−2·log P(observed), μ(1−μ)·X_i·X_j, (μ(1−μ)·η + y − μ)·X, also]`` (F-order)."""
-        eta = np.clip(self.X @ start, -36.0, 36.0)
-        e = np.exp(-np.abs(eta))
-        r = 1.0 / (1.0 + e)
-        v = e * r * r
-        res = self.half - np.copysign(r - 0.5, eta)
-        npair, q = len(self.iu), self.X.shape[1]
-        extra = 0 if also is None else also.shape[1]
-        out = np.empty((len(eta), 1 + npair + q + extra), order="F")
-        out[:, 0] = -2.0 * (np.minimum(eta * self.sign, 0.0) + np.log(r))
-        np.multiply(self.P, v[:, None], out=out[:, 1 : 1 + npair])
-        np.multiply(self.X, (v * eta + res)[:, None], out=out[:, 1 + npair : 1 + npair + q])
-        if also is not None:
-            out[:, 1 + npair + q :] = also
-        return out
-
-    def prepare(self, start: np.ndarray, also: np.ndarray | None = None) -> np.ndarray:
-        """The first sweep's per-row terms at ``start`` (with ``also``), computed once and
-        kept; call it before handing blocks to threads."""
+    def prepare(self, start: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per-row terms of the first sweep at ``start`` (the same for every resample), kept:
+        ``−2·log P(observed)``, ``μ(1−μ)`` and ``μ(1−μ)·η + y − μ``. Call it before handing
+        blocks to threads."""
         start = np.asarray(start, dtype="float64")
-        key = (start.tobytes(), id(also))
+        key = start.tobytes()
         if self._start is None or self._start[0] != key:
-            self._start = (key, self._start_columns(start, also))
+            eta = _clip36(self.X @ start)
+            e = np.exp(-np.abs(eta))
+            r = 1.0 / (1.0 + e)
+            v = e * r * r
+            res = self.half - np.copysign(r - 0.5, eta)
+            dev = -2.0 * (np.minimum(eta * self.sign, 0.0) + np.log(r))
+            self._start = (key, (dev, v, v * eta + res))
         return self._start[1]
 
     def fit(
-        self,
-        W: np.ndarray,
-        start: np.ndarray,
-        *,
-        also: np.ndarray | None = None,
-        max_iter: int = 25,
-        tol: float = 1e-8,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Coefficients (``c × q``), converged flags and ``W @ also`` (weighted sums of extra
-        per-row columns, taken in the same product as the first sweep); ``W`` holds the
-        counts of a block of resamples."""
+        self, W: np.ndarray, start: np.ndarray, *, max_iter: int = 25, tol: float = 1e-8
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients (``c × q``) and converged flags for a block of resample counts ``W``.
+
+        The first sweep is at ``start`` for every resample: its per-row terms are shared and
+        the sweep is three matrix products; later sweeps go row block by row block.
+        """
         c = W.shape[0]
         q = self.X.shape[1]
-        npair = len(self.iu)
         start = np.asarray(start, dtype="float64")
-        S = W @ self.prepare(start, also)
-        sums = S[:, 1 + npair + q :] if also is not None else None
+        dev0, v, z = self.prepare(start)
         coef = np.tile(start, (c, 1))
         converged = np.zeros(c, dtype=bool)
-        dev_old = S[:, 0].copy()
-        Hu, rhs = S[:, 1 : 1 + npair], S[:, 1 + npair : 1 + npair + q]
+        dev_old = W @ dev0
+        Hu = (W * v) @ self.P
+        rhs = (W * z) @ self.X
         active = np.arange(c)
         for it in range(1, max_iter + 1):
             A = np.empty((len(active), q, q))
@@ -610,7 +594,7 @@ class LogitBatch:
                 Hu, rhs = Hu[~done], rhs[~done]
             else:
                 _, Hu, rhs = self._sweep(coef[active], W[active], deviance=False)
-        return coef, converged, sums
+        return coef, converged
 
     def collect(self, coef: np.ndarray, W: np.ndarray, fn: Callable[..., np.ndarray]) -> np.ndarray:
         """Sum over row blocks of ``fn(W_block, eta_block, prob_block, rows)`` (``c × s``) at

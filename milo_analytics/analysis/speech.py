@@ -217,8 +217,8 @@ def _auc_delta_boot(
 
     def block(C: np.ndarray) -> np.ndarray:
         W = C.astype("float64")
-        cb, _, _ = base.fit(W, start_base)
-        cf, _, _ = full.fit(W, start_full)
+        cb, _ = base.fit(W, start_base)
+        cf, _ = full.fit(W, start_full)
         auc_full, auc_base = weighted_auc(
             [full.linear_predictor(cf), base.linear_predictor(cb)], y, C
         )
@@ -345,7 +345,7 @@ def speech_summary(
             "speech_summary(): no interview has a speech_score; the posting may not record "
             "speech scores (voice/video interviews only)"
         )
-    pids = sorted(set(iv["posting_id"].dropna()) | set(posting_ids_with_scores(data)))
+    pids = sorted(set(iv["posting_id"].dropna().unique()) | set(posting_ids_with_scores(data)))
     summaries, dists, rels, incs, gaps = [], [], [], [], []
     scatter: dict[str, dict[str, Any]] = {}
     notes: list[str] = []
