@@ -11,16 +11,16 @@ resamples at once:
 
 * weighted means and covariance / correlation matrices by BLAS (``W @ [Z, Z_i·Z_j]`` over the
   upper triangle) — all that Johnson's relative weights, LMG and R² need;
-* logistic fits by Newton / IRLS with the counts as case weights, all resamples of a chunk in
-  one set of matrix products (:func:`logit_newton_batch`);
+* logistic fits by Newton / IRLS with the counts as case weights, all resamples of a block in
+  the same matrix products (:class:`LogitBatch`);
 * ROC AUC with the counts as case weights (:func:`weighted_auc`).
 
 One :class:`Resamples` object can be handed to every analysis of a report (``bootstrap=``) so
 the report draws once; each analysis uses the columns of the interviews it analyses.
 
 Above :data:`ANALYTIC_MIN_N` rows the relative-weight and LMG intervals are delta-method
-intervals (:func:`delta_se`) instead — the bootstrap's own Monte-Carlo error is then larger
-than its difference from the delta method; ``interval="bootstrap"`` forces the bootstrap.
+intervals (:func:`delta_se`) instead — the bootstrap's own Monte-Carlo error is then as large
+as its difference from the delta method; ``interval="bootstrap"`` forces the bootstrap.
 
 Examples
 --------
