@@ -984,7 +984,7 @@ def main(argv: list[str] | None = None) -> int:
     except MiloError as exc:
         if _state["debug"]:
             raise
-        echo_err(f"milo-analytics: error: {exc}")
+        echo_err(f"milo-analytics: error: {exc.cli_message()}")  # the CLI's wording of the fix
         return 1
     except Exception as exc:  # click usage errors and unexpected failures
         import click
