@@ -34,6 +34,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import shlex
 import warnings
 import zipfile
@@ -410,6 +411,8 @@ def _refuse_formulas_without_values(path: Path, sheets: list[str]) -> None:
     """Raise when a sheet has formula cells whose saved (cached) value is missing."""
     import openpyxl
 
+    if not _has_formulas(path):  # the common case: skip openpyxl's cell-by-cell pass
+        return
     try:
         formulas_book = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except _EXCEL_ERRORS as exc:
@@ -453,6 +456,22 @@ def _refuse_formulas_without_values(path: Path, sheets: list[str]) -> None:
                 )
     finally:
         values_book.close()
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds a formula (``<f>`` element); cheap."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            return any(
+                _FORMULA_TAG.search(book.read(name))
+                for name in book.namelist()
+                if name.startswith("xl/worksheets/") and name.endswith(".xml")
+            )
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return True  # let openpyxl look (and fail with its own message)
 
 
 def _cell_ranges(cells: list[tuple[str, int]]) -> list[str]:
