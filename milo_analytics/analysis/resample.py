@@ -457,7 +457,12 @@ class LogitBatch:
     :func:`~milo_analytics.analysis._common.logit_irls` on the resampled rows (η clipped to
     ±36), stopped by R's rule ``|dev − dev_old| / (|dev| + 0.1) < tol`` — for all resamples
     of a block at once: Hessians ``(W·μ(1−μ)) @ [X_i·X_j]``, gradients ``(W·(y−μ)) @ X``.
-    Same iterations, same stopping rule, so the same coefficients as that loop to rounding.
+    Same iterations, same stopping rule, so the same coefficients as that loop to rounding —
+    exactly the large-sample path of ``logit_irls`` (above 2,000 rows); below 2,000 rows
+    ``logit_irls`` follows R's ``glm.fit`` thresholds (|η| > 30) instead of the clip at ±36,
+    which changes nothing unless a resample is (quasi-)separated — then neither fit
+    converges, where it stops is arbitrary, and ``relative_weights`` already warns that the
+    weights are not meaningful.
 
     How the work is cut: the first sweep is at the shared start, so it is one matrix product
     for all resamples; later sweeps go through cache-sized row blocks and recompute η from
