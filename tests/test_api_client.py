@@ -536,7 +536,7 @@ def test_bounds_default_and_can_be_lifted():
     assert (client.deadline, client.max_response_bytes, client.max_pages) == (
         60.0,
         50 * 1024 * 1024,
-        10_000,
+        5_000,
     )
     free = HeyMiloClient(
         api_key=KEY, base_url=BASE, deadline=None, max_response_bytes=None, max_pages=None

@@ -307,8 +307,8 @@ class HeyMiloClient:
         ``MalformedResponseError``; not retried — the loader records it as that document's
         error and loads the rest).
     max_pages
-        Pages one listing may take when the server sends no ``total_count`` (default 10,000;
-        ``None``: no cap). With a ``total_count``, a listing may run at most a few pages past
+        Pages one listing may take when the server sends no ``total_count`` (default 5,000,
+        i.e. 500,000 records at 100 a page; ``None``: no cap). With a ``total_count``, a listing may run at most a few pages past
         ``ceil(total_count / limit)``; either way, and on a repeated cursor, it stops with a
         :class:`~milo_analytics.api.errors.PaginationError`.
     transport

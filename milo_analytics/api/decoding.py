@@ -53,6 +53,8 @@ _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _OPEN = (ord("["), ord("{"))
 _BOM = b"\xef\xbb\xbf"
+#: Largest piece inflated at once from a compressed body.
+_INFLATE_STEP = 1 << 20
 
 
 class UnsafeJSONError(ValueError):
@@ -187,36 +189,39 @@ def read_capped(
         raise BodyTooLargeError(limit, 0, declared_length)  # type: ignore[arg-type]
     # wbits 47 = 32 + 15: zlib recognises a gzip or a zlib header by itself.
     decoder = zlib.decompressobj(47) if codings else None
+    if codings:
+        declared_length = None  # it counts encoded bytes; the cap counts decoded ones
     raw_deflate = False
     first = True
     body = bytearray()
-    for chunk in chunks:
-        if decoder is not None:
-            room = (limit - len(body) + 1) if limit is not None else 0  # 0: no max_length
-            try:
-                data = decoder.decompress(chunk, room)
-            except zlib.error:
-                if not (first and codings[0] == "deflate" and not raw_deflate):
-                    raise UnsafeJSONError(f"the body is not valid {codings[0]} data") from None
-                raw_deflate = True  # some servers send deflate without the zlib wrapper
-                decoder = zlib.decompressobj(-zlib.MAX_WBITS)
-                data = decoder.decompress(chunk, room)
-            first = False
-            if decoder.unconsumed_tail and limit is not None:
-                raise BodyTooLargeError(limit, len(body) + len(data), declared_length)
-        else:
-            data = chunk
-        body += data
+
+    def add(data: bytes) -> None:
+        body.extend(data)
         if limit is not None and len(body) > limit:
             raise BodyTooLargeError(limit, len(body), declared_length)
+
+    for chunk in chunks:
+        if decoder is None:
+            add(chunk)
+        else:
+            pending = chunk
+            while pending:  # inflate in steps, so at most one step sits beside the body
+                try:
+                    data = decoder.decompress(pending, _INFLATE_STEP)
+                except zlib.error:
+                    if not (first and codings[0] == "deflate" and not raw_deflate):
+                        raise UnsafeJSONError(f"the body is not valid {codings[0]} data") from None
+                    raw_deflate = True  # some servers send deflate without the zlib wrapper
+                    decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                first = False
+                add(data)
+                pending = decoder.unconsumed_tail
         if check_deadline is not None and check_deadline():
             raise DeadlineHit()
     if decoder is not None:
-        room = (limit - len(body) + 1) if limit is not None else 0
         try:
-            body += decoder.flush(room) if room else decoder.flush()
+            add(decoder.flush())
         except zlib.error:
             raise UnsafeJSONError(f"the body is not valid {codings[0]} data") from None
-        if limit is not None and len(body) > limit:
-            raise BodyTooLargeError(limit, len(body), declared_length)
     return body

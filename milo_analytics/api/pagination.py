@@ -31,8 +31,8 @@ __all__ = ["DEFAULT_MAX_PAGES", "MAX_PAGE_SIZE", "CursorIterator", "page_slack"]
 
 #: HeyMilo's maximum page size.
 MAX_PAGE_SIZE = 100
-#: Pages per listing when the server gives no ``total_count`` (a million records at 100).
-DEFAULT_MAX_PAGES = 10_000
+#: Pages per listing when the server gives no ``total_count`` (500,000 records at 100 a page).
+DEFAULT_MAX_PAGES = 5_000
 
 
 def page_slack(expected_pages: int) -> int:
@@ -149,6 +149,15 @@ class CursorIterator(Generic[T]):
             total = pagination.get("total_count")
             if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
                 self.total_count = max(total, self.total_count or 0)
+            if self._page_size and len(items) > self._page_size:
+                raise PaginationError(
+                    f"malformed response: a page of {len(items)} records, but limit="
+                    f"{self._page_size} was asked for",
+                    pages=self.pages_fetched,
+                    method=self._method,
+                    path=self._path,
+                    hint="the server ignores the page size; report it to HeyMilo",
+                )
             self._largest_page = max(self._largest_page, len(items))
             parsed = [self._parse(item) if self._parse else item for item in items]
             yield parsed  # type: ignore[misc]
