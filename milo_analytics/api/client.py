@@ -216,6 +216,10 @@ def _content_length(headers: httpx.Headers) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
 
 
+def _shorter(timeout: float | None, deadline: float) -> float:
+    return deadline if timeout is None else min(timeout, deadline)
+
+
 def _plural(n: float, unit: str) -> str:
     return f"{n:g} {unit}" + ("" if n == 1 else "s")
 
@@ -296,10 +300,12 @@ class HeyMiloClient:
         It is enforced at the socket, so a server that trickles one byte per second, or never
         answers, ends in a :class:`~milo_analytics.api.errors.DeadlineExceededError` (an
         ``APIConnectionError``) when it passes. Idempotent requests are retried once after a
-        deadline hit, a POST never. A whole call is therefore bounded by
-        ``(max_retries + 1) * deadline + max_retries * max(backoff_max, max_retry_wait)`` plus
-        the rate limiter's pacing; a server that never answers a GET costs ``2 * deadline``
-        plus one backoff.
+        deadline hit, a POST never: a server that never answers a GET costs
+        ``2 * deadline`` plus one backoff. Any call ends within
+        ``(max_retries + 1) * deadline + max_retries * max(backoff_max, max_retry_wait)``
+        plus the rate limiter's pacing. (With your own ``transport=``, or a proxy from the
+        environment, the deadline is checked between body chunks only; name resolution is
+        never covered.)
     max_response_bytes
         Largest body accepted, counted after gzip/deflate decoding (default 50 MiB; ``None``:
         no cap). The body is streamed and reading stops at the cap, so memory stays bounded:
@@ -714,10 +720,14 @@ class HeyMiloClient:
         :class:`MalformedResponseError`.
         """
         deadline = self.deadline
-        timeout: Any = self._http.timeout
+        timeout = self._http.timeout
         if deadline is not None:  # no single phase may outlast the whole attempt either
-            phase = deadline if self.timeout is None else min(float(self.timeout), deadline)
-            timeout = httpx.Timeout(phase)
+            timeout = httpx.Timeout(
+                connect=_shorter(timeout.connect, deadline),
+                read=_shorter(timeout.read, deadline),
+                write=_shorter(timeout.write, deadline),
+                pool=_shorter(timeout.pool, deadline),
+            )
         request = self._http.build_request(
             method,
             path.lstrip("/"),
