@@ -682,6 +682,10 @@ def suggest_weights_cmd(
         typer.echo(f"Next: milo-analytics push-weights {output}   (dry run; add --apply to write)")
 
 
+#: Exit codes of push-weights and rollback (also in their --help and the README).
+EXIT_OK, EXIT_ERROR, EXIT_CONFLICT, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
+
+
 @app.command("push-weights")
 def push_weights_cmd(
     suggestion: Annotated[
@@ -716,20 +720,41 @@ def push_weights_cmd(
 ) -> None:
     """Show (default) or apply the push plan of a suggestion through the questions API.
 
-    Every applied push writes an append-only audit log first; undo it with `rollback`.
+    The suggestion file is checked against its versioned schema before anything is sent.
+    With --apply every write is logged before it is sent (an append-only audit log), each
+    weight is re-read just before its write and read back after it; undo with `rollback`.
     A suggestion whose recommendation is 'keep' is not applied without --allow-keep.
     Past candidates keep their scores: only interviews scored afterwards use the new weights.
     The API key comes from HEYMILO_API_KEY only.
+
+    Exit codes: 0 done (or dry run); 1 error, nothing written (bad file, API unreachable,
+    'keep'); 2 usage error; 3 conflict: a live weight changed (nothing written over it; earlier
+    writes stand, see the message); 4 stopped part-way: a write failed or its result is
+    unknown (run `rollback LOG`); 130 interrupted (Ctrl-C; the message says what to run).
     """
     from .api import HeyMiloClient
-    from .push import push_weights
+    from .errors import PushError, WeightConflictError
+    from .push import PushInterrupted, push_weights
 
-    with HeyMiloClient(base_url=base_url) as client:
-        result = push_weights(
-            client, suggestion, apply=apply, force=force, audit_dir=audit_dir,
-            allow_keep=allow_keep,
-        )  # fmt: skip
-    typer.echo(result.summary())
+    try:
+        with HeyMiloClient(base_url=base_url) as client:
+            result = push_weights(
+                client, suggestion, apply=apply, force=force, audit_dir=audit_dir,
+                allow_keep=allow_keep,
+            )  # fmt: skip
+    except PushInterrupted as exc:
+        echo_err(f"milo-analytics: {exc.cli_message}")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:
+        echo_err("milo-analytics: push-weights interrupted before any weight was written")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except (PushError, WeightConflictError) as exc:
+        if _state["debug"]:
+            raise
+        echo_err(f"milo-analytics: error: {getattr(exc, 'cli_message', exc)}")
+        stopped = isinstance(exc, PushError) and not isinstance(exc, WeightConflictError)
+        raise SystemExit(EXIT_STOPPED if stopped else EXIT_CONFLICT) from None
+    typer.echo(result.summary(cli=True))
     if result.audit_log:
         typer.echo(f"Undo: milo-analytics rollback {result.audit_log}")
 
@@ -747,16 +772,53 @@ def rollback_cmd(
     ] = False,
     base_url: BaseUrlOption = None,
 ) -> None:
-    """Restore the weights a push changed (conflict-checked; logged in the same audit log).
+    """Restore the weights a push changed (checked against the server; logged in the same log).
 
+    Restores a weight only where the server still holds the value the push wrote, including
+    writes the log shows as sent without a result (a crash or a lost answer). A torn last
+    line of the log (a crash while it was written) is ignored, and said so. Every other case
+    is left alone and listed, one line per question, with what to do.
     The API key comes from HEYMILO_API_KEY only.
-    """
-    from .api import HeyMiloClient
-    from .push import rollback_weights
 
-    with HeyMiloClient(base_url=base_url) as client:
-        result = rollback_weights(client, audit_log, force=force)
-    typer.echo(result.summary())
+    Exit codes: 0 every weight the push changed is back (or nothing to do); 1 error (the log
+    is unreadable or not a push log, API unreachable); 2 usage error; 3 done, but questions are
+    left for you (someone else's value, a deleted question, a weight like 1.5 the API cannot
+    write: see the lines printed); 4 a restore failed or its result is unknown (run the same
+    rollback again); 130 interrupted.
+    """
+    import warnings
+
+    from .api import HeyMiloClient
+    from .errors import PushError
+    from .push import PushInterrupted, RollbackIncompleteWarning, rollback_weights
+
+    try:
+        with warnings.catch_warnings():
+            # the same facts are printed below as one line per question
+            warnings.simplefilter("ignore", RollbackIncompleteWarning)
+            with HeyMiloClient(base_url=base_url) as client:
+                result = rollback_weights(client, audit_log, force=force)
+    except PushInterrupted as exc:
+        echo_err(f"milo-analytics: {exc.cli_message}")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:
+        echo_err(
+            "milo-analytics: rollback interrupted before any weight was written; run the "
+            f"same command again: milo-analytics rollback {audit_log}"
+        )
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except PushError as exc:
+        if _state["debug"]:
+            raise
+        echo_err(f"milo-analytics: error: {getattr(exc, 'cli_message', exc)}")
+        raise SystemExit(EXIT_STOPPED) from None
+    typer.echo(result.summary(cli=True))
+    if result.unresolved:
+        echo_err(
+            f"milo-analytics: rollback left {_plural(len(result.unresolved), 'question')} for "
+            "you (listed above, one line each)"
+        )
+        raise SystemExit(EXIT_CONFLICT)
 
 
 # === report and demo ===

@@ -29,6 +29,7 @@ __all__ = [
     "InsufficientDataError",
     "MiloError",
     "NotFoundError",
+    "PushConflictError",
     "PushError",
     "RateLimitError",
     "ServerError",
@@ -197,14 +198,17 @@ class WeightConflictError(MiloError):
 
 
 class PushError(MiloError):
-    """A weight push failed part-way.
+    """A weight push (or rollback) failed part-way.
 
     Attributes
     ----------
     applied : list of dict
-        The changes that were applied before the failure.
+        The changes that were applied (and verified) before the failure.
     audit_log : str or None
         Path of the audit log that records what happened (use it with ``rollback_weights``).
+    unknown : list of dict
+        Writes that were sent but whose result could not be read back (they may have landed);
+        ``rollback_weights`` checks the live weight of each before restoring it.
     """
 
     def __init__(
@@ -213,7 +217,30 @@ class PushError(MiloError):
         *,
         applied: list[dict[str, Any]] | None = None,
         audit_log: str | None = None,
+        unknown: list[dict[str, Any]] | None = None,
     ) -> None:
         self.applied = list(applied or [])
         self.audit_log = audit_log
+        self.unknown = list(unknown or [])
         super().__init__(message)
+
+
+class PushConflictError(PushError, WeightConflictError):
+    """A push stopped part-way because a live weight changed while it ran.
+
+    Both a :class:`PushError` (``.applied``, ``.audit_log``, ``.unknown``: roll back what was
+    applied) and a :class:`WeightConflictError` (``.conflicts``: what changed, and nothing was
+    written over it).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        conflicts: list[dict[str, Any]] | None = None,
+        applied: list[dict[str, Any]] | None = None,
+        audit_log: str | None = None,
+        unknown: list[dict[str, Any]] | None = None,
+    ) -> None:
+        PushError.__init__(self, message, applied=applied, audit_log=audit_log, unknown=unknown)
+        self.conflicts = list(conflicts or [])  # after: the MRO runs WeightConflictError's init
