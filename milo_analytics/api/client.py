@@ -291,8 +291,9 @@ class HeyMiloClient:
         server (connection refused) or was turned away with 429.
     rate_limit
         ``"auto"`` (follow the server's rate-limit headers; pace HeyMilo's hosts at 300/min when
-        it sends none; on a 429 without headers, halve the pace and recover additively to full
-        speed within two minutes — AIMD, see :mod:`milo_analytics.api.ratelimit`), an int N
+        it sends none; on a 429 without headers, halve the pace and recover additively — back
+        to full speed a minute after a single 429, settling just below a limit the server does
+        not advertise; AIMD, see :mod:`milo_analytics.api.ratelimit`), an int N
         (pace at N requests/min), or ``None`` (off).
     deadline
         Seconds one attempt may take in all: waiting for a pooled connection, connecting,
