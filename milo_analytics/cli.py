@@ -161,6 +161,89 @@ _demographics_file = typer.Option(
     exists=True,
     dir_okay=False,
 )
+SexColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sex-column",
+        help="Column of the demographics file with sex/gender (default: found by name, e.g. "
+        "Gender). `none`: the file has no sex answers; only race/ethnicity is audited.",
+    ),
+]
+RaceColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--race-column",
+        help="Column of the demographics file with race/ethnicity (default: found by name, "
+        "e.g. Race). `none`: the file has no race answers; only sex is audited.",
+    ),
+]
+HiredColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--hired-column",
+        help="Column of the outcomes file saying who was hired (default: found by name, "
+        "e.g. Hired, Outcome, Hire Date).",
+    ),
+]
+OutcomesSheetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--outcomes-sheet",
+        help="Excel outcomes file: the sheet to read, by name or 0-based number (default: every "
+        "sheet, when they share one header).",
+    ),
+]
+DemographicsSheetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--demographics-sheet",
+        help="Excel demographics file: the sheet to read, by name or 0-based number (default: "
+        "every sheet, when they share one header).",
+    ),
+]
+OutcomesEncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--outcomes-encoding",
+        help="Text encoding of a CSV outcomes file, e.g. cp1252 (default: from its byte-order "
+        "mark, else UTF-8).",
+    ),
+]
+DemographicsEncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--demographics-encoding",
+        help="Text encoding of a CSV demographics file, e.g. cp1252 (default: from its "
+        "byte-order mark, else UTF-8).",
+    ),
+]
+
+
+class OnMixed(StrEnum):
+    """What to do with a numeric outcome column that mixes forms ("87%" beside 1–5)."""
+
+    error = "error"
+    missing = "missing"
+
+
+OnMixedOption = Annotated[
+    OnMixed,
+    typer.Option(
+        "--on-mixed",
+        help="A numeric outcomes column mixing forms (87% beside 1-5 ratings, 1e3, words): "
+        "stop (error) or read the odd cells as missing.",
+    ),
+]
+MinKnownShareOption = Annotated[
+    float,
+    typer.Option(
+        "--min-known-share",
+        min=0.0,
+        max=1.0,
+        help="Refuse to audit a posting where fewer of the people with a demographics row have "
+        "a known sex (or race/ethnicity) than this share; 0 audits whatever is there.",
+    ),
+]
 OutcomesFileOption = Annotated[Path | None, _outcomes_file]
 DemographicsFileOption = Annotated[Path | None, _demographics_file]
 RequiredOutcomesFile = Annotated[Path, _outcomes_file]
@@ -251,6 +334,11 @@ def load_data(
         return data, source
 
 
+def _column_option(value: str | None) -> str | bool | None:
+    """``--sex-column``/``--race-column``: ``none`` means the file has no such answers."""
+    return False if value is not None and value.strip().lower() == "none" else value
+
+
 def read_side_files(
     data: Any,
     *,
@@ -259,9 +347,22 @@ def read_side_files(
     outcomes_key: JoinKey | str = JoinKey.email,
     demographics_key: JoinKey | str = JoinKey.email,
     on_conflict: OnConflict | str = OnConflict.error,
+    sex_column: str | None = None,
+    race_column: str | None = None,
+    hired_column: str | None = None,
+    outcomes_sheet: str | None = None,
+    demographics_sheet: str | None = None,
+    outcomes_encoding: str | None = None,
+    demographics_encoding: str | None = None,
+    on_mixed: OnMixed | str = OnMixed.error,
     say: Callable[[str], None] = typer.echo,
 ) -> tuple[Any, Any]:
     """Read the optional outcomes and demographics files joined to ``data``; print each join.
+
+    The options are the CLI's file options (:data:`SexColumnOption` …), passed to
+    :func:`~milo_analytics.read_outcomes` / :func:`~milo_analytics.read_demographics`; the
+    readers' warnings (unrecognised spellings, concatenated sheets) are printed as ``note:``
+    lines through ``say``.
 
     Returns
     -------
@@ -271,33 +372,59 @@ def read_side_files(
     --------
     >>> oc, demo = read_side_files(data, demographics=Path("eeo.csv"))  # doctest: +SKIP
     """
-    from .outcomes import read_demographics, read_outcomes
+    import warnings
 
-    conflict = OnConflict(on_conflict).value
+    from .outcomes import read_demographics, read_outcomes
+    from .table_files import ConcatenatedSheetsWarning
+
+    common = {"data": data, "on_conflict": OnConflict(on_conflict).value}
+    jobs = (
+        (outcomes, read_outcomes, "outcomes", {
+            "key": JoinKey(outcomes_key).value, "hired": hired_column,
+            "sheet": outcomes_sheet, "encoding": outcomes_encoding,
+            "on_mixed": OnMixed(on_mixed).value,
+        }),
+        (demographics, read_demographics, "demographics", {
+            "key": JoinKey(demographics_key).value, "sex": _column_option(sex_column),
+            "race_ethnicity": _column_option(race_column), "sheet": demographics_sheet,
+            "encoding": demographics_encoding,
+        }),
+    )  # fmt: skip
     frames = []
-    for path, reader, key in (
-        (outcomes, read_outcomes, outcomes_key),
-        (demographics, read_demographics, demographics_key),
-    ):
+    for path, reader, kind, options in jobs:
         frame = None
         if path is not None:
-            frame = reader(path, key=JoinKey(key).value, data=data, on_conflict=conflict)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                frame = reader(path, **common, **options)
             report = frame.attrs.get("join_report")
             if report is not None and hasattr(report, "summary"):
                 say(report.summary())
+            for w in caught:
+                sheets = issubclass(w.category, ConcatenatedSheetsWarning)
+                say(
+                    f"note: {w.message}"
+                    + (f" (read one with --{kind}-sheet NAME)" if sheets else "")
+                )
         frames.append(frame)
     return frames[0], frames[1]
 
 
-_JOIN_OPTIONS = ("outcomes", "demographics", "outcomes_key", "demographics_key", "on_conflict")
+_JOIN_OPTIONS = (
+    "outcomes", "demographics", "outcomes_key", "demographics_key", "on_conflict", "sex_column",
+    "race_column", "hired_column", "outcomes_sheet", "demographics_sheet", "outcomes_encoding",
+    "demographics_encoding", "on_mixed",
+)  # fmt: skip
 
 
 def load_inputs(posting: str, **options: Any) -> tuple[Any, Any, Any]:
     """One posting's data and its optional outcomes and demographics, for a command.
 
-    ``options`` are the shared data options of :func:`load_data` and the join options of
-    :func:`read_side_files` (``outcomes``, ``demographics``, ``outcomes_key``,
-    ``demographics_key``, ``on_conflict``).
+    ``options`` are the shared data options of :func:`load_data` and the join and file options
+    of :func:`read_side_files` (``outcomes``, ``demographics``, ``outcomes_key``,
+    ``demographics_key``, ``on_conflict``, ``sex_column``, ``race_column``, ``hired_column``,
+    ``outcomes_sheet``, ``demographics_sheet``, ``outcomes_encoding``,
+    ``demographics_encoding``, ``on_mixed``).
 
     Returns
     -------
@@ -592,30 +719,50 @@ def audit_cmd(
             "of the median's sample (default: the full sample).",
         ),
     ] = False,
+    min_known_share: MinKnownShareOption = 0.5,
+    sex_column: SexColumnOption = None,
+    race_column: RaceColumnOption = None,
+    hired_column: HiredColumnOption = None,
+    demographics_sheet: DemographicsSheetOption = None,
+    outcomes_sheet: OutcomesSheetOption = None,
+    demographics_encoding: DemographicsEncodingOption = None,
+    outcomes_encoding: OutcomesEncodingOption = None,
+    on_mixed: OnMixedOption = OnMixed.error,
 ) -> None:
     """Adverse-impact audit of one posting (NYC LL144 impact ratios, four-fifths rule).
 
     Scoring rates for the overall score, each question and the speech score, and selection
     rates (shortlisted vs dismissed/knocked out, hired with --outcomes), by sex, race/ethnicity
     and their intersection. The API key comes from HEYMILO_API_KEY only.
+
+    Unusable demographics stop the audit with an error (exit 1), never a clean result: a sex
+    or race/ethnicity column that is not found (see --sex-column/--race-column), nobody
+    assessed with a demographics row, or too few known answers (--min-known-share).
     Example: `milo-analytics audit 13D77095 -d eeo.csv --json audit.json --fail-on-flag`.
     """
-    from .analysis.fairness import bias_audit
+    from .analysis.fairness import NOT_AUDITED, bias_audit
 
     data, oc, demo = load_inputs(
         posting, store=store, offline=offline, documents=documents, base_url=base_url,
         outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
-        demographics_key=demographics_key, on_conflict=on_conflict,
+        demographics_key=demographics_key, on_conflict=on_conflict, sex_column=sex_column,
+        race_column=race_column, hired_column=hired_column, outcomes_sheet=outcomes_sheet,
+        demographics_sheet=demographics_sheet, outcomes_encoding=outcomes_encoding,
+        demographics_encoding=demographics_encoding, on_mixed=on_mixed,
     )  # fmt: skip
     audit = bias_audit(
         data, demo, postings=posting, outcomes=oc, exclude_below=exclude_below, min_n=min_n,
         alpha=alpha, ties=ties, unknowns_in_median=not median_known_only,
+        min_known_share=min_known_share,
     )  # fmt: skip
     u = audit.unknown.iloc[0]
     typer.echo(
         f"{posting}: {u['n_assessed']:,} assessed; unknown sex {u['sex']:,}, unknown "
         f"race/ethnicity {u['race_ethnicity']:,}, no demographics row {u['no_demographics']:,}"
     )
+    for note in audit.notes:  # a dimension or outcome left out must not read as a clean result
+        if note.startswith(NOT_AUDITED):
+            typer.echo(note)
     typer.echo(f"{'measure':<44} {'dimension':<15} {'min ratio':>9}  {'<0.8':>4} {'flags':>5}")
     for r in audit.summary.itertuples(index=False):
         ratio = "—" if r.min_impact_ratio is None else f"{r.min_impact_ratio:.3f}"
@@ -654,6 +801,14 @@ def suggest_weights_cmd(
     outcomes_key: OutcomesKeyOption = JoinKey.email,
     demographics_key: DemographicsKeyOption = JoinKey.email,
     on_conflict: OnConflictOption = OnConflict.error,
+    sex_column: SexColumnOption = None,
+    race_column: RaceColumnOption = None,
+    hired_column: HiredColumnOption = None,
+    outcomes_sheet: OutcomesSheetOption = None,
+    demographics_sheet: DemographicsSheetOption = None,
+    outcomes_encoding: OutcomesEncodingOption = None,
+    demographics_encoding: DemographicsEncodingOption = None,
+    on_mixed: OnMixedOption = OnMixed.error,
     cut: Annotated[
         float | None,
         typer.Option("--cut", help="Operating cut on the 0–100 score (default: median split)."),
@@ -677,7 +832,10 @@ def suggest_weights_cmd(
     data, oc, demo = load_inputs(
         posting, store=store, offline=offline, documents=documents, base_url=base_url,
         outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
-        demographics_key=demographics_key, on_conflict=on_conflict,
+        demographics_key=demographics_key, on_conflict=on_conflict, sex_column=sex_column,
+        race_column=race_column, hired_column=hired_column, outcomes_sheet=outcomes_sheet,
+        demographics_sheet=demographics_sheet, outcomes_encoding=outcomes_encoding,
+        demographics_encoding=demographics_encoding, on_mixed=on_mixed,
     )  # fmt: skip
     s = suggest_weights(
         data, oc, target=target.value, demographics=demo, posting_id=posting, cut=cut,
@@ -774,7 +932,7 @@ def push_weights_cmd(
     except (PushError, WeightConflictError) as exc:
         if _state["debug"]:
             raise
-        echo_err(f"milo-analytics: error: {getattr(exc, 'cli_message', exc)}")
+        echo_err(f"milo-analytics: error: {cli_text(exc)}")
         stopped = isinstance(exc, PushError) and not isinstance(exc, WeightConflictError)
         raise SystemExit(EXIT_STOPPED if stopped else EXIT_CONFLICT) from None
     typer.echo(result.summary(cli=True))
@@ -833,7 +991,7 @@ def rollback_cmd(
     except PushError as exc:
         if _state["debug"]:
             raise
-        echo_err(f"milo-analytics: error: {getattr(exc, 'cli_message', exc)}")
+        echo_err(f"milo-analytics: error: {cli_text(exc)}")
         raise SystemExit(EXIT_STOPPED) from None
     typer.echo(result.summary(cli=True))
     if result.unresolved:
@@ -986,6 +1144,14 @@ def report_command(
     outcomes_key: OutcomesKeyOption = JoinKey.email,
     demographics_key: DemographicsKeyOption = JoinKey.email,
     on_conflict: OnConflictOption = OnConflict.error,
+    sex_column: SexColumnOption = None,
+    race_column: RaceColumnOption = None,
+    hired_column: HiredColumnOption = None,
+    outcomes_sheet: OutcomesSheetOption = None,
+    demographics_sheet: DemographicsSheetOption = None,
+    outcomes_encoding: OutcomesEncodingOption = None,
+    demographics_encoding: DemographicsEncodingOption = None,
+    on_mixed: OnMixedOption = OnMixed.error,
     store: StoreOption = None,
     offline: OfflineOption = False,
     documents: DocumentsOption = None,
@@ -1005,7 +1171,10 @@ def report_command(
     data, oc, demo = load_inputs(
         posting, store=store, offline=offline, documents=documents, base_url=base_url,
         outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
-        demographics_key=demographics_key, on_conflict=on_conflict,
+        demographics_key=demographics_key, on_conflict=on_conflict, sex_column=sex_column,
+        race_column=race_column, hired_column=hired_column, outcomes_sheet=outcomes_sheet,
+        demographics_sheet=demographics_sheet, outcomes_encoding=outcomes_encoding,
+        demographics_encoding=demographics_encoding, on_mixed=on_mixed,
     )  # fmt: skip
     sugg = None
     if suggestion is not None:
@@ -1065,8 +1234,28 @@ def _show_warning(
     line: str | None = None,
 ) -> None:
     """Print a milo_analytics warning as one line in the CLI's words (not Python's)."""
-    text = getattr(message, "cli_message", None) or str(message)
-    echo_err(f"milo-analytics: warning: {text}")
+    echo_err(f"milo-analytics: warning: {cli_text(message)}")
+
+
+def cli_text(problem: BaseException | Warning | str) -> str:
+    """An error's or warning's message as the command line words it.
+
+    ``cli_message`` is a method of :class:`~milo_analytics.errors.MiloError` and
+    :class:`~milo_analytics.errors.MiloWarning`, and a plain attribute on a few exceptions
+    (``PushInterrupted``, or set on an instance); without either, ``str(problem)``.
+
+    Examples
+    --------
+    >>> from milo_analytics.errors import DataError
+    >>> cli_text(DataError("bad file", python_hint="pass key='email'", cli_hint="pass --key email"))
+    'bad file; pass --key email'
+    >>> cli_text(ValueError("plain"))
+    'plain'
+    """
+    text = getattr(problem, "cli_message", None)
+    if callable(text):
+        text = text()
+    return str(text) if text else str(problem)
 
 
 class _DropInterruptRecords(logging.Filter):
@@ -1082,7 +1271,8 @@ def main(argv: list[str] | None = None) -> int:
     0 on success, 1 for an error (one line on stderr), 2 for a usage error (and for
     ``audit --fail-on-flag`` with a flag), 130 when Ctrl-C stopped the command (one line:
     ``interrupted; N documents saved, run the same command to resume`` when a pull was
-    running). Warnings of milo_analytics print as one line each.
+    running). Warnings of milo_analytics print as one line each (``milo-analytics: warning:``
+    and, for a :class:`~milo_analytics.errors.MiloWarning`, its CLI wording).
 
     Examples
     --------
@@ -1106,7 +1296,10 @@ def main(argv: list[str] | None = None) -> int:
             previous = warnings.showwarning
 
             def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
-                if isinstance(message, MiloWarning):
+                # milo_analytics' own warnings: one line in the CLI's words, no file:line
+                if isinstance(message, MiloWarning) or str(category.__module__).startswith(
+                    "milo_analytics"
+                ):
                     _show_warning(message, category, *rest, **kw)
                 else:
                     previous(message, category, *rest, **kw)
@@ -1133,7 +1326,7 @@ def _run(args: list[str], milo_error: type[Exception]) -> int:
     except milo_error as exc:
         if _state["debug"]:
             raise
-        echo_err(f"milo-analytics: error: {exc}")
+        echo_err(f"milo-analytics: error: {cli_text(exc)}")  # the CLI's wording of the fix
         return 1
     except Exception as exc:  # click usage errors and unexpected failures
         import click

@@ -5,6 +5,22 @@ Every error a user can cause derives from :class:`MiloError` and says what was w
 :func:`milo_analytics.api.errors.error_from_response`, from the status code and both
 HeyMilo error bodies.
 
+One message, two renderings
+---------------------------
+A user reaches the same failure from Python or from the ``milo-analytics`` command line, and the
+fix is worded differently on each surface: a Python caller passes a parameter
+(``race_ethnicity='Ethnic Group'``), a CLI user a flag (``--race-column 'Ethnic Group'``). So a
+:class:`MiloError` takes the problem as its message and the fix as two optional hints:
+
+- ``python_hint``: appended to the message by ``str(exc)`` (what Python users, notebooks and
+  logs see);
+- ``cli_hint``: appended instead by :meth:`MiloError.cli_message`, which ``cli.main()`` prints.
+  Without a ``cli_hint`` the CLI prints ``str(exc)``, so messages that have not been given one
+  yet read as before.
+
+The hint is joined to the message with ``"; "`` (or a space after ``.``, ``?``, ``!`` or ``:``).
+An error raised without hints behaves exactly like a plain exception with that message.
+
 Examples
 --------
 >>> from milo_analytics.errors import MiloError, DataError
@@ -13,6 +29,13 @@ Examples
 ... except MiloError as exc:
 ...     print(type(exc).__name__)
 DataError
+>>> err = DataError("no race/ethnicity column; did you mean 'Ethnic Group'?",
+...                 python_hint="pass race_ethnicity='Ethnic Group'",
+...                 cli_hint="pass --race-column 'Ethnic Group'")
+>>> str(err)
+"no race/ethnicity column; did you mean 'Ethnic Group'? pass race_ethnicity='Ethnic Group'"
+>>> err.cli_message()
+"no race/ethnicity column; did you mean 'Ethnic Group'? pass --race-column 'Ethnic Group'"
 """
 
 from __future__ import annotations
@@ -40,34 +63,100 @@ __all__ = [
     "ValidationError",
     "WeightConflictError",
     "warning_stacklevel",
+    "with_hint",
 ]
 
 
+def with_hint(message: str, hint: str | None) -> str:
+    """``message`` followed by ``hint`` (after ``"; "``, or a space after ``.?!:``).
+
+    Examples
+    --------
+    >>> with_hint("no such column", "pass sex='Gender'")
+    "no such column; pass sex='Gender'"
+    >>> with_hint("did you mean 'Gender'?", "pass sex='Gender'")
+    "did you mean 'Gender'? pass sex='Gender'"
+    """
+    if not hint:
+        return message
+    text = message.rstrip()
+    if not text:
+        return hint
+    return f"{text} {hint}" if text[-1] in ".?!:" else f"{text}; {hint}"
+
+
 class MiloError(Exception):
-    """Root of every error milo_analytics raises on purpose."""
+    """Root of every error milo_analytics raises on purpose.
+
+    Parameters
+    ----------
+    *args
+        The message (what is wrong, with the offending value), as for any exception.
+    python_hint, cli_hint
+        What to do about it, for a Python caller (naming parameters) and for the command line
+        (naming flags and commands); see the module docstring. ``str(exc)`` ends with
+        ``python_hint``, :meth:`cli_message` with ``cli_hint``.
+
+    Attributes
+    ----------
+    detail : str
+        The message without any hint.
+    python_hint, cli_hint : str or None
+    """
+
+    def __init__(
+        self, *args: Any, python_hint: str | None = None, cli_hint: str | None = None
+    ) -> None:
+        self.detail = str(args[0]) if args else ""
+        self.python_hint = python_hint
+        self.cli_hint = cli_hint
+        if args and python_hint:
+            args = (with_hint(self.detail, python_hint), *args[1:])
+        super().__init__(*args)
+
+    def cli_message(self) -> str:
+        """The message as the command line prints it: with ``cli_hint`` (else ``str(self)``).
+
+        Examples
+        --------
+        >>> MiloError("bad", python_hint="pass x=1", cli_hint="pass --x 1").cli_message()
+        'bad; pass --x 1'
+        >>> MiloError("bad", python_hint="pass x=1").cli_message()
+        'bad; pass x=1'
+        """
+        if self.cli_hint is None:
+            return str(self)
+        return with_hint(self.detail, self.cli_hint)
 
 
 class MiloWarning(UserWarning):
     """Root of every warning milo_analytics issues on purpose.
 
-    Parameters
-    ----------
-    message
-        The warning as a Python user reads it (names Python parameters and functions).
-    cli_message
-        The same warning worded for the command line (names CLI commands and flags); the
-        ``milo-analytics`` command prints it as one line. Defaults to ``message``.
+    Like :class:`MiloError`, one message with two renderings of what to do (see the module
+    docstring): ``str(w)`` ends with ``python_hint``, :meth:`cli_message` (what the
+    ``milo-analytics`` command prints, as one line) with ``cli_hint``.
 
     Examples
     --------
-    >>> w = MiloWarning("run load_posting('P', refresh=True)", cli_message="run `milo-analytics pull P`")
-    >>> str(w), w.cli_message
-    ("run load_posting('P', refresh=True)", 'run `milo-analytics pull P`')
+    >>> w = MiloWarning("the pull did not finish", python_hint="run load_posting('P')",
+    ...                 cli_hint="run `milo-analytics pull P`")
+    >>> str(w), w.cli_message()
+    ("the pull did not finish; run load_posting('P')", 'the pull did not finish; run `milo-analytics pull P`')
     """
 
-    def __init__(self, message: str, *, cli_message: str | None = None) -> None:
-        super().__init__(message)
-        self.cli_message = cli_message if cli_message is not None else message
+    def __init__(
+        self, message: str, *, python_hint: str | None = None, cli_hint: str | None = None
+    ) -> None:
+        self.detail = message
+        self.python_hint = python_hint
+        self.cli_hint = cli_hint
+        super().__init__(with_hint(message, python_hint))
+
+    def cli_message(self) -> str:
+        """The warning as the command line prints it: with ``cli_hint`` (else ``str(self)``)."""
+        if self.cli_hint is None:
+            return str(self)
+        return with_hint(self.detail, self.cli_hint)
 
 
 class UnfinishedSyncWarning(MiloWarning):
@@ -80,8 +169,15 @@ class UnfinishedSyncWarning(MiloWarning):
         ``InterviewData.unfinished_syncs``).
     """
 
-    def __init__(self, message: str, *, cli_message: str | None = None, sync: Any = None) -> None:
-        super().__init__(message, cli_message=cli_message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        python_hint: str | None = None,
+        cli_hint: str | None = None,
+        sync: Any = None,
+    ) -> None:
+        super().__init__(message, python_hint=python_hint, cli_hint=cli_hint)
         self.sync = sync
 
 
@@ -235,9 +331,11 @@ class InsufficientDataError(DataError):
         What fell short, e.g. ``{"events": (12, 50), "n": (80, 200)}`` as ``(have, need)``.
     """
 
-    def __init__(self, message: str, *, shortfalls: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, shortfalls: dict[str, Any] | None = None, **hints: Any
+    ) -> None:
         self.shortfalls = dict(shortfalls or {})
-        super().__init__(message)
+        super().__init__(message, **hints)
 
 
 class WeightConflictError(MiloError):

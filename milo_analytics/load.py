@@ -72,7 +72,6 @@ from .errors import (
     DataError,
     MiloError,
     NotFoundError,
-    UnfinishedSyncWarning,
     warning_stacklevel,
 )
 from .frames import RESULT_STATUSES, SCHEMAS, UTC_TIME, InterviewData, coerce_frame
@@ -1895,10 +1894,7 @@ def frames_from_store(
         data.errors = coerce_frame("errors", pd.concat([data.errors, extra], ignore_index=True))
     data.unfinished_syncs = unfinished
     for sync in unfinished:
-        warnings.warn(
-            UnfinishedSyncWarning(sync.message(), cli_message=sync.cli_message(), sync=sync),
-            stacklevel=warning_stacklevel(),
-        )
+        warnings.warn(sync.warning(), stacklevel=warning_stacklevel())
     return data
 
 

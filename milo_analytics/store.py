@@ -77,7 +77,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, DataError, StorePermissionWarning, warning_stacklevel
+from .errors import (
+    ConfigError,
+    DataError,
+    StorePermissionWarning,
+    UnfinishedSyncWarning,
+    warning_stacklevel,
+)
 
 try:  # optional speed-up: the standard library is the fallback
     import orjson as _orjson
@@ -323,13 +329,22 @@ class UnfinishedSync:
             "the pull had not listed yet are missing)"
         )
 
+    def warning(self) -> UnfinishedSyncWarning:
+        """The warning a load gives: one message, a Python and a CLI way to finish the pull."""
+        return UnfinishedSyncWarning(
+            self._what(),
+            python_hint=f"run load_posting({self.posting_id!r}, refresh=True) to finish it",
+            cli_hint=f"run `milo-analytics pull {self.posting_id}` to finish it",
+            sync=self,
+        )
+
     def message(self) -> str:
         """The warning as a Python user reads it (names ``load_posting``)."""
-        return f"{self._what()}; run load_posting({self.posting_id!r}, refresh=True) to finish it"
+        return str(self.warning())
 
     def cli_message(self) -> str:
         """The warning as the command line prints it (names ``milo-analytics pull``)."""
-        return f"{self._what()}; run `milo-analytics pull {self.posting_id}` to finish it"
+        return self.warning().cli_message()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-friendly values (times as ISO-8601 strings)."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import itertools
 import json
 import logging
-import math
 import pickle
 import threading
+import zlib
 
 import httpx
 import pytest
@@ -20,7 +21,12 @@ from _helpers import FakeTime, mock_client
 
 from milo_analytics import errors as E
 from milo_analytics.api import HeyMiloClient, InvalidRequestError, MalformedResponseError
-from milo_analytics.api.errors import error_from_response, parse_retry_after
+from milo_analytics.api.errors import (
+    DeadlineExceededError,
+    ResponseTooLargeError,
+    error_from_response,
+    parse_retry_after,
+)
 
 KEY = "hm_live_SECRET-key-0123456789"
 BASE = "http://sandbox.test/api/v2"
@@ -404,13 +410,74 @@ def test_malformed_success_body_is_an_api_error(response):
     assert len(script.requests) == 1  # a broken document is recorded, not retried
 
 
-def test_bodies_orjson_refuses_still_decode():
-    """NaN and integers beyond 64 bits are valid for Python's json module (the fast decoder
-    refuses them); the client falls back rather than calling the body malformed."""
-    body = b'{"data": {"object": "posting", "id": "P1", "n": NaN, "big": 18446744073709551616}}'
-    client = make_client(Script(httpx.Response(200, content=body)), rate_limit=None)
-    data = client.request("GET", "postings/P1")["data"]
-    assert math.isnan(data["n"]) and data["big"] == 2**64
+@pytest.mark.parametrize(
+    ("literal", "reason"),
+    [
+        (b"NaN", "NaN/Infinity is not JSON"),
+        (b"-Infinity", "NaN/Infinity is not JSON"),
+        (b"1e400", "beyond the range of a 64-bit float"),
+        (b"1" + b"0" * 400, "beyond the range of a 64-bit float"),
+        (b'"\\ud800"', "lone UTF-16 surrogate"),
+    ],
+    ids=["nan", "-infinity", "1e400", "400-digit-int", "lone-surrogate"],
+)
+def test_values_the_store_cannot_keep_are_malformed(literal, reason):
+    """Python's json module accepts NaN/Infinity and turns 1e400 into inf; the store (orjson)
+    would write NaN back as null and refuses inf — so the client refuses them, naming where."""
+    body = b'{"data": {"object": "posting", "id": "P1", "score": ' + literal + b"}}"
+    script = Script(httpx.Response(200, content=body))
+    client = make_client(script, rate_limit=None)
+    with pytest.raises(MalformedResponseError) as info:
+        client.request("GET", "postings/P1")
+    text = str(info.value)
+    assert text.startswith("GET /api/v2/postings/P1: malformed response")
+    assert reason in text
+    assert '"score": ' in text  # the bytes around the offending value
+    assert len(script.requests) == 1  # a broken document is not retried
+
+
+def test_what_the_client_hands_on_round_trips_through_the_store():
+    """The largest 64-bit integer, 1e308, deep-but-legal nesting, escapes and non-ASCII text:
+    whatever the client accepts, Store's encoder writes back unchanged."""
+    from milo_analytics.api.decoding import MAX_JSON_DEPTH
+    from milo_analytics.store import pack_document, unpack_document
+
+    nested = b"[" * (MAX_JSON_DEPTH - 2) + b"1" + b"]" * (MAX_JSON_DEPTH - 2)
+    body = (
+        b'{"data": {"id": "P1", "u64": 18446744073709551615, "max": 1.7976931348623157e308, '
+        rb'"tiny": 5e-324, "text": "Z\u00fcrich \"[[[\" \ud83d\ude00", "deep": ' + nested + b"}}"
+    )
+    data = make_client(Script(httpx.Response(200, content=body)), rate_limit=None).request(
+        "GET", "postings/P1"
+    )["data"]
+    assert data["text"] == 'Zürich "[[[" \U0001f600'
+    assert data["u64"] == 2**64 - 1
+    assert unpack_document(pack_document(data)) == data
+    # Beyond 64 bits, orjson (by version) reads a float or refuses; either way nothing
+    # unstorable is handed on.
+    big = b'{"data": {"id": "P1", "big": 18446744073709551616}}'
+    client = make_client(Script(httpx.Response(200, content=big)), rate_limit=None)
+    try:
+        data = client.request("GET", "postings/P1")["data"]
+    except MalformedResponseError:
+        pass
+    else:
+        assert data["big"] == 2**64 and unpack_document(pack_document(data)) == data
+
+
+def test_nesting_beyond_the_limit_is_malformed_not_a_recursion_error():
+    from milo_analytics.api.decoding import MAX_JSON_DEPTH
+
+    deep = b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)
+    client = make_client(
+        Script(httpx.Response(200, content=b'{"data": ' + deep + b"}")), rate_limit=None
+    )
+    with pytest.raises(MalformedResponseError, match=f"nested deeper than {MAX_JSON_DEPTH}"):
+        client.interviews.data("I1", raw=True)
+    # ... and brackets inside strings are text, not nesting
+    text = b'{"data": {"interview_id": "I1", "t": "' + b"[" * 10_000 + b'"}}'
+    client = make_client(Script(httpx.Response(200, content=text)), rate_limit=None)
+    assert client.interviews.data("I1", raw=True)["t"] == "[" * 10_000
 
 
 def test_document_that_does_not_parse_is_malformed_but_raw_works():
@@ -419,6 +486,162 @@ def test_document_that_does_not_parse_is_malformed_but_raw_works():
     with pytest.raises(MalformedResponseError, match="malformed response"):
         client.interviews.data("I1")
     assert client.interviews.data("I1", raw=True) == doc
+
+
+# ---------------------------------------------------------------------- hostile bodies
+class Chunks(httpx.SyncByteStream):
+    """A response body that yields ``chunks`` one by one (advancing ``fake`` time by ``step``
+    seconds before each) and counts how many the client pulled."""
+
+    def __init__(self, chunks, *, fake: FakeTime | None = None, step: float = 0.0) -> None:
+        self.chunks = chunks
+        self.fake = fake
+        self.step = step
+        self.pulled = 0
+
+    def __iter__(self):
+        for chunk in self.chunks:
+            if self.fake is not None:
+                self.fake.now += self.step
+            self.pulled += 1
+            yield chunk
+
+
+def streamed(stream: Chunks, status: int = 200, **headers: str) -> httpx.Response:
+    return httpx.Response(
+        status, headers={"content-type": "application/json", **headers}, stream=stream
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "bad"),
+    [
+        ("deadline", 0),
+        ("deadline", -1),
+        ("deadline", float("inf")),
+        ("deadline", "60"),
+        ("max_response_bytes", 0),
+        ("max_response_bytes", 1.5),
+        ("max_pages", 0),
+        ("max_pages", True),
+    ],
+)
+def test_bad_bounds_are_config_errors(option, bad):
+    with pytest.raises(E.ConfigError, match=option):
+        HeyMiloClient(api_key=KEY, base_url=BASE, **{option: bad})
+
+
+def test_bounds_default_and_can_be_lifted():
+    client = HeyMiloClient(api_key=KEY, base_url=BASE)
+    assert (client.deadline, client.max_response_bytes, client.max_pages) == (
+        60.0,
+        50 * 1024 * 1024,
+        5_000,
+    )
+    free = HeyMiloClient(
+        api_key=KEY, base_url=BASE, deadline=None, max_response_bytes=None, max_pages=None
+    )
+    assert (free.deadline, free.max_response_bytes, free.max_pages) == (None, None, None)
+
+
+def test_trickled_body_hits_the_deadline_get_retried_once():
+    """One byte per (injected) second: the deadline is checked between chunks on any transport;
+    a GET is retried once after a deadline hit, even with more retries allowed."""
+    fake = FakeTime(1000.0)
+    doc = b'{"data": {"object": "posting", "id": "P1", "title": "x"}}'
+    streams: list[Chunks] = []
+
+    def handler(request):
+        streams.append(Chunks([doc[i : i + 1] for i in range(len(doc))], fake=fake, step=1.0))
+        return streamed(streams[-1])
+
+    client = make_client(handler, fake=fake, rate_limit=None, deadline=5, max_retries=3)
+    with pytest.raises(DeadlineExceededError) as info:
+        client.postings.retrieve("P1")
+    err = info.value
+    assert isinstance(err, E.APIConnectionError)
+    assert (err.deadline, err.attempts) == (5.0, 2)
+    assert [s.pulled for s in streams] == [5, 5]  # stopped at the deadline, not at the end
+    text = str(err)
+    assert text.startswith("GET /api/v2/postings/P1: no complete answer within the 5 seconds")
+    assert "the HTTP 200 headers came but the body did not finish" in text
+    assert "raise deadline= on HeyMiloClient (now 5)" in text
+    assert len(fake.sleeps) == 1  # one backoff between the two attempts
+
+
+def test_post_deadline_hit_is_not_retried():
+    fake = FakeTime(1000.0)
+    stream = Chunks([b"{", b'"data"', b": {}}"], fake=fake, step=3.0)
+    script = Script(streamed(stream, 201))
+    client = make_client(script, fake=fake, rate_limit=None, deadline=2)
+    with pytest.raises(DeadlineExceededError, match="a POST is not retried") as info:
+        client.candidates.ingest("P1", name="Jane", email="jane@example.com")
+    assert info.value.attempts == 1 and len(script.requests) == 1
+
+
+def test_announced_giant_body_is_refused_before_reading_it():
+    stream = Chunks(itertools.repeat(b"x" * 65536))
+    script = Script(streamed(stream, **{"content-length": str(2**30)}))
+    client = make_client(script, rate_limit=None, max_response_bytes=1_000_000)
+    with pytest.raises(ResponseTooLargeError) as info:
+        client.interviews.data("I1", raw=True)
+    err = info.value
+    assert isinstance(err, MalformedResponseError)  # the loader records it per document
+    assert stream.pulled == 0
+    assert (err.limit, err.declared) == (1_000_000, 2**30)
+    assert "max_response_bytes=1,000,000" in str(err)
+    assert "announced 1,073,741,824 bytes" in str(err)
+    assert "GET /api/v2/interviews/I1/data" in str(err)
+    assert len(script.requests) == 1  # not retried
+
+
+def test_unannounced_giant_body_stops_at_the_cap():
+    stream = Chunks(itertools.repeat(b"x" * 65536))  # endless, no Content-Length
+    client = make_client(Script(streamed(stream)), rate_limit=None, max_response_bytes=1_000_000)
+    with pytest.raises(ResponseTooLargeError, match="stopped reading after 1,048,576 bytes"):
+        client.interviews.data("I1", raw=True)
+    assert stream.pulled == 16  # 16 x 64 KiB: the first chunk past 1,000,000 bytes
+
+
+def test_gzip_bomb_is_inflated_only_up_to_the_cap():
+    import gzip
+
+    bomb = gzip.compress(b'{"data": "' + b"a" * 50_000_000 + b'"}', 9)  # 50 MB in ~50 KB
+    stream = Chunks([bomb[i : i + 4096] for i in range(0, len(bomb), 4096)])
+    script = Script(streamed(stream, **{"content-encoding": "gzip"}))
+    client = make_client(script, rate_limit=None, max_response_bytes=1_000_000)
+    with pytest.raises(ResponseTooLargeError, match="max_response_bytes=1,000,000"):
+        client.request("GET", "postings/P1")
+    assert stream.pulled <= 2  # one 4 KiB chunk inflates past 1 MB
+    assert script.requests[0].headers["accept-encoding"] == "gzip, deflate"
+    # a body within the cap is inflated as usual, zlib-wrapped or raw deflate alike
+    doc = b'{"data": {"id": "P1"}}'
+    for encoded, coding in [
+        (gzip.compress(doc), "gzip"),
+        (zlib.compress(doc), "deflate"),
+        (zlib.compress(doc)[2:-4], "deflate"),
+    ]:
+        reply = streamed(Chunks([encoded]), **{"content-encoding": coding})
+        assert make_client(Script(reply), rate_limit=None).request("GET", "x")["data"] == {
+            "id": "P1"
+        }
+
+
+def test_unknown_content_encoding_is_malformed():
+    reply = streamed(Chunks([b"\x00\x01"]), **{"content-encoding": "br"})
+    with pytest.raises(MalformedResponseError, match="Content-Encoding 'br' is not supported"):
+        make_client(Script(reply), rate_limit=None).request("GET", "x")
+
+
+def test_hostile_error_bodies_still_give_the_status_error():
+    deep = b"[" * 200_000 + b"]" * 200_000
+    script = Script(httpx.Response(500, content=deep), httpx.Response(404, content=b"x" * 10**7))
+    client = make_client(script, rate_limit=None, max_retries=0)
+    with pytest.raises(E.ServerError) as info:  # not RecursionError
+        client.postings.retrieve("P1")
+    assert info.value.status_code == 500
+    with pytest.raises(E.NotFoundError, match="no posting with id 'P1'"):
+        client.postings.retrieve("P1")
 
 
 # ---------------------------------------------------------------------- secrecy

@@ -3,6 +3,7 @@ documents and tolerant models (MockTransport; the real server is in test_api_san
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, date, datetime
 
@@ -10,7 +11,8 @@ import httpx
 import pytest
 
 from milo_analytics import errors as E
-from milo_analytics.api import HeyMiloClient, InvalidRequestError
+from milo_analytics.api import HeyMiloClient, InvalidRequestError, MalformedResponseError
+from milo_analytics.api.errors import PaginationError
 from milo_analytics.api.models import (
     InterviewResult,
     Posting,
@@ -127,8 +129,78 @@ def test_pagination_that_does_not_advance_is_malformed():
         return httpx.Response(200, json={"data": [{"id": "A"}], "pagination": {"has_more": True}})
 
     client = client_with(Recorder(respond))
-    with pytest.raises(E.APIError, match=r"malformed response.*cursor 'A' repeated"):
+    with pytest.raises(PaginationError, match=r"malformed response.*cursor 'A' repeated"):
         list(client.postings.list())
+
+
+def endless(total_count=None, per_page=None):
+    """has_more forever, with a fresh cursor on every page."""
+    counter = itertools.count()
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        page = next(counter)
+        n = per_page or int(request.url.params["limit"])
+        pagination = {"has_more": True}
+        if total_count is not None:
+            pagination["total_count"] = total_count
+        data = [
+            {"id": f"X{page}-{i}", "interview_id": f"X{page}-{i}", "posting_id": "P"}
+            for i in range(n)
+        ]
+        return httpx.Response(200, json={"data": data, "pagination": pagination})
+
+    return respond
+
+
+@pytest.mark.parametrize(
+    ("total", "limit", "per_page", "pages"),
+    [
+        (250, 100, None, 3 + 2),  # ceil(250/100) + 2 slack
+        (250, 10, None, 25 + 2 + 2),  # + 10 % for longer listings
+        (250, 100, 50, 5 + 2),  # shorter pages than asked for: counted in pages really sent
+        (0, 100, None, 1 + 2),
+    ],
+)
+def test_listing_stops_past_what_total_count_allows(total, limit, per_page, pages):
+    rec = Recorder(endless(total, per_page))
+    it = client_with(rec).questions.list("P", limit=limit, raw=True)
+    got = []
+    with pytest.raises(PaginationError) as info:
+        for item in it:
+            got.append(item)
+    err = info.value
+    assert isinstance(err, MalformedResponseError)
+    assert len(rec.requests) == pages == err.pages
+    assert len(got) == pages * (per_page or limit)  # everything listed was handed on first
+    assert f"total_count={total}" in str(err) and "has_more" in str(err)
+    assert "GET /api/v2/postings/P/questions" in str(err)
+
+
+def test_listing_without_total_count_stops_at_max_pages():
+    rec = Recorder(endless())
+    client = HeyMiloClient(
+        api_key=KEY, base_url=BASE, transport=httpx.MockTransport(rec), max_pages=40
+    )
+    with pytest.raises(PaginationError, match="max_pages=40") as info:
+        list(client.candidates.list("P", raw=True, limit=5))
+    assert len(rec.requests) == 40
+    assert "raise max_pages= on HeyMiloClient (now 40)" in str(info.value)
+    assert "without a total_count" in str(info.value)
+    # the default cap is large but finite
+    assert HeyMiloClient(api_key=KEY, base_url=BASE).candidates.list("P")._max_pages == 5_000
+
+
+def test_page_larger_than_the_limit_is_malformed():
+    rec = Recorder(endless(per_page=500))
+    with pytest.raises(PaginationError, match="a page of 500 records, but limit=100"):
+        list(client_with(rec).postings.list(raw=True))
+    assert len(rec.requests) == 1
+
+
+def test_honest_listing_at_exactly_total_count_is_fine():
+    items = [{"id": f"Q{i}", "posting_id": "P"} for i in range(300)]
+    client = client_with(Recorder(paged(items, "id", [])))
+    assert len(list(client.questions.list("P", raw=True))) == 300
 
 
 def test_list_without_data_array_is_malformed():

@@ -12,7 +12,14 @@ HeyMiloClient(base_url='http://127.0.0.1:8000/api/v2', api_key='****', rate_limi
 from __future__ import annotations
 
 from .client import DEFAULT_BASE_URL, HeyMiloClient
-from .errors import InvalidRequestError, MalformedResponseError, error_from_response
+from .errors import (
+    DeadlineExceededError,
+    InvalidRequestError,
+    MalformedResponseError,
+    PaginationError,
+    ResponseTooLargeError,
+    error_from_response,
+)
 from .models import (
     BulkIngestItem,
     Candidate,
@@ -37,16 +44,19 @@ __all__ = [
     "Candidate",
     "CreatedPosting",
     "CursorIterator",
+    "DeadlineExceededError",
     "HeyMiloClient",
     "IngestResult",
     "InterviewResult",
     "InvalidRequestError",
     "MalformedResponseError",
     "Metadata",
+    "PaginationError",
     "Posting",
     "PostingStats",
     "Question",
     "RateLimiter",
+    "ResponseTooLargeError",
     "ScorecardItem",
     "TranscriptEntry",
     "WebInterviewResult",

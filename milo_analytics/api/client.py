@@ -8,6 +8,12 @@ jitter (honouring ``Retry-After``), and turns every failure into the error tree 
 :mod:`milo_analytics.errors`. The API key is sent as ``X-API-KEY`` and never appears in a
 repr, log line or exception.
 
+Hostile or broken servers are bounded: every attempt has a total ``deadline`` (connect, send,
+headers and the whole body — enforced at the socket, so a server trickling one byte per second
+is cut off), bodies are streamed under a size cap (``max_response_bytes``, counted after gzip
+decoding), listings under a page cap (``max_pages`` and ``total_count``), and a body is handed
+on only if it is JSON the store can keep (:mod:`milo_analytics.api.decoding`).
+
 Examples
 --------
 >>> import httpx
@@ -31,26 +37,45 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from ..errors import APIConnectionError, ConfigError
+from .decoding import BodyTooLargeError, DeadlineHit, UnsafeJSONError, loads, read_capped
 from .errors import (
+    DeadlineExceededError,
     InvalidRequestError,
     MalformedResponseError,
+    ResponseTooLargeError,
     error_from_response,
     parse_retry_after,
     redact,
     request_id_from,
 )
+from .pagination import DEFAULT_MAX_PAGES
 from .ratelimit import RateLimiter
 from .resources import Candidates, Interviews, Postings, Questions, Webhooks
 
-__all__ = ["DEFAULT_BASE_URL", "HeyMiloClient"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "HeyMiloClient",
+]
 
 logger = logging.getLogger("milo_analytics.api")
 
 #: HeyMilo's production API (v2). The guides' ``https://api.heymilo.network/api/v4`` works too.
 DEFAULT_BASE_URL = "https://api.heymilo.ai/api/v2"
+#: Seconds one attempt may take in all (connect, send, headers, whole body).
+DEFAULT_DEADLINE = 60.0
+#: Largest response body accepted, in bytes after decoding (50 MiB; interview documents with
+#: long transcripts are well under 1 MiB).
+DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
+#: Error bodies are read up to this size (the message is all the client needs of them).
+_ERROR_BODY_BYTES = 64 * 1024
+#: Idempotent requests are retried this many times after a deadline hit.
+_DEADLINE_RETRIES = 1
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 #: Transport errors raised before the request could reach the server: safe to retry any method.
@@ -59,21 +84,144 @@ _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _NOT_RETRYABLE = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 
 
-try:  # about twice as fast as the standard library on interview documents
-    import orjson as _orjson
-except ImportError:  # pragma: no cover
-    _orjson = None  # type: ignore[assignment]
+class _DeadlineScope(threading.local):
+    """The current attempt's deadline, per thread (httpx's sync client does its socket I/O in
+    the calling thread, so the thread identifies the attempt)."""
+
+    at: float | None = None  # time.monotonic() by which the attempt must be done
+    expired = False  # a socket wait was cut short by the deadline
 
 
-def _loads(content: bytes) -> Any:
-    """Decode a JSON body (orjson when installed; the standard library for what it refuses,
-    e.g. NaN or integers beyond 64 bits)."""
-    if _orjson is not None:
+_SCOPE = _DeadlineScope()
+
+
+def _clamp(timeout: float | None, exc: type[Exception]) -> tuple[float | None, bool]:
+    """``(timeout, clamped)``: the socket timeout shortened to what is left of the deadline;
+    raises ``exc`` when nothing is left."""
+    at = _SCOPE.at
+    if at is None:
+        return timeout, False
+    left = at - time.monotonic()
+    if left <= 0:
+        _SCOPE.expired = True
+        raise exc("the request deadline passed")
+    if timeout is None or left < timeout:
+        return left, True
+    return timeout, False
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits at most until the attempt's deadline,
+    so a server that trickles bytes (each read returning one byte) cannot outlast it."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        wait, clamped = _clamp(timeout, httpcore.ReadTimeout)
         try:
-            return _orjson.loads(content)
-        except _orjson.JSONDecodeError:
-            pass
-    return json.loads(content)
+            return self._stream.read(max_bytes, wait)
+        except httpcore.ReadTimeout:
+            _SCOPE.expired = _SCOPE.expired or clamped
+            raise
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        wait, clamped = _clamp(timeout, httpcore.WriteTimeout)
+        try:
+            self._stream.write(buffer, wait)
+        except httpcore.WriteTimeout:
+            _SCOPE.expired = _SCOPE.expired or clamped
+            raise
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        wait, clamped = _clamp(timeout, httpcore.ConnectTimeout)
+        try:
+            return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, wait))
+        except httpcore.ConnectTimeout:
+            _SCOPE.expired = _SCOPE.expired or clamped
+            raise
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's socket backend with every wait bounded by the attempt's deadline (httpx has
+    no total timeout: encode/httpx#1450 places one in httpcore, which is where this hooks in)."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        wait, clamped = _clamp(timeout, httpcore.ConnectTimeout)
+        try:
+            stream = self._backend.connect_tcp(host, port, wait, local_address, socket_options)
+        except httpcore.ConnectTimeout:
+            _SCOPE.expired = _SCOPE.expired or clamped
+            raise
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        wait, clamped = _clamp(timeout, httpcore.ConnectTimeout)
+        try:
+            stream = self._backend.connect_unix_socket(path, wait, socket_options)
+        except httpcore.ConnectTimeout:
+            _SCOPE.expired = _SCOPE.expired or clamped
+            raise
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _deadline_transport(limits: httpx.Limits) -> httpx.BaseTransport:
+    """httpx's own transport, its connection pool rebuilt on :class:`_DeadlineBackend`.
+
+    httpx offers no public way to pass a network backend, so this swaps the pool it built;
+    should a future httpx lay it out differently, its transport is used unchanged and the
+    deadline is still checked between body chunks (not inside a trickled header).
+    """
+    transport = httpx.HTTPTransport(limits=limits)
+    pool = getattr(transport, "_pool", None)
+    ssl_context = getattr(pool, "_ssl_context", None)
+    if type(pool) is not httpcore.ConnectionPool or ssl_context is None:  # pragma: no cover
+        logger.debug("httpx transport layout not recognised; deadline checked between chunks")
+        return transport
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=ssl_context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_DeadlineBackend(),
+    )
+    return transport
+
+
+def _content_length(headers: httpx.Headers) -> int | None:
+    value = headers.get("content-length")
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def _shorter(timeout: float | None, deadline: float) -> float:
+    return deadline if timeout is None else min(timeout, deadline)
+
+
+def _plural(n: float, unit: str) -> str:
+    return f"{n:g} {unit}" + ("" if n == 1 else "s")
 
 
 def _bad_json_value(value: Any, where: str = "body") -> tuple[str, Any] | None:
@@ -135,14 +283,41 @@ class HeyMiloClient:
         Base URL including the version prefix; defaults to ``HEYMILO_BASE_URL``, then
         ``https://api.heymilo.ai/api/v2``.
     timeout
-        Seconds per request (connect, read, write and pool).
+        Seconds per network phase (connect, each read, each write, waiting for a pooled
+        connection); ``deadline`` bounds their sum.
     max_retries
         Retries after the first attempt, for connection errors, 408, 429 and 5xx on idempotent
         requests (GET/PATCH/DELETE). A POST is retried only when it surely never reached the
         server (connection refused) or was turned away with 429.
     rate_limit
         ``"auto"`` (follow the server's rate-limit headers; pace HeyMilo's hosts at 300/min when
-        it sends none; slow down on 429), an int N (pace at N requests/min), or ``None`` (off).
+        it sends none; on a 429 without headers, halve the pace and recover additively — back
+        to full speed a minute after a single 429, settling just below a limit the server does
+        not advertise; AIMD, see :mod:`milo_analytics.api.ratelimit`), an int N
+        (pace at N requests/min), or ``None`` (off).
+    deadline
+        Seconds one attempt may take in all: waiting for a pooled connection, connecting,
+        sending, the response headers and the whole body (default 60; ``None``: no limit).
+        It is enforced at the socket, so a server that trickles one byte per second, or never
+        answers, ends in a :class:`~milo_analytics.api.errors.DeadlineExceededError` (an
+        ``APIConnectionError``) when it passes. Idempotent requests are retried once after a
+        deadline hit, a POST never: a server that never answers a GET costs
+        ``2 * deadline`` plus one backoff. Any call ends within
+        ``(max_retries + 1) * deadline + max_retries * max(backoff_max, max_retry_wait)``
+        plus the rate limiter's pacing. (With your own ``transport=``, or a proxy from the
+        environment, the deadline is checked between body chunks only; name resolution is
+        never covered.)
+    max_response_bytes
+        Largest body accepted, counted after gzip/deflate decoding (default 50 MiB; ``None``:
+        no cap). The body is streamed and reading stops at the cap, so memory stays bounded:
+        a larger answer is a :class:`~milo_analytics.api.errors.ResponseTooLargeError` (a
+        ``MalformedResponseError``; not retried — the loader records it as that document's
+        error and loads the rest).
+    max_pages
+        Pages one listing may take when the server sends no ``total_count`` (default 5,000,
+        i.e. 500,000 records at 100 a page; ``None``: no cap). With a ``total_count``, a listing may run at most a few pages past
+        ``ceil(total_count / limit)``; either way, and on a repeated cursor, it stops with a
+        :class:`~milo_analytics.api.errors.PaginationError`.
     transport
         An ``httpx`` transport, e.g. ``httpx.MockTransport`` in tests.
     max_connections
@@ -173,6 +348,12 @@ class HeyMiloClient:
     False
     >>> client.close(); client.closed
     True
+
+    Bounds for a server you do not trust (each failure is a clear ``APIError``):
+
+    >>> HeyMiloClient(api_key="secret-key-1234", base_url="http://127.0.0.1:9/api/v2",
+    ...               deadline=10, max_response_bytes=5_000_000, max_pages=500).deadline
+    10.0
     """
 
     def __init__(
@@ -184,6 +365,9 @@ class HeyMiloClient:
         max_retries: int = 3,
         rate_limit: int | str | None = "auto",
         transport: httpx.BaseTransport | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
         max_connections: int = 32,
         backoff_base: float = 0.5,
         backoff_max: float = 8.0,
@@ -223,11 +407,30 @@ class HeyMiloClient:
             raise ConfigError(f"max_retries must be an integer >= 0; got {max_retries!r}")
         if not isinstance(max_connections, int) or max_connections < 1:
             raise ConfigError(f"max_connections must be an integer >= 1; got {max_connections!r}")
+        if deadline is not None and (
+            isinstance(deadline, bool)
+            or not isinstance(deadline, int | float)
+            or not 0 < deadline < float("inf")
+        ):
+            raise ConfigError(
+                f"deadline must be a positive number of seconds (or None for no limit); "
+                f"got {deadline!r}"
+            )
+        for name, value in (("max_response_bytes", max_response_bytes), ("max_pages", max_pages)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ConfigError(
+                    f"{name} must be an integer >= 1 (or None for no cap); got {value!r}"
+                )
 
         self.base_url = url
         self._base_path = parts.path.rstrip("/")
         self._api_key = key
         self.timeout = timeout
+        self.deadline = None if deadline is None else float(deadline)
+        self.max_response_bytes = max_response_bytes
+        self.max_pages = max_pages
         self.max_retries = max_retries
         self.rate_limit = rate_limit
         self.max_connections = max_connections
@@ -244,21 +447,25 @@ class HeyMiloClient:
             clock=self._clock,
             sleep=self._sleep,
             wall_clock=self._wall_clock,
+            max_pause=max_retry_wait,
         )
         send_headers = {
             "Accept": "application/json",
+            # Only what read_capped can inflate with a bound on the output.
+            "Accept-Encoding": "gzip, deflate",
             "User-Agent": f"milo-analytics/{_version()} (+httpx)",
         }
         send_headers.update(headers or {})
         send_headers["X-API-KEY"] = key
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         self._http = httpx.Client(
             base_url=url + "/",
             headers=send_headers,
             timeout=httpx.Timeout(timeout),
-            transport=transport,
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
+            transport=transport if transport is not None else _deadline_transport(limits),
+            limits=limits,
             follow_redirects=False,
         )
         self._closed = False
@@ -367,9 +574,11 @@ class HeyMiloClient:
         APIStatusError
             A subclass per status (see :func:`~milo_analytics.api.errors.error_from_response`).
         APIConnectionError
-            No HTTP answer after the retries.
-        APIError
-            A success status whose body is malformed (message says "malformed response").
+            No HTTP answer after the retries; :class:`DeadlineExceededError` when the answer
+            did not complete within ``deadline``.
+        MalformedResponseError
+            A success status whose body is not storable JSON or lacks the envelope;
+            :class:`ResponseTooLargeError` past ``max_response_bytes``.
 
         Examples
         --------
@@ -386,6 +595,7 @@ class HeyMiloClient:
         body_headers = None if content is None else {"Content-Type": "application/json"}
         idempotent = method in _IDEMPOTENT
         attempt = 0
+        deadline_hits = 0
         while True:
             if self._closed:
                 raise ConfigError("this HeyMiloClient is closed; create a new one")
@@ -395,15 +605,31 @@ class HeyMiloClient:
             self._count("requests")
             started = self._clock()
             try:
-                response = self._http.request(
-                    method,
-                    path.lstrip("/"),
-                    params=query or None,
-                    content=content,
-                    headers=body_headers,
+                response, body = self._exchange(
+                    method, path, query, content, body_headers, full_path
                 )
+            except DeadlineHit as hit:
+                deadline_hits += 1
+                if idempotent and deadline_hits <= _DEADLINE_RETRIES and attempt < self.max_retries:
+                    delay = self._backoff(attempt)
+                    logger.info(
+                        "%s %s: no complete answer within the %.3g s deadline (%s); "
+                        "retry %d/%d in %.2f s",
+                        method,
+                        full_path,
+                        self.deadline,
+                        hit,
+                        attempt + 1,
+                        self.max_retries,
+                        delay,
+                    )
+                    self._wait_before_retry(delay)
+                    attempt += 1
+                    continue
+                raise self._deadline_error(
+                    method, full_path, str(hit), attempt + 1, idempotent
+                ) from hit
             except httpx.TransportError as exc:
-                self.limiter.release()
                 if isinstance(exc, httpx.UnsupportedProtocol):
                     raise ConfigError(
                         f"base_url {self.base_url!r} is not usable: {type(exc).__name__}"
@@ -443,16 +669,12 @@ class HeyMiloClient:
                     path=full_path,
                     hint=hint,
                 ) from exc
-            except BaseException:
-                self.limiter.release()  # e.g. KeyboardInterrupt while waiting for the answer
-                raise
 
-            self.limiter.on_response(response.status_code, response.headers)
             status = response.status_code
             elapsed_ms = (self._clock() - started) * 1000.0
             logger.debug("%s %s -> %d (%.0f ms)", method, full_path, status, elapsed_ms)
             if status < 400:
-                return self._decode(response, method, full_path)
+                return self._decode(response, body, method, full_path)
 
             if status == 429:
                 self._count("rate_limited")
@@ -474,17 +696,153 @@ class HeyMiloClient:
                         delay,
                         " (Retry-After)" if retry_after is not None else "",
                     )
-                    response.close()
                     self._wait_before_retry(delay)
                     attempt += 1
                     continue
-            error = error_from_response(response, method, full_path, secrets=[self._api_key])
+            error = error_from_response(
+                _replay(response, body), method, full_path, secrets=[self._api_key]
+            )
             logger.debug("%s", error)
             raise error
 
-    def _decode(self, response: httpx.Response, method: str, path: str) -> Any:
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, Any],
+        content: bytes | None,
+        headers: dict[str, str] | None,
+        full_path: str,
+    ) -> tuple[httpx.Response, bytes | bytearray]:
+        """One attempt: send, then stream the body under the deadline and the size cap.
+
+        Accounts for the rate-limit slot (``on_response`` once headers arrive, ``release``
+        when none do). Raises ``httpx.TransportError``, :class:`DeadlineHit` or
+        :class:`MalformedResponseError`.
+        """
+        deadline = self.deadline
+        timeout = self._http.timeout
+        if deadline is not None:  # no single phase may outlast the whole attempt either
+            timeout = httpx.Timeout(
+                connect=_shorter(timeout.connect, deadline),
+                read=_shorter(timeout.read, deadline),
+                write=_shorter(timeout.write, deadline),
+                pool=_shorter(timeout.pool, deadline),
+            )
+        request = self._http.build_request(
+            method,
+            path.lstrip("/"),
+            params=query or None,
+            content=content,
+            headers=headers,
+            timeout=timeout,
+        )
+        check: Callable[[], bool] | None = None
+        if deadline is not None:
+            due = self._clock() + deadline
+            real_due = time.monotonic() + deadline
+            clock = self._clock
+
+            def check() -> bool:
+                return clock() >= due or time.monotonic() >= real_due
+
+            _SCOPE.at = real_due
+        _SCOPE.expired = False
+        phase_name = "no response headers arrived"
+        try:
+            try:
+                response = self._http.send(request, stream=True)
+            except BaseException:
+                self.limiter.release()  # e.g. KeyboardInterrupt while waiting for the answer
+                raise
+            try:
+                self.limiter.on_response(response.status_code, response.headers)
+                phase_name = (
+                    f"the HTTP {response.status_code} headers came but the body did not finish"
+                )
+                ok = response.status_code < 400
+                if response.is_stream_consumed:  # e.g. a MockTransport answer made from bytes
+                    chunks: Any = [response.content]
+                    encoding = None
+                else:
+                    chunks = response.iter_raw()
+                    encoding = response.headers.get("content-encoding")
+                try:
+                    body = read_capped(
+                        chunks,
+                        limit=self.max_response_bytes if ok else _ERROR_BODY_BYTES,
+                        content_encoding=encoding,
+                        declared_length=_content_length(response.headers),
+                        check_deadline=check,
+                    )
+                except BodyTooLargeError as exc:
+                    if not ok:
+                        return response, b""  # an oversized error body: the status says enough
+                    raise self._too_large(response, exc, method, full_path) from None
+                except UnsafeJSONError as exc:
+                    if not ok:
+                        return response, b""
+                    raise MalformedResponseError(
+                        f"malformed response: HTTP {response.status_code}: {exc}",
+                        method=method,
+                        path=full_path,
+                        request_id=request_id_from(response.headers),
+                        hint="the server sent a broken body; retry later or report it to HeyMilo",
+                    ) from None
+            finally:
+                response.close()
+        except httpx.TimeoutException as exc:
+            if _SCOPE.expired or (check is not None and check()):
+                raise DeadlineHit(phase_name) from exc
+            raise
+        except DeadlineHit:
+            raise DeadlineHit(phase_name) from None
+        finally:
+            _SCOPE.at = None
+        return response, body
+
+    def _too_large(
+        self, response: httpx.Response, exc: BodyTooLargeError, method: str, full_path: str
+    ) -> ResponseTooLargeError:
+        cap = exc.limit
+        said = (
+            f" (the server announced {exc.declared:,} bytes)"
+            if exc.declared is not None
+            else f" (stopped reading after {exc.received:,} bytes)"
+        )
+        return ResponseTooLargeError(
+            f"malformed response: HTTP {response.status_code} body is larger than "
+            f"max_response_bytes={cap:,} ({cap / 2**20:.3g} MiB){said}",
+            limit=cap,
+            declared=exc.declared,
+            method=method,
+            path=full_path,
+            request_id=request_id_from(response.headers),
+            hint="if this document is genuine, raise max_response_bytes= on HeyMiloClient; "
+            "otherwise the server is broken — report it to HeyMilo",
+        )
+
+    def _deadline_error(
+        self, method: str, full_path: str, phase: str, attempts: int, idempotent: bool
+    ) -> DeadlineExceededError:
+        deadline = self.deadline or 0.0
+        tried = f" (each of {attempts} attempts)" if attempts > 1 else ""
+        return DeadlineExceededError(
+            f"no complete answer within the {_plural(deadline, 'second')} deadline{tried}: {phase}",
+            deadline=deadline,
+            attempts=attempts,
+            method=method,
+            path=full_path,
+            hint=f"the server is too slow or stalled; retry later, or raise deadline= on "
+            f"HeyMiloClient (now {deadline:g}) if it is just slow"
+            + ("" if idempotent else " (a POST is not retried: check whether it took effect)"),
+        )
+
+    def _decode(
+        self, response: httpx.Response, content: bytes | bytearray, method: str, path: str
+    ) -> Any:
         request_id = request_id_from(response.headers)
-        if response.status_code == 204 or not response.content:
+        if response.status_code == 204 or not content:
             if method == "DELETE":
                 return {"data": None}
             raise MalformedResponseError(
@@ -494,11 +852,14 @@ class HeyMiloClient:
                 request_id=request_id,
             )
         try:
-            body = _loads(response.content)
-        except (ValueError, UnicodeDecodeError):
+            body = loads(content)
+        except UnsafeJSONError as exc:
             raise MalformedResponseError(
-                f"malformed response: HTTP {response.status_code} body is not valid JSON "
-                f"({len(response.content)} bytes)",
+                redact(
+                    f"malformed response: HTTP {response.status_code} body is not JSON the "
+                    f"toolkit can store ({len(content):,} bytes): {exc}",
+                    [self._api_key],
+                ),
                 method=method,
                 path=path,
                 request_id=request_id,
@@ -515,3 +876,17 @@ class HeyMiloClient:
                 hint="check base_url: it must point at the API with its version prefix",
             )
         return body
+
+
+def _replay(response: httpx.Response, body: bytes | bytearray) -> httpx.Response:
+    """A read copy of a streamed response (the body already decoded), for error parsing."""
+    drop = ("content-encoding", "content-length", "transfer-encoding")
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in drop]
+    reason = response.extensions.get("reason_phrase")
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=bytes(body),
+        request=response.request,
+        extensions={"reason_phrase": reason} if reason is not None else {},
+    )

@@ -20,7 +20,6 @@ Examples
 from __future__ import annotations
 
 import email.utils
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import httpx
 
 from ..errors import (
+    APIConnectionError,
     APIError,
     APIStatusError,
     AuthenticationError,
@@ -39,8 +39,11 @@ from ..errors import (
 )
 
 __all__ = [
+    "DeadlineExceededError",
     "InvalidRequestError",
     "MalformedResponseError",
+    "PaginationError",
+    "ResponseTooLargeError",
     "error_from_response",
     "parse_retry_after",
     "redact",
@@ -97,13 +100,71 @@ class InvalidRequestError(ValidationError, DataError):
 
 
 class MalformedResponseError(APIError):
-    """A success status whose body is not JSON or lacks the ``data`` envelope.
+    """A success status whose body is not JSON the toolkit can store, or lacks the ``data``
+    envelope (see :mod:`milo_analytics.api.decoding` for what "can store" means).
 
     Examples
     --------
     >>> str(MalformedResponseError("malformed response: not JSON", method="GET", path="/x"))
     'GET /x: malformed response: not JSON'
     """
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """A response body larger than ``max_response_bytes`` (decoded); reading stopped there.
+
+    Attributes
+    ----------
+    limit : int
+        The cap in bytes.
+    declared : int or None
+        The size the server announced (``Content-Length``), when it did.
+    """
+
+    def __init__(self, message: str, *, limit: int, declared: int | None = None, **kw: Any) -> None:
+        self.limit = limit
+        self.declared = declared
+        super().__init__(message, **kw)
+
+
+class PaginationError(MalformedResponseError):
+    """A listing that does not end: more pages than ``total_count`` allows or than
+    ``max_pages``, or a cursor that repeats.
+
+    Attributes
+    ----------
+    pages : int
+        Pages fetched when the listing was stopped.
+    """
+
+    def __init__(self, message: str, *, pages: int, **kw: Any) -> None:
+        self.pages = pages
+        super().__init__(message, **kw)
+
+
+class DeadlineExceededError(APIConnectionError):
+    """No complete answer (connect, headers and whole body) within the per-request
+    ``deadline`` of :class:`~milo_analytics.api.HeyMiloClient`.
+
+    Attributes
+    ----------
+    deadline : float
+        The deadline in seconds, per attempt.
+    attempts : int
+        Attempts made (an idempotent request is retried once after a deadline hit).
+
+    Examples
+    --------
+    >>> err = DeadlineExceededError("no complete answer within the 2 s deadline",
+    ...                             deadline=2.0, attempts=1, method="GET", path="/api/v2/x")
+    >>> isinstance(err, APIConnectionError), err.deadline
+    (True, 2.0)
+    """
+
+    def __init__(self, message: str, *, deadline: float, attempts: int, **kw: Any) -> None:
+        self.deadline = deadline
+        self.attempts = attempts
+        super().__init__(message, **kw)
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
@@ -189,10 +250,12 @@ def _field_from_loc(loc: Any) -> str | None:
 
 
 def _parse_body(response: httpx.Response) -> Any:
+    from .decoding import loads  # strict and depth-bounded: a hostile error body cannot recurse
+
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        text = response.text.strip() if response.content else ""
+        return loads(response.content)
+    except ValueError:
+        text = response.content[:600].decode("utf-8", "replace").strip()
         return text[:300] or None
 
 

@@ -5,6 +5,11 @@ take ``limit`` (≤ 100) and ``starting_after`` (the id of the last item of the 
 ``interview_id`` for candidates, ``id`` for postings and questions, ``webhook_id`` for
 webhooks). :class:`CursorIterator` fetches one page at a time, only when iterated.
 
+A listing must end. It stops with a :class:`~milo_analytics.api.errors.PaginationError` when
+a cursor repeats, when it runs past what ``total_count`` allows (``ceil(total_count /
+page_size)`` pages plus :func:`page_slack` for records added while paging), or past
+``max_pages`` (default :data:`DEFAULT_MAX_PAGES`) when the server gives no total.
+
 Examples
 --------
 >>> pages = {None: {"data": [{"id": "a"}, {"id": "b"}], "pagination": {"has_more": True}},
@@ -16,15 +21,31 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from .errors import MalformedResponseError
+from .errors import MalformedResponseError, PaginationError
 
-__all__ = ["MAX_PAGE_SIZE", "CursorIterator"]
+__all__ = ["DEFAULT_MAX_PAGES", "MAX_PAGE_SIZE", "CursorIterator", "page_slack"]
 
 #: HeyMilo's maximum page size.
 MAX_PAGE_SIZE = 100
+#: Pages per listing when the server gives no ``total_count`` (500,000 records at 100 a page).
+DEFAULT_MAX_PAGES = 5_000
+
+
+def page_slack(expected_pages: int) -> int:
+    """Extra pages allowed beyond ``ceil(total_count / page_size)``: records created while a
+    listing is paged push later ones back (2 pages, plus 10 % for long listings).
+
+    Examples
+    --------
+    >>> page_slack(3), page_slack(100)
+    (2, 12)
+    """
+    return 2 + expected_pages // 10
+
 
 T = TypeVar("T")
 
@@ -43,13 +64,22 @@ class CursorIterator(Generic[T]):
         Turns one raw item (dict) into what the iterator yields; identity by default.
     method, path
         For error messages.
+    page_size
+        The ``limit`` sent with each request (for the ``total_count`` bound).
+    max_pages
+        Pages allowed when the server gives no ``total_count`` (``None``: no cap).
 
     Attributes
     ----------
     total_count : int or None
-        The server's ``pagination.total_count`` after the first page, when sent.
+        The largest ``pagination.total_count`` the server sent so far.
     pages_fetched : int
         How many pages were requested so far.
+
+    Raises
+    ------
+    PaginationError
+        The listing does not end (see the module docstring).
     """
 
     def __init__(
@@ -60,14 +90,19 @@ class CursorIterator(Generic[T]):
         parse: Callable[[dict[str, Any]], T] | None = None,
         method: str = "GET",
         path: str = "",
+        page_size: int | None = None,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
     ) -> None:
         self._fetch = fetch
         self._cursor_field = cursor_field
         self._parse = parse
         self._method = method
         self._path = path
+        self._page_size = page_size
+        self._max_pages = max_pages
         self.total_count: int | None = None
         self.pages_fetched = 0
+        self._largest_page = 0
         self._gen: Iterator[T] | None = None
 
     def __iter__(self) -> CursorIterator[T]:
@@ -111,8 +146,19 @@ class CursorIterator(Generic[T]):
             pagination = body.get("pagination") or {}
             if not isinstance(pagination, dict):
                 raise self._malformed("'pagination' is not an object")
-            if self.total_count is None and isinstance(pagination.get("total_count"), int):
-                self.total_count = pagination["total_count"]
+            total = pagination.get("total_count")
+            if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+                self.total_count = max(total, self.total_count or 0)
+            if self._page_size and len(items) > self._page_size:
+                raise PaginationError(
+                    f"malformed response: a page of {len(items)} records, but limit="
+                    f"{self._page_size} was asked for",
+                    pages=self.pages_fetched,
+                    method=self._method,
+                    path=self._path,
+                    hint="the server ignores the page size; report it to HeyMilo",
+                )
+            self._largest_page = max(self._largest_page, len(items))
             parsed = [self._parse(item) if self._parse else item for item in items]
             yield parsed  # type: ignore[misc]
             if not pagination.get("has_more") or not items:
@@ -124,9 +170,49 @@ class CursorIterator(Generic[T]):
                     f"has_more is true but the last item has no {self._cursor_field!r} cursor"
                 )
             if nxt in seen:
-                raise self._malformed(f"the cursor {nxt!r} repeated; pagination does not advance")
+                raise PaginationError(
+                    f"malformed response: the cursor {nxt!r} repeated after "
+                    f"{self.pages_fetched} pages; pagination does not advance",
+                    pages=self.pages_fetched,
+                    method=self._method,
+                    path=self._path,
+                    hint="the server's listing is broken; retry later or report it to HeyMilo",
+                )
+            self._check_page_cap()
             seen.add(nxt)
             cursor = nxt
+
+    def _check_page_cap(self) -> None:
+        """Before fetching page ``pages_fetched + 1``: is the listing still plausible?"""
+        pages = self.pages_fetched
+        # A server may send shorter pages than asked for: count in the pages it really sends.
+        per_page = min(self._page_size or self._largest_page, self._largest_page)
+        if self.total_count is not None and per_page:
+            expected = max(1, math.ceil(self.total_count / per_page))
+            allowed = expected + page_slack(expected)
+            if pages >= allowed:
+                raise PaginationError(
+                    f"malformed response: the listing does not end: {pages} pages of up to "
+                    f"{per_page} records fetched, but the server's total_count="
+                    f"{self.total_count} needs {expected}, and it still says has_more",
+                    pages=pages,
+                    method=self._method,
+                    path=self._path,
+                    hint="the server's pagination is broken; retry later or report it to "
+                    "HeyMilo (the records listed so far were not lost)",
+                )
+        if self._max_pages is not None and pages >= self._max_pages:
+            raise PaginationError(
+                f"malformed response: the listing was stopped after max_pages={self._max_pages} "
+                f"pages (and the server still says has_more"
+                + ("" if self.total_count is not None else ", without a total_count")
+                + ")",
+                pages=pages,
+                method=self._method,
+                path=self._path,
+                hint=f"if the listing really is that long, raise max_pages= on HeyMiloClient "
+                f"(now {self._max_pages}); otherwise the server's pagination is broken",
+            )
 
     def _items(self) -> Iterator[T]:
         for page in self.pages():

@@ -11,14 +11,37 @@ Modes (``rate_limit=`` of :class:`~milo_analytics.api.HeyMiloClient`):
     IETF ``RateLimit-*`` fields) when it sends them, pacing at ``safety`` (98 %) of the
     advertised limit and pausing until the reset when the window is used up. Without headers,
     HeyMilo's own hosts (``*.heymilo.ai``, ``*.heymilo.network``) are paced at their
-    documented 300 requests/min and other hosts (the local sandbox) run unpaced. A 429 always
-    pauses every thread for the ``Retry-After`` time; against a host that sends no headers it
-    also lowers the pace to 90 % of what was observed over the last minute.
+    documented 300 requests/min and other hosts (the local sandbox) run unpaced.
 int ``N``
     Pace proactively at exactly N requests per minute (still slowing down when the server
     advertises a lower limit or answers 429).
 ``None``
     No throttling at all.
+
+A 429 always pauses every thread for the ``Retry-After`` time (at most ``max_pause``). When
+no advertised limit explains it, the pace also follows AIMD (additive increase,
+multiplicative decrease):
+
+* **cut**: the pace is halved (:data:`AIMD_DECREASE`) from the current pace — for an unpaced
+  host, from the larger of the requests sent in the last minute and HeyMilo's documented
+  294/min — never below :data:`AIMD_FLOOR` (10/min). One cut per round: 429s answering
+  requests that were sent before the last cut do not cut again.
+* **recovery**: every successful answer adds back ``ceiling / AIMD_RECOVERY`` requests/min
+  per second elapsed since the previous one (time, not request count, so an idle client
+  recovers as fast as a busy one), where the ceiling is the pace without AIMD (N, the
+  HeyMilo default) or, for an unpaced host, the reference above. Reaching the ceiling ends
+  AIMD: after a single 429, full speed again 60 s after the pause (at most
+  ``AIMD_RECOVERY`` = 120 s from the floor).
+* **a real limit**: a 429 that comes while still recovering, or within ``AIMD_HOLD`` of
+  regaining full speed, shows the limit lies below the ceiling. The pace that drew it is
+  remembered; after the cut the pace recovers to ``AIMD_MARGIN`` (90 %) of it, holds there
+  for ``AIMD_HOLD`` (5 minutes), then probes upwards five times slower than it recovers
+  (a fixed one-minute window counts a whole minute, so a fast probe would overshoot it).
+  Under a fixed limit without headers the pace settles just below the limit with about one
+  429 per hold period (94–96 % of the limit in the tests), and it is back at full speed at
+  most 15 minutes (hold plus a slow probe) after the limit is lifted.
+
+A server that advertises its limit in headers is followed exactly, without 429s.
 
 Examples
 --------
@@ -41,6 +64,11 @@ from ..errors import ConfigError
 from .errors import parse_retry_after
 
 __all__ = [
+    "AIMD_DECREASE",
+    "AIMD_FLOOR",
+    "AIMD_HOLD",
+    "AIMD_MARGIN",
+    "AIMD_RECOVERY",
     "HEYMILO_DEFAULT_LIMIT",
     "RateLimitInfo",
     "RateLimiter",
@@ -50,6 +78,19 @@ __all__ = [
 
 #: Documented HeyMilo limit: 300 requests per minute per API key.
 HEYMILO_DEFAULT_LIMIT = 300
+
+#: AIMD: the pace after a 429 is this fraction of the pace that drew it.
+AIMD_DECREASE = 0.5
+#: AIMD: the slowest pace, in requests per minute.
+AIMD_FLOOR = 10.0
+#: AIMD: seconds of successful traffic to regain the whole ceiling from zero.
+AIMD_RECOVERY = 120.0
+#: AIMD after a 429 that came while still recovering, or within AIMD_HOLD of having recovered
+#: (a real limit, not a blip): recover to this fraction of the pace that drew it, hold there
+#: for AIMD_HOLD seconds, then probe upwards five times slower than AIMD_RECOVERY.
+AIMD_MARGIN = 0.9
+AIMD_HOLD = 300.0
+_AIMD_PROBE = AIMD_RECOVERY * 5
 
 _DEFAULT_WINDOW = 60.0
 
@@ -191,6 +232,9 @@ class RateLimiter:
         Epoch clock, for epoch ``X-RateLimit-Reset`` values and HTTP-date ``Retry-After``.
     safety
         Fraction of a server-advertised limit to pace at (0.98: any 60 s window stays below it).
+    max_pause
+        Longest pause a single 429 imposes on every thread (a longer ``Retry-After`` is
+        shortened: the request that drew it fails, and the next one asks again).
 
     Examples
     --------
@@ -201,6 +245,9 @@ class RateLimiter:
     ...     limiter.on_response(200, {})
     >>> t[0]  # 5 requests at 60/min: sent at 0, 1, 2, 3, 4 s
     4.0
+    >>> _ = limiter.acquire(); limiter.on_response(429, {"Retry-After": "1"})
+    >>> limiter.requests_per_minute  # halved by the 429
+    30.0
     """
 
     def __init__(
@@ -212,6 +259,7 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], float] = time.time,
         safety: float = 0.98,
+        max_pause: float = 120.0,
     ) -> None:
         if isinstance(rate_limit, bool) or not (
             rate_limit is None
@@ -227,6 +275,7 @@ class RateLimiter:
         self._sleep = sleep
         self._wall_clock = wall_clock
         self._safety = safety
+        self._max_pause = max_pause
         self._lock = threading.Lock()
         self._fixed_interval: float | None = None
         if self.mode == "fixed":
@@ -235,26 +284,30 @@ class RateLimiter:
         if self.mode == "auto" and is_heymilo_host(host):
             self._default_interval = 60.0 / (HEYMILO_DEFAULT_LIMIT * safety)
         self._server_interval: float | None = None
-        self._adaptive_interval: float | None = None
+        # AIMD state: the pace (requests/min) while recovering from a 429, else None.
+        self._aimd_rate: float | None = None
+        self._aimd_ceiling = 0.0
+        self._aimd_since = float("-inf")
+        self._aimd_known: float | None = None  # the pace that drew a 429 while recovering
+        self._aimd_hold_until = float("-inf")
+        self._aimd_ended = float("-inf")  # when AIMD last brought the pace back to full
+        self._generation = 0  # bumped by every AIMD cut
+        self._local = threading.local()  # the generation this thread's request was sent in
         self._consecutive_429 = 0
         self._tat = float("-inf")  # next free slot (theoretical arrival time)
         self._blocked_until = float("-inf")
         self._inflight = 0
-        self._sent: deque[float] = deque()  # send times of the last window (reactive mode)
+        self._sent: deque[float] = deque()  # send times of the last minute
         self.server_info: RateLimitInfo | None = None
 
     # ------------------------------------------------------------------ state
-    @property
-    def interval(self) -> float | None:
-        """Seconds between two sends at the current pace (``None`` = unpaced)."""
-        if self.mode == "off":
-            return None
+    def _base_interval(self) -> float | None:
+        """The pace without AIMD (fixed N, the server's advertised limit, HeyMilo's default)."""
         candidates = [
             i
             for i in (
                 self._fixed_interval,
                 self._server_interval,
-                self._adaptive_interval,
                 None if self._server_interval else self._default_interval,
             )
             if i
@@ -262,10 +315,26 @@ class RateLimiter:
         return max(candidates) if candidates else None
 
     @property
+    def interval(self) -> float | None:
+        """Seconds between two sends at the current pace (``None`` = unpaced)."""
+        if self.mode == "off":
+            return None
+        base = self._base_interval()
+        if self._aimd_rate is not None:
+            aimd = 60.0 / self._aimd_rate
+            return max(base, aimd) if base else aimd
+        return base
+
+    @property
     def requests_per_minute(self) -> float | None:
         """The current pace in requests per minute (``None`` = unpaced)."""
         interval = self.interval
         return 60.0 / interval if interval else None
+
+    @property
+    def aimd_rate(self) -> float | None:
+        """The AIMD pace (requests/min) while recovering from a 429, else ``None``."""
+        return self._aimd_rate
 
     # ------------------------------------------------------------------ slots
     def acquire(self) -> float:
@@ -294,6 +363,7 @@ class RateLimiter:
 
     def _admit(self, when: float) -> None:
         self._inflight += 1
+        self._local.generation = self._generation
         if self.mode != "off":
             self._sent.append(when)
             cutoff = when - _DEFAULT_WINDOW
@@ -324,11 +394,14 @@ class RateLimiter:
                     and info.reset is not None
                     and info.remaining <= self._inflight
                 ):
-                    self._blocked_until = max(self._blocked_until, now + info.reset)
+                    pause = min(info.reset, self._max_pause)
+                    self._blocked_until = max(self._blocked_until, now + pause)
             if status == 429:
                 self._on_429(now, headers, info)
             else:
                 self._consecutive_429 = 0
+                if status < 500:
+                    self._recover(now)
 
     def _on_429(self, now: float, headers: Mapping[str, str], info: RateLimitInfo | None) -> None:
         self._consecutive_429 += 1
@@ -337,9 +410,56 @@ class RateLimiter:
             pause = info.reset
         if pause is None:
             pause = min(60.0, 0.5 * 2 ** (self._consecutive_429 - 1))
+        pause = min(pause, self._max_pause)
         self._blocked_until = max(self._blocked_until, now + pause)
-        if info is None or not info.limit:
-            # No advertised limit: slow to 90 % of what the server just refused.
-            observed = max(1, len(self._sent))
-            interval = _DEFAULT_WINDOW / (0.9 * observed)
-            self._adaptive_interval = max(self._adaptive_interval or 0.0, interval)
+        if info is not None and info.limit:
+            return  # the advertised limit already sets the pace
+        if getattr(self._local, "generation", self._generation) != self._generation:
+            return  # sent before the last cut: that cut already answered this overload
+        self._generation += 1
+        base = self._base_interval()
+        if self._aimd_rate is None:
+            if base:
+                ceiling = 60.0 / base
+            else:  # unpaced: what was sent, but at least HeyMilo's documented pace
+                ceiling = max(float(len(self._sent)), HEYMILO_DEFAULT_LIMIT * self._safety)
+            self._aimd_ceiling = ceiling
+            # Refused again soon after recovering to full speed: that speed is over the limit.
+            recent = now - self._aimd_ended < AIMD_HOLD
+            self._aimd_known = ceiling if recent else None
+            current = ceiling
+        else:  # refused again before full speed: the limit is real and below the ceiling
+            current = self._aimd_rate
+            self._aimd_known = current
+        self._aimd_rate = max(AIMD_FLOOR, AIMD_DECREASE * current)
+        if self._aimd_rate >= self._aimd_ceiling:  # a ceiling at or below the floor
+            self._aimd_rate = None
+            return
+        self._aimd_since = max(now, self._blocked_until)
+        self._aimd_hold_until = float("inf")  # set when the margin below the known limit is reached
+
+    def _recover(self, now: float) -> None:
+        """Additive increase (see the module docstring)."""
+        if self._aimd_rate is None:
+            return
+        elapsed = now - self._aimd_since
+        if elapsed <= 0:
+            return
+        self._aimd_since = now
+        fast = self._aimd_ceiling / AIMD_RECOVERY
+        known = self._aimd_known
+        if known is None:
+            self._aimd_rate += fast * elapsed
+        else:
+            target = max(AIMD_FLOOR, AIMD_MARGIN * known)
+            if self._aimd_rate < target:
+                self._aimd_rate = min(target, self._aimd_rate + fast * elapsed)
+                if self._aimd_rate >= target:
+                    self._aimd_hold_until = now + AIMD_HOLD
+            elif now > self._aimd_hold_until:  # probe upwards, slowly: the limit is near
+                probing = now - max(self._aimd_hold_until, now - elapsed)
+                self._aimd_rate += self._aimd_ceiling / _AIMD_PROBE * probing
+        if self._aimd_rate >= self._aimd_ceiling:
+            self._aimd_rate = None  # full speed again
+            self._aimd_ended = now
+            self._aimd_known = None

@@ -416,6 +416,8 @@ class _Resource:
             parse=parse,
             method="GET",
             path=client._full_path(path),
+            page_size=params.get("limit"),
+            max_pages=client.max_pages,
         )
 
 
