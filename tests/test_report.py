@@ -279,12 +279,12 @@ def test_size_does_not_grow_with_the_number_of_interviews() -> None:
 def test_a_figure_that_did_not_aggregate_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
     import plotly.graph_objects as go
 
-    from milo_analytics import report as rep
+    from milo_analytics.report import Context, Section, context
 
-    monkeypatch.setattr(rep, "MAX_FIGURE_BYTES", 5_000)
+    monkeypatch.setattr(context, "MAX_FIGURE_BYTES", 5_000)
     big = go.Figure(go.Scatter(x=list(range(5_000)), y=[str(i) for i in range(5_000)]))
-    section = rep.Section("x", "X")
-    builder = rep._Builder(
+    section = Section("x", "X")
+    builder = Context(
         make_data(30),
         outcomes=None,
         demographics=None,
@@ -310,17 +310,17 @@ def test_sections_follow_their_inputs(data: InterviewData) -> None:
 def test_an_analysis_raising_data_error_shows_its_message(
     monkeypatch: pytest.MonkeyPatch, data: InterviewData
 ) -> None:
-    from milo_analytics import report as rep
+    from milo_analytics.report import context
 
     def boom(*args, **kwargs):
         raise DataError("speech scores are all missing; nothing to summarise")
 
-    real = rep._analysis
+    real = context.analysis_function
 
     def fake(name: str):
         return boom if name == "speech_summary" else real(name)
 
-    monkeypatch.setattr(rep, "_analysis", fake)
+    monkeypatch.setattr(context, "analysis_function", fake)
     report = build_report(data, generated_at=STAMP, strict=True)
     speech = next(s for s in report.sections if s.id == "speech")
     assert any(
