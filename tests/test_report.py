@@ -261,11 +261,11 @@ def test_table_of_contents_links_every_section(page: str, data: InterviewData) -
         assert f'<a href="#{section.id}">' in page
         assert f'<section id="{section.id}"' in page
     assert "@media print" in page
-    # printed, wide tables show every column (no scroll box) and closed details open
+    # printed, wide tables show every column (no scroll box); folded blocks stay folded
     print_css = page.split("@media print")[1].split("</style>")[0]
     assert ".milo-table-wrap { overflow: visible; }" in print_css
-    assert "@page { size: A4 landscape" in page
-    assert 'addEventListener("beforeprint"' in page and "open = true" in page
+    assert "@page { size: A4 portrait" in page
+    assert 'addEventListener("beforeprint"' in page and "open = true" not in page
 
 
 # --------------------------------------------------------------------------- size bound
@@ -301,10 +301,10 @@ def test_a_figure_that_did_not_aggregate_is_left_out(monkeypatch: pytest.MonkeyP
 def test_sections_follow_their_inputs(data: InterviewData) -> None:
     plain = build_report(data, generated_at=STAMP)
     ids = [s.id for s in plain.sections]
-    assert ids[0] == "overview" and ids[-1] == "data-quality"
+    assert ids[:2] == ["summary", "overview"] and ids[-2:] == ["data-quality", "methods"]
     assert "validity" not in ids and "adverse-impact" not in ids and "suggestion" not in ids
     empty = build_report(InterviewData(), generated_at=STAMP)
-    assert [s.id for s in empty.sections] == ["overview", "data-quality"]
+    assert [s.id for s in empty.sections] == ["overview", "data-quality", "methods"]
 
 
 def test_an_analysis_raising_data_error_shows_its_message(
@@ -344,7 +344,7 @@ def test_to_dict_is_json_and_pii_free(data: InterviewData) -> None:
     text = json.dumps(d)
     assert d["generated_at"] == STAMP
     assert "Zebedee" not in text and PLANTED_EMAIL not in text
-    overview = d["sections"][0]
+    overview = d["sections"][1]
     assert overview["id"] == "overview"
     kinds = [b["kind"] for b in overview["blocks"]]
     assert "figure" in kinds and "table" in kinds
@@ -432,8 +432,12 @@ def test_report_exposes_the_results_its_sections_were_built_from(data: Interview
     assert "audit" not in plain.results and "validity" not in plain.results
     # the header states the audit's conclusion with the section's own counts
     flags, below = len(audit.flags), len(audit.below_four_fifths)
-    headline = report.facts["Adverse impact"]
-    assert headline.startswith(f"{flags} flag") and f"{below} impact ratio" in headline
+    headline = "".join(str(part) for part in report.facts["Adverse impact"])
+    assert headline.startswith(f"{flags} flag") and f"{below:,} impact ratio" in headline
+    # the header's counts link to the flags and the four-fifths table
+    page = report.to_html()
+    assert "<a href='#flags'>" in page.split("</header>")[0]
+    assert 'id="flags"' in page and 'id="four-fifths"' in page
     assert "Adverse impact" not in plain.facts
     header = report.to_html().split("</header>")[0]
     assert "<th>Adverse impact</th>" in header

@@ -18,7 +18,7 @@ Examples
 >>> from milo_analytics.frames import InterviewData
 >>> report = build_report(InterviewData(), title="Empty", generated_at="2026-01-01T00:00:00Z")
 >>> [s["id"] for s in report.to_dict()["sections"]]
-['overview', 'data-quality']
+['overview', 'data-quality', 'methods']
 >>> "<h1>Empty</h1>" in report.to_html()
 True
 """

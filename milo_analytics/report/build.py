@@ -14,20 +14,25 @@ import pandas as pd
 
 from ..frames import InterviewData
 from .context import Context
-from .document import Report, Section, _timestamp
+from .document import Link, Report, Section, _timestamp
+from .methods import methods_link
 from .sections import (
     data_quality,
     impact,
+    methods,
     overview,
     questions,
     speech,
     suggestion,
+    summary,
     validity,
     weights,
 )
 
 __all__ = ["SECTIONS", "build_report"]
 
+#: Sections built after :data:`SECTIONS` from their results, shown before them.
+SUMMARIES: list[Callable[[Context], Section | None]] = [summary.build]
 #: The sections in page order; each returns None when its inputs are absent.
 SECTIONS: list[Callable[[Context], Section | None]] = [
     overview.build,
@@ -38,6 +43,7 @@ SECTIONS: list[Callable[[Context], Section | None]] = [
     suggestion.build,
     impact.build,
     data_quality.build,
+    methods.build,
 ]
 
 
@@ -100,7 +106,13 @@ def build_report(
         strict=strict,
     )
     ctx.facts = header_facts(ctx)
-    sections = [s for s in (build(ctx) for build in SECTIONS) if s is not None]
+    body = [s for s in (build(ctx) for build in SECTIONS) if s is not None]
+    front = [s for s in (build(ctx) for build in SUMMARIES) if s is not None]
+    sections = front + body
+    for section in sections:
+        link = methods_link(section.id)
+        if link is not None and not section.method:
+            section.method = link
     headline(ctx, sections)
     return Report(
         title=ctx.redact.light(title) if title else ctx.default_title(),
@@ -114,24 +126,36 @@ def build_report(
 
 
 def headline(ctx: Context, sections: list[Section]) -> None:
-    """The audit's and the suggestion's conclusions in the page header (read first)."""
+    """The audit's and the suggestion's conclusions in the page header (read first), with
+    the counts of :mod:`.findings` (the same numbers as the summary and the sections)."""
     by_id = {s.id: s for s in sections}
     audit = by_id.get("adverse-impact")
     if audit is not None:
         if "flags" in audit.facts:
             flags, below = audit.facts["flags"], audit.facts["below_four_fifths"]
-            ctx.facts["Adverse impact"] = (
-                f"{flags} flag{'' if flags == 1 else 's'} (evidence of adverse impact); "
-                f"{below} impact ratio{' is' if below == 1 else 's are'} below 0.8 "
-                "— see the Adverse impact section"
-            )
+            ctx.facts["Adverse impact"] = [
+                Link(f"{flags} flag{'' if flags == 1 else 's'}", "#flags"),
+                " (evidence of adverse impact); ",
+                Link(
+                    f"{below:,} impact ratio{' is' if below == 1 else 's are'} below 0.8",
+                    "#four-fifths",
+                ),
+                " across all measures — ",
+                Link("summary", "#summary"),
+            ]
         else:
-            ctx.facts["Adverse impact"] = "not computed — see the Adverse impact section"
+            ctx.facts["Adverse impact"] = [
+                "not computed — ",
+                Link("see the Adverse impact section", "#adverse-impact"),
+            ]
     sug = by_id.get("suggestion")
     if sug is not None and "recommendation" in sug.facts:
-        ctx.facts["Suggested weights"] = (
-            f"{sug.facts['recommendation']} — see the Suggested question weights section"
-        )
+        pid = sug.facts.get("posting_id")
+        where = f" for {ctx.posting_name(pid)}" if pid else ""
+        ctx.facts["Suggested weights"] = [
+            f"{sug.facts['recommendation']}{where} — ",
+            Link("see the Suggested question weights section", "#suggestion"),
+        ]
 
 
 def header_facts(ctx: Context) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..errors import MiloError
 from ..frames import InterviewData
+from .columns import VALUE_LABELS
 from .document import MAX_TABLE_ROWS, Block, Section, _fmt_value, _records, _table_html
 from .redact import Redactor
 
@@ -59,7 +60,8 @@ class Context:
         self.results: dict[str, Any] = {}  # analysis results by name (Report.results)
         self._fig_counter: dict[str, int] = {}
         self.postings = data.posting_ids
-        self.question_text = self._question_labels()
+        self.question_text = self._question_labels()  # short, for figures
+        self.question_full = self._question_labels(limit=None)  # whole, for tables
         self.posting_titles = _posting_labels(data)
         self.posting_table = self._posting_table()
 
@@ -109,14 +111,16 @@ class Context:
             if isinstance(qid, str) and pd.notna(r)
         }
 
-    def _question_labels(self) -> dict[str, str]:
+    def _question_labels(self, limit: int | None = 48) -> dict[str, str]:
+        """``{question_id: "Q<rank>: text"}``, the text cut at a word with "…" past ``limit``."""
         q = self.data.questions
         labels: dict[str, str] = {}
         for qid, rank, text in zip(q["question_id"], q["rank"], q["text"], strict=False):
             if not isinstance(qid, str):
                 continue
-            short = text if isinstance(text, str) and text else qid
-            short = short if len(short) <= 48 else short[:45].rstrip() + "…"
+            short = " ".join(text.split()) if isinstance(text, str) and text else qid
+            if limit is not None and len(short) > limit:
+                short = short[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:—-") + "…"
             labels[qid] = f"Q{rank}: {short}" if pd.notna(rank) else short
         return labels
 
@@ -148,8 +152,10 @@ class Context:
         title: str | None = None,
         notes: Iterable[str] = (),
         retitle: bool = False,
+        collapsed: bool = False,
     ) -> None:
-        """Add a plotly figure (redacted, escaped, deterministic id)."""
+        """Add a plotly figure (redacted, escaped, deterministic id); ``collapsed`` folds it
+        (drawn when opened; folded in print with its title as the one-line summary)."""
         if fig is None:
             return
         n = self._fig_counter.get(section.id, 0) + 1
@@ -187,6 +193,9 @@ class Context:
                 height=int(height),
                 notes=[self.redact.light(n) for n in notes],
                 data={"figure": fig_id, "title": plot_title},
+                collapsed=collapsed,
+                summary=f"Figure: {plot_title}" if plot_title else "Figure",
+                frame=None,
             )
         )
 
@@ -259,8 +268,15 @@ class Context:
         free_text: bool = False,
         collapsed: bool = False,
         one_posting: bool = False,
+        kinds: dict[str, str] | None = None,
+        anchor: str = "",
+        summary: str = "",
     ) -> None:
-        """Add a capped, escaped, redacted table (question and posting titles added)."""
+        """Add a capped, escaped, redacted table (question and posting titles added).
+
+        ``kinds`` overrides the column dictionary's number format of some columns;
+        ``anchor`` is the id links point to; ``summary`` the one line a folded table shows.
+        """
         if frame is None:
             return
         frame = pd.DataFrame(frame)
@@ -278,13 +294,16 @@ class Context:
             frame = frame.copy()
             frame.insert(list(frame.columns).index("posting_id") + 1, "posting", col.astype("str"))
         frame = self.redact.frame(frame, free_text=free_text)
+        for col, words in VALUE_LABELS.items():
+            if col in frame.columns and frame[col].isin(list(words)).any():
+                frame = frame.assign(**{col: frame[col].map(lambda v, w=words: w.get(v, v))})
         if (
             label_questions
             and {"question_id", "text"} <= set(frame.columns)
             and "question" not in frame.columns
         ):
-            # "Q1: short text" instead of the full question: tables stay narrow enough to read
-            short = frame["question_id"].map(lambda q: self.question_text.get(q))
+            # "Q1: text" (cut with an ellipsis when long; whole on hover)
+            short = frame["question_id"].map(lambda q: self.question_full.get(q))
             frame = frame.assign(text=short.fillna(frame["text"]).astype("str")).rename(
                 columns={"text": "question"}
             )
@@ -294,16 +313,20 @@ class Context:
             Block(
                 kind="table",
                 title=title,
-                html=_table_html(frame, max_rows=max_rows),
+                html=_table_html(frame, max_rows=max_rows, kinds=kinds),
                 notes=[self.redact.light(n) for n in notes],
                 data=_records(frame, max_rows),
                 collapsed=collapsed,
+                anchor=anchor,
+                summary=summary or (f"{title} ({len(frame):,} rows)" if title else ""),
+                frame=frame,
+                kinds=dict(kinds or {}),
             )
         )
 
     def _label_questions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Add the question's rank and text beside a column that holds question ids."""
-        known = self.question_text
+        known = self.question_full
         for col in ("question_id", "variable", "predictor", "item", "measure"):
             if col not in frame.columns or f"{col}_label" in frame.columns:
                 continue

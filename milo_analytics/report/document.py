@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_TABLE_ROWS", "P_COLUMNS", "Block", "Report", "Section"]
+__all__ = ["MAX_TABLE_ROWS", "Block", "Link", "Report", "Section"]
 
 #: Rows shown per table (the rest is summarised as "n more rows").
 MAX_TABLE_ROWS = 40
-#: Columns holding p values (shown as "< .001" rather than 0.000).
-P_COLUMNS = frozenset({"p_value", "p_adjusted", "p_rest", "r_p", "mw_p", "ks_p", "p"})
+#: The printed width of an A4 portrait page with 12 mm margins (186 mm) in CSS pixels: figures
+#: are drawn at this width for print and PDF.
+PRINT_WIDTH_PX = 703
 #: The templates folder of the package (HTML template and CSS).
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -41,8 +42,12 @@ class Block:
     id: str = ""
     height: int = 420
     notes: list[str] = field(default_factory=list)
-    collapsed: bool = False  # tables shown inside a closed <details> (opened for print)
+    collapsed: bool = False  # shown inside a closed <details> (stays closed in print)
     data: Any = None  # JSON-able content for to_dict()
+    anchor: str = ""  # id of the block's element (links from the summary)
+    summary: str = ""  # one line shown on a folded block's <summary>
+    frame: pd.DataFrame | None = None  # a table's values (uncapped), for to_excel
+    kinds: dict[str, str] = field(default_factory=dict)  # a table's number format per column
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Section:
     blocks: list[Block] = field(default_factory=list)
     error: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    method: tuple[str, str] | None = None  # (anchor, heading) of its methods section
 
 
 class Report:
@@ -120,11 +126,12 @@ class Report:
             version=__version__,
             plotly_version=_plotly_version(),
             redact_pii=self.redact_pii,
-            facts=[(k, _fmt_fact(v)) for k, v in self.facts.items()],
+            facts=[(k, _fact_html(v)) for k, v in self.facts.items()],
             sections=self.sections,
             css=_resource("report.css"),
             plotlyjs=_plotlyjs() if has_figures else "",
             has_figures=has_figures,
+            print_width=PRINT_WIDTH_PX,
         )
 
     def save_html(self, path: str | Path) -> Path:
@@ -152,7 +159,10 @@ class Report:
             "title": self.title,
             "generated_at": self.generated_at,
             "redact_pii": self.redact_pii,
-            "facts": {k: _jsonable(v) for k, v in self.facts.items()},
+            "facts": {
+                k: (_fmt_fact(v) if isinstance(v, list | Link) else _jsonable(v))
+                for k, v in self.facts.items()
+            },
             "problems": list(self.problems),
             "sections": [
                 {
@@ -191,7 +201,8 @@ class Report:
             f"<li>{esc(s.title)}" + (f" — <em>{esc(s.error)}</em>" if s.error else "") + "</li>"
             for s in self.sections
         )
-        figs = [b for s in self.sections[:1] for b in s.blocks if b.kind == "figure"][:3]
+        overview = [s for s in self.sections if s.id == "overview"][:1]
+        figs = [b for s in overview for b in s.blocks if b.kind == "figure"][:3]
         parts = [
             f"<div class='milo-report-summary'><h3>{esc(self.title)}</h3>",
             f"<table>{rows}</table><p><strong>Sections</strong></p><ol>{items}</ol>",
@@ -226,61 +237,95 @@ class Report:
 
 
 # --------------------------------------------------------------------------- rendering
-def _table_html(frame: pd.DataFrame, *, max_rows: int) -> str:
+def _table_html(frame: pd.DataFrame, *, max_rows: int, kinds: dict[str, str] | None = None) -> str:
+    """An escaped HTML table: labelled headers (meaning on hover), one number format per
+    column, long text cut at a word with an ellipsis and shown whole on hover."""
+    from .columns import describe, format_values, infer_kind
+
     esc = html.escape
+    kinds = dict(kinds or {})
     show_index = not isinstance(frame.index, pd.RangeIndex)
     shown = frame.head(max_rows)
-    cols = list(shown.columns)
-    text_cols = {
-        c
-        for c in cols
-        if not pd.api.types.is_numeric_dtype(shown[c].dtype)
-        or pd.api.types.is_bool_dtype(shown[c].dtype)
-    }
-    wide = {
-        c
-        for c in text_cols
-        if shown[c].map(lambda v: len(str(v)) if isinstance(v, str) else 0).max() > 40
-    }
-
-    def cls(c: Any) -> str:
-        return ("text wide" if c in wide else "text") if c in text_cols else "num"
-
-    head = ""
     if show_index:
-        head += f"<th class='text'>{esc(str(shown.index.name or ''))}</th>"
-    # column names break after underscores ("alpha_if_<wbr>deleted"): narrow pages and print
-    head += "".join(f"<th class='{cls(c)}'>{esc(str(c)).replace('_', '_<wbr>')}</th>" for c in cols)
-    body = []
-    for idx, row in zip(shown.index, shown.itertuples(index=False, name=None), strict=True):
-        cells = f"<td class='text'>{esc(_fmt_value(idx))}</td>" if show_index else ""
-        for c, v in zip(cols, row, strict=True):
-            shown_v = _fmt_p(v) if c in P_COLUMNS else _fmt_value(v)
-            cells += f"<td class='{cls(c)}'>{esc(shown_v)}</td>"
-        body.append(f"<tr>{cells}</tr>")
+        shown = shown.reset_index()
+    cols = list(shown.columns)
+    head, cells = [], []
+    for c in cols:
+        info = describe(c)
+        kind = kinds.get(str(c)) or info.kind or infer_kind(shown[c])
+        kinds[str(c)] = kind
+        cls = "text" if kind in ("text", "date") else "num"
+        tip = f" title='{esc(info.tooltip)}'" if info.tooltip else ""
+        head.append(f"<th class='{cls}'{tip}>{esc(info.label)}</th>")
+        if kind == "text":
+            cells.append([_text_cell(v) for v in shown[c]])
+        else:
+            cells.append(
+                [f"<td class='{cls}'>{esc(t)}</td>" for t in format_values(shown[c], kind)]
+            )
+    body = "".join("<tr>" + "".join(row) + "</tr>" for row in zip(*cells, strict=True))
     out = (
         "<div class='milo-table-wrap'><table class='milo-table'><thead><tr>"
-        + head
+        + "".join(head)
         + "</tr></thead><tbody>"
-        + "".join(body)
+        + body
         + "</tbody></table></div>"
     )
     if len(frame) > max_rows:
-        out += f"<p class='milo-more'>{len(frame) - max_rows:,} more rows not shown.</p>"
+        out += (
+            f"<p class='milo-more'>{len(frame) - max_rows:,} more rows not shown "
+            "(all rows are in the Excel export).</p>"
+        )
     return out
+
+
+#: Text cells longer than this are cut at a word (full text on hover).
+TEXT_CELL_CHARS = 90
+
+
+def _text_cell(v: Any) -> str:
+    esc = html.escape
+    if isinstance(v, Link):
+        return f"<td class='text'>{v.html()}</td>"
+    text = _fmt_value(v)
+    if len(text) <= TEXT_CELL_CHARS:
+        return f"<td class='text'>{esc(text)}</td>"
+    short = text[: TEXT_CELL_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ,;:—-") + "…"
+    return f"<td class='text' title='{esc(text)}'>{esc(short)}</td>"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A table cell or fact that links to an anchor of the page (``href`` like ``#flags``)."""
+
+    text: str
+    href: str
+
+    def html(self) -> str:
+        return f"<a href='{html.escape(self.href)}'>{html.escape(self.text)}</a>"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _fact_html(v: Any) -> Any:
+    """A header fact as safe HTML: text escaped, :class:`Link` parts as links."""
+    from markupsafe import Markup
+
+    parts = v if isinstance(v, list) else [v]
+    return Markup(
+        "".join(p.html() if isinstance(p, Link) else html.escape(_fmt_fact(p)) for p in parts)
+    )
 
 
 def _fmt_fact(v: Any) -> str:
     """A header fact: counts with thousands separators ("1,600"), else as in tables."""
+    if isinstance(v, list):
+        return "".join(_fmt_fact(p) for p in v)
+    if isinstance(v, Link):
+        return v.text
     if isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_):
         return f"{int(v):,}"
-    return _fmt_value(v)
-
-
-def _fmt_p(v: Any) -> str:
-    """A p value as APA writes it: "< .001", else three decimals."""
-    if isinstance(v, float | np.floating) and not math.isnan(float(v)):
-        return "< .001" if float(v) < 0.001 else f"{float(v):.3f}"
     return _fmt_value(v)
 
 

@@ -149,6 +149,8 @@ class Redactor:
                 out[col] = out[col].map(fn, na_action="ignore")
         if not isinstance(out.index, pd.RangeIndex):
             out.index = out.index.map(lambda v: fn(v) if isinstance(v, str) else v)
+        # headers too: a column may be named after a posting title or a category
+        out.columns = [fn(c) if isinstance(c, str) else c for c in out.columns]
         return out
 
     @classmethod

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from ..context import Context, join_table
 from ..document import Section
+from ..findings import audit_findings
 
 
 def build(ctx: Context) -> Section | None:
@@ -19,13 +22,13 @@ def build(ctx: Context) -> Section | None:
         "Adverse impact",
         intro=(
             "Impact ratios by sex, race/ethnicity and their intersection as NYC Local Law "
-            "144 and the EEOC four-fifths rule define them (METHODS §6): for scores, the "
+            "144 and the EEOC four-fifths rule define them: for scores, the "
             "scoring rate is the share strictly above the posting's median; the impact "
             "ratio is a category's rate divided by the highest category's rate. Two "
-            "separate lists follow. (1) Four-fifths results: every ratio below 0.8, as the "
-            "rule of thumb reads, whatever the sample size. (2) Flags — evidence of adverse "
-            f"impact under this toolkit's rule: {FLAG_RULE}. A ratio below 0.8 that is not "
-            "flagged can still matter in small samples; read both."
+            "separate lists follow. Flags — evidence of adverse impact under this toolkit's "
+            f"rule: {FLAG_RULE}. Four-fifths results: every ratio below 0.8, as the rule of "
+            "thumb reads, whatever the sample size. A ratio below 0.8 that is not flagged can "
+            "still matter in small samples; read both."
         ),
     )
     jr = getattr(ctx.demographics, "attrs", {}).get("join_report")
@@ -41,16 +44,69 @@ def build(ctx: Context) -> Section | None:
         ctx.add_result(sec, res, title="Impact ratios")
         return sec
     t = res.table
-    flag_mask = t["flag"].fillna(False).astype(bool)
-    below_mask = t["below_four_fifths"].fillna(False).astype(bool)
-    flags, below = t[flag_mask], t[below_mask]
-    sec.facts["flags"] = len(flags)
-    sec.facts["below_four_fifths"] = int(below_mask.sum())
+    found = audit_findings(res)  # the counts the header and the summary show too
+    sec.facts["flags"] = len(found["flags"])
+    sec.facts["below_four_fifths"] = found["below_four_fifths"]
     opts = getattr(res, "options", {}) or {}
     rule = (
         f"Flag rule used: {FLAG_RULE} (alpha = {opts.get('alpha', 0.05)}, "
         f"min_n = {opts.get('min_n', '?')})."
     )
+    show = [
+        "posting_id", "label", "dimension", "category", "n", "rate", "impact_ratio",
+        "p_adjusted", "shortfall",
+    ]  # fmt: skip
+    cols = [c for c in show if c in t.columns]
+    flags = res.flags
+    if len(flags):
+        ctx.table(
+            sec,
+            flags[cols].reset_index(drop=True),
+            title=f"Flags: evidence of adverse impact ({len(flags)})",
+            notes=[rule],
+            label_questions=False,
+            anchor="flags",
+        )
+    else:
+        ctx.paragraph(
+            sec,
+            "No evidence of adverse impact under the flag rule: no category has a ratio "
+            "below 0.8 that is also significant after Holm's adjustment with enough people. "
+            + rule,
+            title="Flags: evidence of adverse impact (none)",
+        )
+        sec.blocks[-1].anchor = "flags"
+    verdicts = res.four_fifths_verdicts()
+    below = found["below_four_fifths"]
+    if below:
+        shown = verdicts[[*cols, "verdict"]].reset_index(drop=True)
+        core = shown["label"].eq("Overall score") & shown["dimension"].ne("intersection")
+        ctx.table(
+            sec,
+            shown[core],
+            title=(
+                f"Four-fifths results: {found['below_overall']:,} of the {below:,} ratios "
+                "below 0.8 are for the overall score by sex or race/ethnicity"
+            ),
+            notes=[
+                "Every category whose rate is below 80 % of the highest category's, flagged "
+                "or not; verdict: why it is or is not a flag (small n: fewer than min_n "
+                "people; not significant: the Holm-adjusted p is not below alpha)."
+            ],
+            label_questions=False,
+            anchor="four-fifths",
+        )
+        ctx.table(
+            sec,
+            shown,
+            title=f"Every ratio below 0.8 — all measures, questions and intersections ({below:,})",
+            label_questions=False,
+            max_rows=120,
+            collapsed=True,
+        )
+    else:
+        ctx.paragraph(sec, "No impact ratio is below 0.8.", title="Four-fifths results")
+        sec.blocks[-1].anchor = "four-fifths"
     for pid in sorted(t["posting_id"].dropna().unique().tolist()):
         name = ctx.posting_name(pid)
         tp = t[t["posting_id"] == pid]
@@ -68,75 +124,7 @@ def build(ctx: Context) -> Section | None:
             )
             ctx.figure(sec, fig, title=f"Impact ratios — {label} — {name}", retitle=True)
         if len(res.sweep):
-            fig = ctx.run(
-                sec,
-                f"Threshold sweep ({pid})",
-                lambda p=pid: res.plot("score", posting_id=p, kind="sweep"),
-            )
-            ctx.figure(
-                sec,
-                fig,
-                title=f"Overall score: impact ratio by cut score — {name}",
-                retitle=True,
-            )
-    show = [
-        "posting_id", "label", "dimension", "category", "n", "rate", "impact_ratio",
-        "p_adjusted", "flag", "shortfall",
-    ]  # fmt: skip
-    cols = [c for c in show if c in t.columns]
-    if len(below):
-        below = below[cols].rename(columns={"flag": "flagged"}).reset_index(drop=True)
-        core = (
-            below["label"].eq("Overall score") & below["dimension"].ne("intersection")
-            if {"label", "dimension"} <= set(below.columns)
-            else pd.Series(True, index=below.index)
-        )
-        raw_note = (
-            "Raw four-fifths rule: every category whose rate is below 80 % of the highest "
-            "category's, flagged or not. rate: share scoring above the posting's median "
-            "(or selected); p_adjusted: Holm-adjusted p of the category against everybody "
-            "else; shortfall: the fewest extra people of the category who would have to "
-            "score above the median (or be selected) to lift its ratio to 0.8."
-        )
-        ctx.table(
-            sec,
-            below[core],
-            title=(
-                f"(1) Four-fifths results, overall score by sex and race/ethnicity: "
-                f"{int(core.sum())} ratio(s) below 0.8"
-            ),
-            notes=[raw_note],
-            label_questions=False,
-        )
-        ctx.table(
-            sec,
-            below,
-            title=(
-                f"(1b) Every ratio below 0.8 — all measures, questions and intersections "
-                f"({len(below)})"
-            ),
-            label_questions=False,
-            max_rows=120,
-            collapsed=True,
-        )
-    else:
-        ctx.paragraph(sec, "No impact ratio is below 0.8.", title="(1) Four-fifths results")
-    if len(flags):
-        ctx.table(
-            sec,
-            flags[[c for c in cols if c != "flag"]].reset_index(drop=True),
-            title=f"(2) Flags ({len(flags)})",
-            notes=[rule],
-            label_questions=False,
-        )
-    else:
-        ctx.paragraph(
-            sec,
-            "No evidence of adverse impact under the flag rule: no category has a ratio "
-            "below 0.8 that is also significant after Holm's adjustment with enough people. "
-            + rule,
-            title="(2) Flags",
-        )
+            _sweep(ctx, sec, res, pid, name)
     summary_cols = [
         "posting_id", "label", "dimension", "reference", "n", "unknown",
         "min_impact_ratio", "lowest_category", "below_four_fifths", "flagged",
@@ -149,10 +137,8 @@ def build(ctx: Context) -> Section | None:
         label_questions=False,
         max_rows=80,
         collapsed=True,
-        notes=[
-            "below_four_fifths / flagged: how many categories of the measure are below "
-            "0.8 / flagged."
-        ],
+        kinds={"flagged": "int"},
+        notes=["below 0.8 / flagged: how many categories of the measure are below 0.8 / flagged."],
     )
     if isinstance(getattr(res, "unknown", None), pd.DataFrame) and len(res.unknown):
         ctx.table(
@@ -162,3 +148,50 @@ def build(ctx: Context) -> Section | None:
     if notes:
         ctx.notes(sec, notes)
     return sec
+
+
+def _sweep(ctx: Context, sec: Section, res: Any, pid: str, name: str) -> None:
+    """Impact ratio by cut score for the included categories; the excluded ones are listed
+    below the chart (a line for a category of a few people is noise)."""
+    from ... import plots
+
+    sw = res.sweep[(res.sweep["posting_id"] == pid) & (res.sweep["measure"] == "score")]
+    rows = res.table[(res.table["posting_id"] == pid) & (res.table["measure"] == "score")]
+    if "excluded" in sw.columns:  # threshold_sweep marks them itself
+        out = sw[sw["excluded"].fillna(False).astype(bool)]
+        left = sorted(set(zip(out["dimension"], out["category"], strict=True)))
+    else:
+        ex = rows[rows["excluded"].fillna(False).astype(bool)]
+        left = sorted(set(zip(ex["dimension"], ex["category"], strict=True)))
+    keep = ~pd.Series(
+        [(d, c) in set(left) for d, c in zip(sw["dimension"], sw["category"], strict=True)],
+        index=sw.index,
+    )
+    fig = ctx.run(
+        sec,
+        f"Threshold sweep ({pid})",
+        lambda: plots.threshold_sweep_figure(sw[keep.to_numpy()]),
+    )
+    n_of = {
+        (d, c): int(n)
+        for d, c, n in zip(rows["dimension"], rows["category"], rows["n"], strict=True)
+    }
+    notes = ["Selected = overall score at or above the cut; the dashed line is 0.8."]
+    if left:
+        notes.append(
+            "Not drawn (under "
+            f"{float(res.options.get('exclude_below', 0.02)):.0%} of the data, excluded from "
+            "the ratios): "
+            + "; ".join(
+                f"{c} ({d.replace('_', '/')}, n = {n_of.get((d, c), 0):,})" for d, c in left
+            )
+            + "."
+        )
+    ctx.figure(
+        sec,
+        fig,
+        title=f"Overall score: impact ratio by cut score — {name}",
+        retitle=True,
+        notes=notes,
+        collapsed=True,
+    )

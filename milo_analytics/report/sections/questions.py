@@ -19,7 +19,7 @@ def build(ctx: Context) -> Section | None:
         "Questions and reliability",
         intro=(
             "Per-question score distributions, item statistics and Cronbach's α with the "
-            "Feldt interval (METHODS §3). Each posting's questions are on that posting's "
+            "Feldt interval. Each posting's questions are on that posting's "
             "scale (1–5 or 1–10)."
         ),
     )

@@ -17,7 +17,7 @@ def build(ctx: Context) -> Section | None:
         "Speech score",
         intro=(
             "The speech score (0–5: clarity, delivery, tone) is not a question and carries "
-            "no weight (METHODS §7). Its distribution is in the overview; here: how it "
+            "no weight. Its distribution is in the overview; here: how it "
             "relates to the overall score (0–100 points) and to each question, and whether "
             "it adds to the questions in predicting outcomes."
         ),

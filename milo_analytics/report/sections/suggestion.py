@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..context import Context
 from ..document import Section
+from ..findings import fairness_before_after
 
 
 def build(ctx: Context) -> Section | None:
@@ -19,7 +20,7 @@ def build(ctx: Context) -> Section | None:
         "Suggested question weights",
         intro=(
             "Weights fitted to outcomes, shrunk toward today's weights and compared out of "
-            "sample with the current and equal weights (METHODS §5). Past candidates keep "
+            "sample with the current and equal weights. Past candidates keep "
             "their scores; new weights apply to interviews scored after a push."
         ),
     )
@@ -27,6 +28,8 @@ def build(ctx: Context) -> Section | None:
     rec = getattr(sg, "recommendation", None)
     baseline = getattr(sg, "baseline", None)
     pid = baseline.get("posting_id") if isinstance(baseline, dict) else None
+    if pid:
+        sec.facts["posting_id"] = pid
     if rec is not None:
         sec.facts["recommendation"] = rec
         where = f" for posting {ctx.posting_name(pid)}" if pid else ""
@@ -35,10 +38,38 @@ def build(ctx: Context) -> Section | None:
     ctx.figure(sec, fig)
     table = getattr(sg, "table", None)
     if isinstance(table, pd.DataFrame):
-        ctx.table(sec, table, title="Current and suggested weights", label_questions=False)
+        ctx.table(
+            sec,
+            table,
+            title="Current and suggested weights",
+            label_questions=False,
+            anchor="suggested-weights",
+        )
     comp = getattr(sg, "comparison", None)
     if isinstance(comp, pd.DataFrame):
-        ctx.table(sec, comp, title="Out-of-sample comparison (same folds)")
+        ctx.table(
+            sec,
+            comp,
+            title="Out-of-sample comparison (same folds)",
+            anchor="suggestion-comparison",
+        )
+    diffs = getattr(sg, "differences", None)
+    if isinstance(diffs, pd.DataFrame) and len(diffs):
+        ctx.table(
+            sec,
+            diffs,
+            title="Paired differences on the same held-out candidates (bootstrap 95% CI)",
+        )
+    fair = fairness_before_after(sg)
+    if fair is not None:
+        ctx.table(
+            sec,
+            fair,
+            title="Impact ratios with today's and the suggested weights",
+            label_questions=False,
+            anchor="suggestion-fairness",
+            kinds={"change": "ratio"},
+        )
     notes = [str(n) for n in getattr(sg, "notes", []) or []]
     if notes:
         ctx.notes(sec, notes)

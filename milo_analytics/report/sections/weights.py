@@ -16,7 +16,7 @@ def build(ctx: Context) -> Section | None:
         intro=(
             "A question's nominal weight is not its influence on the overall score: the "
             "effective share depends on each question's spread and its correlations "
-            "(METHODS §2). The reconstruction checks how the vendor's overall score is built "
+            ". The reconstruction checks how the vendor's overall score is built "
             "from the scorecard."
         ),
     )
