@@ -536,6 +536,14 @@ def audit_cmd(
         Path | None,
         typer.Option("--json", help="Write the audit as JSON (documented schema).", dir_okay=False),
     ] = None,
+    summary_html: Annotated[
+        Path | None,
+        typer.Option(
+            "--summary-html",
+            help="Write the one-page LL144 bias-audit summary (HTML) to this file.",
+            dir_okay=False,
+        ),
+    ] = None,
     outcomes: OutcomesFileOption = None,
     outcomes_key: OutcomesKeyOption = JoinKey.email,
     demographics_key: DemographicsKeyOption = JoinKey.email,
@@ -604,6 +612,11 @@ def audit_cmd(
     if json_out:
         audit.to_json(json_out)
         typer.echo(f"json: {json_out}")
+    if summary_html:
+        titles = dict(zip(data.postings["posting_id"], data.postings["title"], strict=True))
+        page = audit.to_html(summary_only=True, posting_titles=titles)
+        summary_html.write_text(page, encoding="utf-8")
+        typer.echo(f"LL144 summary: {summary_html}")
     if fail_on_flag and not audit.flags.empty:
         raise SystemExit(2)  # main() turns it into the exit status
 

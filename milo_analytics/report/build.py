@@ -19,6 +19,7 @@ from .methods import methods_link
 from .sections import (
     data_quality,
     impact,
+    ll144,
     methods,
     overview,
     questions,
@@ -42,6 +43,7 @@ SECTIONS: list[Callable[[Context], Section | None]] = [
     validity.build,
     suggestion.build,
     impact.build,
+    ll144.build,
     data_quality.build,
     methods.build,
 ]

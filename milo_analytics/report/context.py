@@ -358,8 +358,9 @@ class Context:
         title: str | None = None,
         plot: bool = True,
         one_posting: bool = False,
+        fold_figure: bool = False,
     ) -> None:
-        """A Result-like object: its table, notes and plot."""
+        """A Result-like object: its table, notes and plot (folded with ``fold_figure``)."""
         if result is None:
             return
         table = getattr(result, "table", None)
@@ -369,7 +370,7 @@ class Context:
         heading = title or getattr(result, "title", None)
         if plot and hasattr(result, "plot"):
             fig = self.run(section, f"{heading or 'figure'}", result.plot)
-            self.figure(section, fig, title=heading)
+            self.figure(section, fig, title=heading, collapsed=fold_figure)
         if isinstance(table, pd.DataFrame):
             self.table(
                 section,
@@ -398,13 +399,14 @@ class Context:
         *,
         title: str,
         key: str,
+        fold_figure: bool = False,
     ) -> None:
         """Run a Result-returning analysis once per posting (one figure and table each)."""
         if len(self.postings) <= 1:
             res = self.run(section, label, lambda: fn(self.data))
             for pid in self.postings:
                 self.keep(key, res, pid)
-            self.add_result(section, res, title=title)
+            self.add_result(section, res, title=title, fold_figure=fold_figure)
             return
         for pid in self.postings:
             sub = self.posting_data(pid)
@@ -414,7 +416,11 @@ class Context:
                 key, self.run(section, f"{label} ({pid})", lambda sub=sub: fn(sub)), pid
             )
             self.add_result(
-                section, res, title=f"{title} — {self.posting_name(pid)}", one_posting=True
+                section,
+                res,
+                title=f"{title} — {self.posting_name(pid)}",
+                one_posting=True,
+                fold_figure=fold_figure,
             )
 
     def posting_data(self, pid: str) -> InterviewData:

@@ -153,6 +153,55 @@ class Report:
         path.write_text(self.to_html(), encoding="utf-8", newline="\n")
         return path
 
+    def save_pdf(self, path: str | Path) -> Path:
+        """Print the report to an A4 PDF with headless Chromium (Debian's ``chromium``, on
+        ``PATH`` or named by ``MILO_ANALYTICS_CHROMIUM``); return the path.
+
+        Figures are drawn at the printed width; folded blocks stay folded (their one-line
+        summary is printed); each section starts a page.
+
+        Examples
+        --------
+        >>> report.save_pdf("report.pdf")  # doctest: +SKIP
+        PosixPath('report.pdf')
+        """
+        from .export import save_pdf
+
+        return save_pdf(self, path)
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write every table to an Excel workbook and return the path: one sheet per table
+        (labelled headers, frozen header row, number formats; all rows, not only those the
+        page shows), a "Contents" sheet and a "Columns" glossary.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> from milo_analytics.frames import InterviewData
+        >>> from milo_analytics.report import build_report
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     p = build_report(InterviewData()).to_excel(pathlib.Path(tmp) / "r.xlsx")
+        ...     list(pd.read_excel(p, sheet_name=None))[:2]
+        ['Contents', 'Checks']
+        """
+        from .export import to_excel
+
+        return to_excel(self, path)
+
+    def save_images(self, folder: str | Path, format: str = "png") -> list[Path]:
+        """Save every figure as ``<folder>/<figure id>.png`` (or ``.svg``); return the paths.
+
+        Drawn offline by kaleido with the local Chromium and the bundled plotly.js.
+
+        Examples
+        --------
+        >>> report.save_images("figures", format="svg")  # doctest: +SKIP
+        [PosixPath('figures/fig-overview-1.svg'), ...]
+        """
+        from .export import save_images
+
+        return save_images(self, folder, format=format)
+
     def to_dict(self) -> dict[str, Any]:
         """The report's content as plain JSON-able data (tables as capped lists of records)."""
         return {

@@ -97,7 +97,13 @@ def _drift(ctx: Context, sec: Section, res: Any, pid: str) -> None:
         fig.for_each_trace(lambda t: t.update(name="weekly mean") if t.name == "score" else None)
         fig.update_yaxes(title="mean overall score (points); band: p25–p75")
         fig.update_xaxes(title="week (ending Sunday, UTC)")
-    ctx.figure(sec, fig, title=f"Overall score by week — {ctx.posting_name(pid)}", retitle=True)
+    ctx.figure(
+        sec,
+        fig,
+        title=f"Overall score by week — {ctx.posting_name(pid)}",
+        retitle=True,
+        collapsed=True,
+    )
     comp = getattr(res, "comparison", None)
     notes = [str(n) for n in res.notes]
     if isinstance(comp, pd.DataFrame) and len(comp):

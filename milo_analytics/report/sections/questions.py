@@ -76,6 +76,7 @@ def build(ctx: Context) -> Section | None:
                         c, title=f"Inter-item correlations (pairwise r) — {n}"
                     ),
                 ),
+                collapsed=True,
             )
     rel = res.reliability
     if isinstance(rel, pd.DataFrame) and len(rel):

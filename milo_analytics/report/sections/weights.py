@@ -33,5 +33,6 @@ def build(ctx: Context) -> Section | None:
         lambda d: ctx.analysis("reconcile_scores")(d),
         title="Score reconstruction",
         key="reconcile_scores",
+        fold_figure=True,
     )
     return sec
