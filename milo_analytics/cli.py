@@ -786,12 +786,13 @@ _DEMO_HELP = (
     "push plan. Nothing is written to the sandbox unless --apply is given."
 )
 _REPORT_HELP = (
-    "Write one self-contained HTML report for a posting of a real account.\n\n"
-    "Pulls the posting incrementally into the local store (HEYMILO_API_KEY must be set unless "
+    "Write one self-contained HTML report for one or more postings of a real account.\n\n"
+    "Pulls the postings incrementally into the local store (HEYMILO_API_KEY must be set unless "
     "--offline or --documents), joins the optional outcomes and demographics files, runs the "
     "analyses and writes the report. Candidate names, emails and phone numbers are redacted "
     "unless --no-redact is given.\n\n"
-    "Example: milo-analytics report 13D77095 --outcomes ats.csv --demographics eeo.csv -o r.html"
+    "Example: milo-analytics report 13D77095 8B4AE5F1 --outcomes ats.csv --demographics eeo.csv "
+    "-o r.html --pdf r.pdf --xlsx r.xlsx"
 )
 
 
@@ -895,10 +896,24 @@ def demo_command(
 
 @app.command("report", help=_REPORT_HELP)
 def report_command(
-    posting: PostingArg,
+    postings: Annotated[
+        list[str], typer.Argument(help="Posting (interviewer) ids, e.g. 13D77095 (one or more).")
+    ],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the HTML report.", dir_okay=False)
     ] = Path("report.html"),
+    pdf: Annotated[
+        Path | None,
+        typer.Option(
+            "--pdf",
+            help="Also print it to this PDF file (needs Debian's chromium).",
+            dir_okay=False,
+        ),
+    ] = None,
+    xlsx: Annotated[
+        Path | None,
+        typer.Option("--xlsx", help="Also write every table to this Excel file.", dir_okay=False),
+    ] = None,
     outcomes: OutcomesFileOption = None,
     demographics: DemographicsFileOption = None,
     suggestion: Annotated[
@@ -926,12 +941,14 @@ def report_command(
         ),
     ] = False,
 ) -> None:
-    """Write an HTML report for one posting (see ``_REPORT_HELP``)."""
+    """Write an HTML report for one or more postings (see ``_REPORT_HELP``)."""
     from . import WeightSuggestion, build_report
 
-    data, oc, demo = load_inputs(
-        posting, store=store, offline=offline, documents=documents, base_url=base_url,
-        outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
+    data, _ = load_data(
+        postings, store=store, offline=offline, documents=documents, base_url=base_url
+    )
+    oc, demo = read_side_files(
+        data, outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
         demographics_key=demographics_key, on_conflict=on_conflict,
     )  # fmt: skip
     sugg = None
@@ -950,6 +967,10 @@ def report_command(
     for problem in report.problems:
         typer.echo(f"note: {problem}")
     typer.echo(f"Report: {path}")
+    if xlsx is not None:
+        typer.echo(f"Excel:  {report.to_excel(xlsx)}")
+    if pdf is not None:
+        typer.echo(f"PDF:    {report.save_pdf(pdf)}")
 
 
 def _print_summary(data: Any, report: Any, suggestion: Any, audit: Any) -> None:

@@ -470,7 +470,7 @@ def impact_ratio_figure(
             )  # fmt: skip
             seen.add(st)
         fig.add_vline(x=0.8, line_dash="dash", line_color="#D55E00", row=i, col=1)
-        fig.update_yaxes(autorange="reversed", row=i, col=1)
+        fig.update_yaxes(autorange="reversed", title_text="category", row=i, col=1)
         fig.update_xaxes(range=[0, max(1.05, float(t["impact_ratio"].max(skipna=True) or 1) + 0.05)],
                          row=i, col=1)  # fmt: skip
     fig.update_xaxes(title_text="impact ratio (0.8 = four-fifths line)", row=len(groups), col=1)
@@ -795,7 +795,8 @@ def report_heatmap(corr: pd.DataFrame, *, title: str) -> go.Figure:
             colorbar=dict(title="r"),
         )
     )
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", title="question")
+    fig.update_xaxes(title="question")
     base_layout(fig, title=title, height=max(300, 110 + 44 * len(labels)))
     fig.update_layout(margin=dict(l=260, r=30, t=60, b=50))
     return fig
@@ -868,7 +869,7 @@ def report_validity(table: pd.DataFrame, *, title: str) -> go.Figure:
         )
     fig.add_vline(x=0, line_color="#888", line_width=1)
     fig.update_xaxes(title="correlation with the outcome (r)", range=[-1, 1])
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", title="predictor")
     n = table["predictor"].nunique() if len(table) else 1
     base_layout(fig, title=title, height=max(300, 120 + 30 * n))
     fig.update_layout(
