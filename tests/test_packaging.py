@@ -44,30 +44,55 @@ def test_wheel_ships_demo_world_and_templates(wheel):
     assert not any(n.startswith(("tests/", "notebooks/", "benchmarks/")) for n in names)
 
 
+def _parent_site_dirs() -> list[str]:
+    """The running interpreter's site-packages folders (a venv's own when run in a venv)."""
+    import site
+    import sysconfig
+
+    dirs = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    dirs.update(site.getsitepackages())
+    return sorted(d for d in dirs if Path(d).is_dir())
+
+
+def _clean_env() -> dict[str, str]:
+    """The environment without anything that would point Python back at the checkout."""
+    drop = ("HEYMILO_", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
 @pytest.mark.slow
 def test_installed_wheel_runs_the_demo_from_another_folder(wheel, tmp_path):
     env_dir = tmp_path / "venv"
-    # system site-packages provide the dependencies; the venv's own copy of milo_analytics
-    # (from the wheel) comes first on sys.path, so the repo checkout is not what runs.
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    # A child venv that sees the dependencies of the interpreter running the tests — the
+    # newcomer's own venv, or the system Python — and nothing else: system_site_packages would
+    # borrow the *base* interpreter's packages, which a venv user does not have. A .pth line adds
+    # the parent's site-packages as plain paths, so its .pth files (the editable install that
+    # points at this checkout) are not processed: the wheel's copy is what runs.
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
     bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
     py = bindir / "python"
+    child_site = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True, env=_clean_env(),
+    ).stdout.strip()  # fmt: skip
+    Path(child_site, "_parent_env.pth").write_text(
+        "\n".join(_parent_site_dirs()) + "\n", encoding="utf-8"
+    )
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
          str(wheel)],
-        check=True,
+        check=True, env=_clean_env(),
     )  # fmt: skip
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     where = subprocess.run(
-        [str(py), "-c", "import milo_analytics, sys; print(milo_analytics.__file__)"],
-        cwd=elsewhere, capture_output=True, text=True, check=True,
+        [str(py), "-c", "import milo_analytics, typer; print(milo_analytics.__file__)"],
+        cwd=elsewhere, capture_output=True, text=True, check=True, env=_clean_env(),
     ).stdout.strip()  # fmt: skip
     assert Path(where).is_relative_to(env_dir), where
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEYMILO_")}
     run = subprocess.run(
         [str(bindir / "milo-analytics"), "demo", "--out", "out"],
-        cwd=elsewhere, capture_output=True, text=True, env=env, timeout=600,
+        cwd=elsewhere, capture_output=True, text=True, env=_clean_env(), timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     report = elsewhere / "out" / "milo-report.html"
