@@ -124,6 +124,7 @@ def build_report(
         redact_pii=redact_pii,
         problems=ctx.problems,
         results=ctx.results,
+        redactor=ctx.redact,
     )
 
 

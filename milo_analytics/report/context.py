@@ -121,7 +121,7 @@ class Context:
             short = " ".join(text.split()) if isinstance(text, str) and text else qid
             if limit is not None and len(short) > limit:
                 short = short[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:—-") + "…"
-            labels[qid] = f"Q{rank}: {short}" if pd.notna(rank) else short
+            labels[qid] = self.redact.light(f"Q{rank}: {short}" if pd.notna(rank) else short)
         return labels
 
     def run(self, section: Section, label: str, fn: Callable[[], Any]) -> Any:

@@ -105,6 +105,7 @@ class Report:
         redact_pii: bool,
         problems: list[str],
         results: dict[str, Any] | None = None,
+        redactor: Any = None,
     ) -> None:
         self.title = title
         self.generated_at = generated_at
@@ -113,13 +114,20 @@ class Report:
         self.redact_pii = redact_pii
         self.problems = problems
         self.results: dict[str, Any] = dict(results or {})
+        self.redactor: Any = redactor  # its secrets are scrubbed from every output again
 
     # ---------------------------------------------------------------- output
     def to_html(self) -> str:
         """The complete, self-contained HTML page as a string."""
+        has_figures = any(b.kind == "figure" for s in self.sections for b in s.blocks)
+        return self._scrub(self._render(has_figures))
+
+    def _scrub(self, text: str) -> str:
+        return self.redactor.scrub_secrets(text) if self.redactor is not None else text
+
+    def _render(self, has_figures: bool) -> str:
         from .. import __version__
 
-        has_figures = any(b.kind == "figure" for s in self.sections for b in s.blocks)
         return _template("report.html.j2").render(
             title=self.title,
             generated_at=self.generated_at,
@@ -204,6 +212,11 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The report's content as plain JSON-able data (tables as capped lists of records)."""
+        import json
+
+        return json.loads(self._scrub(json.dumps(self._dict())))
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "title": self.title,
             "generated_at": self.generated_at,

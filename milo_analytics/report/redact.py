@@ -46,8 +46,9 @@ _WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*", re.UNICODE)
 class Redactor:
     """Remove candidate names, emails and phone numbers from free text.
 
-    Names are matched word by word against every token of the candidates' names
-    (case-sensitive, whole words, two letters or more), emails and phone numbers by pattern
+    Names are matched word by word against every token of the candidates' names (whole
+    words of two letters or more, in any case, possessives included: "Luis's", "LUIS JONES";
+    an initial right before a name goes too: "L. Jones"), emails and phone numbers by pattern
     and by the exact values in the candidates frame. The API key (``HEYMILO_API_KEY`` and any
     ``secrets`` given) is always scrubbed, even when ``enabled`` is False.
 
@@ -80,7 +81,9 @@ class Redactor:
         tokens: set[str] = set()
         for name in names:
             if isinstance(name, str):
-                tokens.update(t for t in _WORD_RE.findall(name) if len(t) >= 2)
+                for t in _WORD_RE.findall(name):
+                    parts = [t, *t.replace("’", "-").replace("'", "-").split("-")]
+                    tokens.update(_fold(p) for p in parts if len(p) >= 2)
         self._tokens = frozenset(tokens)
         # Known contact values, matched per chunk (set lookups: cost independent of how many
         # candidates there are); phone numbers also by their digits whatever the formatting.
@@ -129,9 +132,16 @@ class Redactor:
         text = _EMAIL_RE.sub(REDACTED, text)
         text = _PHONE_RE.sub(REDACTED, text)
         if names and self._tokens:
-            text = _WORD_RE.sub(
-                lambda m: REDACTED if m.group(0) in self._tokens else m.group(0), text
-            )
+            text = _WORD_RE.sub(lambda m: _replace_name(m.group(0), self._tokens), text)
+            # an initial right before a redacted name ("L. Jones") goes with it
+            text = _INITIAL_RE.sub(REDACTED + " ", text)
+        return text
+
+    def scrub_secrets(self, text: str) -> str:
+        """``text`` with every secret replaced (a last pass over a whole rendered page)."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
         return text
 
     def frame(self, frame: pd.DataFrame, *, free_text: bool = False) -> pd.DataFrame:
@@ -178,6 +188,26 @@ class Redactor:
                 elif "phone" in low or low in {"mobile", "telephone"}:
                     phones.extend(frame[col].dropna().astype(str).tolist())
         return cls(names, emails, phones, enabled=enabled, secrets=secrets)
+
+
+_INITIAL_RE = re.compile(r"(?<![\w.])[^\W\d_]\.\s+(?=" + re.escape(REDACTED) + ")")
+_POSSESSIVE = ("'s", "'")
+
+
+def _fold(word: str) -> str:
+    """Case- and apostrophe-insensitive form of a name word."""
+    return word.replace("’", "'").casefold()
+
+
+def _replace_name(word: str, tokens: frozenset[str]) -> str:
+    """``word`` redacted when it is a name word in any case, possessive kept ("Luis's")."""
+    folded = _fold(word)
+    if folded in tokens:
+        return REDACTED
+    for suffix in _POSSESSIVE:
+        if folded.endswith(suffix) and folded[: -len(suffix)] in tokens:
+            return REDACTED + word[len(word) - len(suffix) :]
+    return word
 
 
 def _replace_chunk(chunk: str, literals: frozenset[str]) -> str:
