@@ -483,9 +483,13 @@ def bias_audit_figure(rows: Any, *, title: str | None = None) -> go.Figure:
 
 
 def threshold_sweep_figure(sweep: Any, *, title: str | None = None) -> go.Figure:
-    """Impact ratio vs cut score, one line per category, a panel per dimension, the 0.8 line."""
+    """Impact ratio vs cut score, one line per category, a panel per dimension, the 0.8 line.
+
+    Categories marked ``excluded`` (when the sweep has that column) are not drawn."""
     from plotly.subplots import make_subplots
 
+    if "excluded" in sweep.columns:
+        sweep = sweep[~sweep["excluded"].fillna(False).astype(bool)]
     dims = list(dict.fromkeys(sweep["dimension"])) if "dimension" in sweep.columns else [None]
     fig = make_subplots(rows=1, cols=max(1, len(dims)), subplot_titles=[str(d) for d in dims],
                         shared_yaxes=True)  # fmt: skip

@@ -102,6 +102,19 @@ def test_summary_shows_the_suggestions_weights_gain_and_before_after(demo) -> No
     assert list(raw["ratio_suggested"].dropna()) == list(expected["ratio_suggested"].dropna())
 
 
+def test_speech_gaps_use_the_audits_reference_group(demo) -> None:
+    _, _, _, _, report = demo
+    gaps = report.results["speech"].gaps
+    summ = report.results["audit"].summary
+    checked = 0
+    for (pid, attr), g in gaps.groupby(["posting_id", "attribute"]):
+        row = summ[(summ["posting_id"] == pid) & (summ["measure"] == "speech_score")
+                   & (summ["dimension"] == attr)]  # fmt: skip
+        assert g.loc[g["reference"], "group"].tolist() == row["reference"].tolist(), (pid, attr)
+        checked += 1
+    assert checked == 4  # two postings × sex, race/ethnicity
+
+
 def test_excel_round_trip(demo, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ..frames import InterviewData
+from .columns import plain_words
 from .context import Context
 from .document import Link, Report, Section, _timestamp
 from .methods import methods_link
@@ -112,6 +113,7 @@ def build_report(
     front = [s for s in (build(ctx) for build in SUMMARIES) if s is not None]
     sections = front + body
     for section in sections:
+        section.intro = plain_words(section.intro)
         link = methods_link(section.id)
         if link is not None and not section.method:
             section.method = link

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,8 @@ __all__ = [
     "describe",
     "format_values",
     "infer_kind",
+    "plain_words",
+    "value_words",
 ]
 
 #: Code values shown in words, by column (``race_ethnicity`` → "race/ethnicity").
@@ -41,6 +44,12 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "variable": {"score": "overall score", "speech_score": "speech score"},
     "measure": {"score": "overall score", "speech_score": "speech score"},
     "predictor": {"score": "overall score", "speech_score": "speech score"},
+    "status": {
+        "in_progress": "in progress",
+        "knocked_out": "knocked out",
+        "not_ready": "not ready",
+    },
+    "item": {},
 }
 
 #: Number formats: how a kind is shown in HTML (Python) and in Excel (number_format).
@@ -313,6 +322,56 @@ COLUMNS: dict[str, Column] = {
     "selection_rate": _C("selection rate", "share selected", kind="pct"),
     "scoring_rate": _C("scoring rate", "share scoring strictly above the median", kind="pct"),
 }
+
+
+#: Code values shown in words wherever they appear whole (table cells, index, figure labels).
+VALUE_WORDS: dict[str, str] = {
+    "in_progress": "in progress",
+    "knocked_out": "knocked out",
+    "not_ready": "not ready",
+    "race_ethnicity": "race/ethnicity",
+    "speech_score": "speech score",
+    "suggested_integer": "suggested (whole numbers)",
+    "suggested_integer - current": "suggested (whole numbers) − current",
+    "suggested_integer - unit": "suggested (whole numbers) − unit",
+    "suggested - suggested_integer": "suggested − suggested (whole numbers)",
+    "min_anchored": "min-anchored",
+}
+
+
+def value_words(v: Any) -> Any:
+    """A code value in words (:data:`VALUE_WORDS`), anything else unchanged."""
+    return VALUE_WORDS.get(v, v) if isinstance(v, str) else v
+
+
+#: Phrases of the analyses' notes that speak Python, in words (applied before code names).
+_PHRASES: dict[str, str] = {
+    "in bias_audit": "in the audit",
+    "min_n": "the minimum n",
+    "p_rest": "p vs rest",
+    "alpha=": "alpha = ",
+}
+_SEE_ATTRIBUTE = re.compile(r";?\s*see \.[A-Za-z_]\w*")
+_CODE_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def plain_words(text: str) -> str:
+    """Toolkit text for people: "see .unmatched" dropped, code names of the column
+    dictionary replaced by their labels (``p_adjusted`` → "p (Holm-adjusted)").
+
+    Examples
+    --------
+    >>> plain_words("8 fit no formula (overrides; see .unmatched). below_four_fifths shows")
+    '8 fit no formula (overrides). below 0.8 shows'
+    """
+    if not isinstance(text, str) or not text:
+        return text
+    text = _SEE_ATTRIBUTE.sub("", text)
+    for old, new in _PHRASES.items():
+        text = text.replace(old, new)
+    return _CODE_NAME.sub(
+        lambda m: COLUMNS[m.group(0)].label if m.group(0) in COLUMNS else m.group(0), text
+    )
 
 
 def describe(name: Any) -> Column:

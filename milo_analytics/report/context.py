@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import MiloError
 from ..frames import InterviewData
-from .columns import VALUE_LABELS
+from .columns import VALUE_LABELS, VALUE_WORDS, plain_words, value_words
 from .document import MAX_TABLE_ROWS, Block, Section, _fmt_value, _records, _table_html
 from .redact import Redactor
 
@@ -191,7 +191,7 @@ class Context:
                 id=fig_id,
                 json=text,
                 height=int(height),
-                notes=[self.redact.light(n) for n in notes],
+                notes=[plain_words(self.redact.light(n)) for n in notes],
                 data={"figure": fig_id, "title": plot_title},
                 collapsed=collapsed,
                 summary=f"Figure: {plot_title}" if plot_title else "Figure",
@@ -213,6 +213,7 @@ class Context:
         def text(v: Any) -> Any:
             if not isinstance(v, str):
                 return v
+            v = value_words(v)
             if v in names:
                 return names[v]
             for pid, nm in names.items():
@@ -224,9 +225,9 @@ class Context:
 
         def cats(values: Any, table: dict[str, str]) -> Any:
             if isinstance(values, list | tuple) and any(
-                isinstance(v, str) and v in table for v in values
+                isinstance(v, str) and (v in table or v in VALUE_WORDS) for v in values
             ):
-                return [table.get(v, v) if isinstance(v, str) else v for v in values]
+                return [value_words(table.get(v, v)) if isinstance(v, str) else v for v in values]
             if isinstance(values, np.ndarray) and values.dtype.kind in "OU":
                 return cats(values.tolist(), table)
             return values
@@ -240,8 +241,16 @@ class Context:
                 t["y"] = cats(t["y"], long if t.get("type") in {"bar", "scatter"} else short)
             if "name" in t:
                 t["name"] = text(t["name"])
+            lgt = t.get("legendgrouptitle")
+            if isinstance(lgt, dict) and "text" in lgt:
+                t["legendgrouptitle"] = {**lgt, "text": text(lgt["text"])}
             data.append(t)
         layout = dict(spec.get("layout", {}))
+        if isinstance(layout.get("annotations"), list | tuple):  # subplot titles
+            layout["annotations"] = [
+                {**a, "text": text(a["text"])} if isinstance(a, dict) and "text" in a else a
+                for a in layout["annotations"]
+            ]
         tt = layout.get("title")
         if isinstance(tt, dict) and "text" in tt:
             layout["title"] = {**tt, "text": text(tt["text"])}
@@ -252,7 +261,7 @@ class Context:
     def notes(self, section: Section, notes: list[str]) -> None:
         """Append a block of plain-text notes (redacted like every toolkit text)."""
         section.blocks.append(
-            Block(kind="html", html="", notes=[self.redact.light(n) for n in notes])
+            Block(kind="html", html="", notes=[plain_words(self.redact.light(n)) for n in notes])
         )
 
     def table(
@@ -297,6 +306,12 @@ class Context:
         for col, words in VALUE_LABELS.items():
             if col in frame.columns and frame[col].isin(list(words)).any():
                 frame = frame.assign(**{col: frame[col].map(lambda v, w=words: w.get(v, v))})
+        text_cols = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)]
+        if text_cols:
+            frame = frame.assign(**{c: frame[c].map(value_words) for c in text_cols})
+        if not isinstance(frame.index, pd.RangeIndex):
+            frame = frame.copy()
+            frame.index = frame.index.map(value_words)
         if (
             label_questions
             and {"question_id", "text"} <= set(frame.columns)
@@ -314,7 +329,7 @@ class Context:
                 kind="table",
                 title=title,
                 html=_table_html(frame, max_rows=max_rows, kinds=kinds),
-                notes=[self.redact.light(n) for n in notes],
+                notes=[plain_words(self.redact.light(n)) for n in notes],
                 data=_records(frame, max_rows),
                 collapsed=collapsed,
                 anchor=anchor,
@@ -345,7 +360,7 @@ class Context:
             Block(
                 kind="html",
                 title=title,
-                html=f"<p>{html.escape(self.redact.light(text))}</p>",
+                html=f"<p>{html.escape(plain_words(self.redact.light(text)))}</p>",
                 data=self.redact.light(text),
             )
         )
@@ -466,13 +481,15 @@ def join_table(report: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for key, value in report.items():
         if isinstance(value, bool | int | float | str) or value is None:
-            rows.append({"item": str(key), "value": _fmt_value(value)})
+            rows.append({"item": str(key).replace("_", " "), "value": _fmt_value(value)})
         elif isinstance(value, dict):
             for k2, v2 in value.items():
                 if isinstance(v2, bool | int | float | str):
-                    rows.append({"item": f"{key}: {k2}", "value": _fmt_value(v2)})
+                    rows.append({"item": f"{key}: {k2}".replace("_", " "), "value": _fmt_value(v2)})
                 elif isinstance(v2, dict) and all(isinstance(x, int) for x in v2.values()):
-                    rows.append({"item": f"{key}: {k2}", "value": str(sum(v2.values()))})
+                    rows.append(
+                        {"item": f"{key}: {k2}".replace("_", " "), "value": str(sum(v2.values()))}
+                    )
     return pd.DataFrame(rows, columns=["item", "value"]).astype({"item": "str", "value": "str"})
 
 

@@ -248,10 +248,11 @@ class Report:
         }
 
     def _repr_html_(self) -> str:
-        """A compact notebook view: headline numbers, contents and the overview figures.
+        """A compact notebook view: headline numbers, contents, the summary and the overview
+        figures.
 
-        Figures are drawn by the plotly.js bundle embedded once per page (guarded, so a
-        second display does not load it again); no iframe.
+        No plotly.js is embedded (a notebook has one copy, from plotly's renderer): the
+        figures draw with it; no iframe.
         """
         esc = html.escape
         rows = "".join(
@@ -264,7 +265,6 @@ class Report:
             for s in self.sections
         )
         overview = [s for s in self.sections if s.id == "overview"][:1]
-        figs = [b for s in overview for b in s.blocks if b.kind == "figure"][:3]
         parts = [
             f"<div class='milo-report-summary'><h3>{esc(self.title)}</h3>",
             f"<table>{rows}</table><p><strong>Sections</strong></p><ol>{items}</ol>",
@@ -275,24 +275,36 @@ class Report:
                 + "".join(f"<li>{esc(p)}</li>" for p in self.problems)
                 + "</ul>"
             )
+        summary = [s for s in self.sections if s.id == "summary"][:1]
+        for sec in summary:  # the decision-first summary (already escaped HTML)
+            parts.append(f"<h4>{esc(sec.title)}</h4>")
+            for blk in sec.blocks:
+                if blk.kind == "html":
+                    parts.append((f"<h5>{esc(blk.title)}</h5>" if blk.title else "") + blk.html)
+                elif blk.kind == "table":
+                    parts.append(f"<h5>{esc(blk.title or '')}</h5>{blk.html}")
+        figs = [b for s in overview for b in s.blocks if b.kind == "figure"][:3]
         if figs:
-            # ids unique per display: a notebook may show several reports (or one twice)
+            # No plotly.js here: a notebook loads it once (plotly's notebook renderer); the
+            # figures draw with that copy, or say how to see them.
             token = uuid.uuid4().hex[:12]
-            parts.append(
-                "<script type='text/javascript'>if (typeof window.Plotly === 'undefined') {"
-                + _plotlyjs()
-                + "}</script>"
-            )
             for b in figs:
                 div_id = f"{b.id}-{token}"
                 parts.append(
                     f"<div id='{div_id}' style='height:{b.height}px;width:100%'></div>"
                     f"<script type='text/javascript'>(function(){{var s={b.json};"
-                    f"Plotly.newPlot(document.getElementById('{div_id}'),s.data||[],s.layout||{{}},"
-                    "{responsive:true,displaylogo:false});})();</script>"
+                    f"var d=document.getElementById('{div_id}');"
+                    "var go=function(P){P.newPlot(d,s.data||[],s.layout||{},"
+                    "{responsive:true,displaylogo:false});};"
+                    "if(window.Plotly){go(window.Plotly);}"
+                    "else if(window._Plotly){go(window._Plotly);}"
+                    "else if(typeof require!=='undefined'){require(['plotly'],go);}"
+                    "else{d.style.height='auto';d.textContent='(figure: open the saved HTML "
+                    "report, or show any plotly figure first to load plotly.js)';}"
+                    "})();</script>"
                 )
         parts.append("<p><em>Use .save_html(path) for the full report.</em></p></div>")
-        return "".join(parts)
+        return self._scrub("".join(parts))
 
     def __repr__(self) -> str:
         return f"Report({self.title!r}, sections={[s.id for s in self.sections]})"

@@ -26,7 +26,10 @@ def build(ctx: Context) -> Section | None:
         sec,
         "Speech summary",
         lambda: ctx.analysis("speech_summary")(
-            ctx.data, outcomes=ctx.outcomes, demographics=ctx.demographics
+            ctx.data,
+            outcomes=ctx.outcomes,
+            demographics=ctx.demographics,
+            **({"reference": "audit"} if ctx.demographics is not None else {}),
         ),
     )
     ctx.keep("speech", res)
