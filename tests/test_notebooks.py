@@ -72,8 +72,9 @@ def test_notebook_runs_against_the_sandbox(
     assert text_all.count(json.dumps(get_plotlyjs()[1000:1300])[1:-1]) <= 1
     if name.startswith("03"):  # the flagged result is plotted (the demo's speech-score flag)
         titles = [
-            (o["data"]["application/vnd.plotly.v1+json"].get("layout", {}).get("title") or {})
-            .get("text", "")
+            (o["data"]["application/vnd.plotly.v1+json"].get("layout", {}).get("title") or {}).get(
+                "text", ""
+            )
             for o in outputs
             if "application/vnd.plotly.v1+json" in o.get("data", {})
         ]
