@@ -338,8 +338,9 @@ def _table_html(frame: pd.DataFrame, *, max_rows: int, kinds: dict[str, str] | N
                 [f"<td class='{cls}'>{esc(t)}</td>" for t in format_values(shown[c], kind)]
             )
     body = "".join("<tr>" + "".join(row) + "</tr>" for row in zip(*cells, strict=True))
+    wide = " milo-wide" if len(cols) >= 11 else ""
     out = (
-        "<div class='milo-table-wrap'><table class='milo-table'><thead><tr>"
+        f"<div class='milo-table-wrap'><table class='milo-table{wide}'><thead><tr>"
         + "".join(head)
         + "</tr></thead><tbody>"
         + body
