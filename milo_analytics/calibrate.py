@@ -1146,11 +1146,14 @@ def _outcome_frame(outcomes: Any, data: Any, key: str) -> tuple[pd.DataFrame, di
 
 
 def _target_vector(frame: pd.DataFrame, target: str) -> pd.Series:
+    from .outcomes import require_outcome
+
     if target not in frame.columns:
         raise DataError(
             f"target={target!r} is not a column of the outcomes; columns found: "
             f"{[str(c) for c in frame.columns]}"
         )
+    require_outcome(frame, target)  # read_outcomes' all-missing 'hired' of a file without one
     col = frame[target]
     if pd.api.types.is_bool_dtype(col.dtype):
         col = col.astype("Float64")

@@ -158,6 +158,89 @@ _demographics_file = typer.Option(
     exists=True,
     dir_okay=False,
 )
+SexColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sex-column",
+        help="Column of the demographics file with sex/gender (default: found by name, e.g. "
+        "Gender). `none`: the file has no sex answers; only race/ethnicity is audited.",
+    ),
+]
+RaceColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--race-column",
+        help="Column of the demographics file with race/ethnicity (default: found by name, "
+        "e.g. Race). `none`: the file has no race answers; only sex is audited.",
+    ),
+]
+HiredColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--hired-column",
+        help="Column of the outcomes file saying who was hired (default: found by name, "
+        "e.g. Hired, Outcome, Hire Date).",
+    ),
+]
+OutcomesSheetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--outcomes-sheet",
+        help="Excel outcomes file: the sheet to read, by name or 0-based number (default: every "
+        "sheet, when they share one header).",
+    ),
+]
+DemographicsSheetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--demographics-sheet",
+        help="Excel demographics file: the sheet to read, by name or 0-based number (default: "
+        "every sheet, when they share one header).",
+    ),
+]
+OutcomesEncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--outcomes-encoding",
+        help="Text encoding of a CSV outcomes file, e.g. cp1252 (default: from its byte-order "
+        "mark, else UTF-8).",
+    ),
+]
+DemographicsEncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--demographics-encoding",
+        help="Text encoding of a CSV demographics file, e.g. cp1252 (default: from its "
+        "byte-order mark, else UTF-8).",
+    ),
+]
+
+
+class OnMixed(StrEnum):
+    """What to do with a numeric outcome column that mixes forms ("87%" beside 1–5)."""
+
+    error = "error"
+    missing = "missing"
+
+
+OnMixedOption = Annotated[
+    OnMixed,
+    typer.Option(
+        "--on-mixed",
+        help="A numeric outcomes column mixing forms (87% beside 1-5 ratings, 1e3, words): "
+        "stop (error) or read the odd cells as missing.",
+    ),
+]
+MinKnownShareOption = Annotated[
+    float,
+    typer.Option(
+        "--min-known-share",
+        min=0.0,
+        max=1.0,
+        help="Refuse to audit a posting where fewer of the people with a demographics row have "
+        "a known sex (or race/ethnicity) than this share; 0 audits whatever is there.",
+    ),
+]
 OutcomesFileOption = Annotated[Path | None, _outcomes_file]
 DemographicsFileOption = Annotated[Path | None, _demographics_file]
 RequiredOutcomesFile = Annotated[Path, _outcomes_file]
@@ -241,6 +324,11 @@ def load_data(
         return data, source
 
 
+def _column_option(value: str | None) -> str | bool | None:
+    """``--sex-column``/``--race-column``: ``none`` means the file has no such answers."""
+    return False if value is not None and value.strip().lower() == "none" else value
+
+
 def read_side_files(
     data: Any,
     *,
@@ -249,9 +337,22 @@ def read_side_files(
     outcomes_key: JoinKey | str = JoinKey.email,
     demographics_key: JoinKey | str = JoinKey.email,
     on_conflict: OnConflict | str = OnConflict.error,
+    sex_column: str | None = None,
+    race_column: str | None = None,
+    hired_column: str | None = None,
+    outcomes_sheet: str | None = None,
+    demographics_sheet: str | None = None,
+    outcomes_encoding: str | None = None,
+    demographics_encoding: str | None = None,
+    on_mixed: OnMixed | str = OnMixed.error,
     say: Callable[[str], None] = typer.echo,
 ) -> tuple[Any, Any]:
     """Read the optional outcomes and demographics files joined to ``data``; print each join.
+
+    The options are the CLI's file options (:data:`SexColumnOption` …), passed to
+    :func:`~milo_analytics.read_outcomes` / :func:`~milo_analytics.read_demographics`; the
+    readers' warnings (unrecognised spellings, concatenated sheets) are printed as ``note:``
+    lines through ``say``.
 
     Returns
     -------
@@ -261,33 +362,59 @@ def read_side_files(
     --------
     >>> oc, demo = read_side_files(data, demographics=Path("eeo.csv"))  # doctest: +SKIP
     """
-    from .outcomes import read_demographics, read_outcomes
+    import warnings
 
-    conflict = OnConflict(on_conflict).value
+    from .outcomes import read_demographics, read_outcomes
+    from .table_files import ConcatenatedSheetsWarning
+
+    common = {"data": data, "on_conflict": OnConflict(on_conflict).value}
+    jobs = (
+        (outcomes, read_outcomes, "outcomes", {
+            "key": JoinKey(outcomes_key).value, "hired": hired_column,
+            "sheet": outcomes_sheet, "encoding": outcomes_encoding,
+            "on_mixed": OnMixed(on_mixed).value,
+        }),
+        (demographics, read_demographics, "demographics", {
+            "key": JoinKey(demographics_key).value, "sex": _column_option(sex_column),
+            "race_ethnicity": _column_option(race_column), "sheet": demographics_sheet,
+            "encoding": demographics_encoding,
+        }),
+    )  # fmt: skip
     frames = []
-    for path, reader, key in (
-        (outcomes, read_outcomes, outcomes_key),
-        (demographics, read_demographics, demographics_key),
-    ):
+    for path, reader, kind, options in jobs:
         frame = None
         if path is not None:
-            frame = reader(path, key=JoinKey(key).value, data=data, on_conflict=conflict)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                frame = reader(path, **common, **options)
             report = frame.attrs.get("join_report")
             if report is not None and hasattr(report, "summary"):
                 say(report.summary())
+            for w in caught:
+                sheets = issubclass(w.category, ConcatenatedSheetsWarning)
+                say(
+                    f"note: {w.message}"
+                    + (f" (read one with --{kind}-sheet NAME)" if sheets else "")
+                )
         frames.append(frame)
     return frames[0], frames[1]
 
 
-_JOIN_OPTIONS = ("outcomes", "demographics", "outcomes_key", "demographics_key", "on_conflict")
+_JOIN_OPTIONS = (
+    "outcomes", "demographics", "outcomes_key", "demographics_key", "on_conflict", "sex_column",
+    "race_column", "hired_column", "outcomes_sheet", "demographics_sheet", "outcomes_encoding",
+    "demographics_encoding", "on_mixed",
+)  # fmt: skip
 
 
 def load_inputs(posting: str, **options: Any) -> tuple[Any, Any, Any]:
     """One posting's data and its optional outcomes and demographics, for a command.
 
-    ``options`` are the shared data options of :func:`load_data` and the join options of
-    :func:`read_side_files` (``outcomes``, ``demographics``, ``outcomes_key``,
-    ``demographics_key``, ``on_conflict``).
+    ``options`` are the shared data options of :func:`load_data` and the join and file options
+    of :func:`read_side_files` (``outcomes``, ``demographics``, ``outcomes_key``,
+    ``demographics_key``, ``on_conflict``, ``sex_column``, ``race_column``, ``hired_column``,
+    ``outcomes_sheet``, ``demographics_sheet``, ``outcomes_encoding``,
+    ``demographics_encoding``, ``on_mixed``).
 
     Returns
     -------
@@ -577,30 +704,50 @@ def audit_cmd(
             "of the median's sample (default: the full sample).",
         ),
     ] = False,
+    min_known_share: MinKnownShareOption = 0.5,
+    sex_column: SexColumnOption = None,
+    race_column: RaceColumnOption = None,
+    hired_column: HiredColumnOption = None,
+    demographics_sheet: DemographicsSheetOption = None,
+    outcomes_sheet: OutcomesSheetOption = None,
+    demographics_encoding: DemographicsEncodingOption = None,
+    outcomes_encoding: OutcomesEncodingOption = None,
+    on_mixed: OnMixedOption = OnMixed.error,
 ) -> None:
     """Adverse-impact audit of one posting (NYC LL144 impact ratios, four-fifths rule).
 
     Scoring rates for the overall score, each question and the speech score, and selection
     rates (shortlisted vs dismissed/knocked out, hired with --outcomes), by sex, race/ethnicity
     and their intersection. The API key comes from HEYMILO_API_KEY only.
+
+    Unusable demographics stop the audit with an error (exit 1), never a clean result: a sex
+    or race/ethnicity column that is not found (see --sex-column/--race-column), nobody
+    assessed with a demographics row, or too few known answers (--min-known-share).
     Example: `milo-analytics audit 13D77095 -d eeo.csv --json audit.json --fail-on-flag`.
     """
-    from .analysis.fairness import bias_audit
+    from .analysis.fairness import NOT_AUDITED, bias_audit
 
     data, oc, demo = load_inputs(
         posting, store=store, offline=offline, documents=documents, base_url=base_url,
         outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
-        demographics_key=demographics_key, on_conflict=on_conflict,
+        demographics_key=demographics_key, on_conflict=on_conflict, sex_column=sex_column,
+        race_column=race_column, hired_column=hired_column, outcomes_sheet=outcomes_sheet,
+        demographics_sheet=demographics_sheet, outcomes_encoding=outcomes_encoding,
+        demographics_encoding=demographics_encoding, on_mixed=on_mixed,
     )  # fmt: skip
     audit = bias_audit(
         data, demo, postings=posting, outcomes=oc, exclude_below=exclude_below, min_n=min_n,
         alpha=alpha, ties=ties, unknowns_in_median=not median_known_only,
+        min_known_share=min_known_share,
     )  # fmt: skip
     u = audit.unknown.iloc[0]
     typer.echo(
         f"{posting}: {u['n_assessed']:,} assessed; unknown sex {u['sex']:,}, unknown "
         f"race/ethnicity {u['race_ethnicity']:,}, no demographics row {u['no_demographics']:,}"
     )
+    for note in audit.notes:  # a dimension or outcome left out must not read as a clean result
+        if note.startswith(NOT_AUDITED):
+            typer.echo(note)
     typer.echo(f"{'measure':<44} {'dimension':<15} {'min ratio':>9}  {'<0.8':>4} {'flags':>5}")
     for r in audit.summary.itertuples(index=False):
         ratio = "—" if r.min_impact_ratio is None else f"{r.min_impact_ratio:.3f}"
@@ -644,6 +791,14 @@ def suggest_weights_cmd(
     outcomes_key: OutcomesKeyOption = JoinKey.email,
     demographics_key: DemographicsKeyOption = JoinKey.email,
     on_conflict: OnConflictOption = OnConflict.error,
+    sex_column: SexColumnOption = None,
+    race_column: RaceColumnOption = None,
+    hired_column: HiredColumnOption = None,
+    outcomes_sheet: OutcomesSheetOption = None,
+    demographics_sheet: DemographicsSheetOption = None,
+    outcomes_encoding: OutcomesEncodingOption = None,
+    demographics_encoding: DemographicsEncodingOption = None,
+    on_mixed: OnMixedOption = OnMixed.error,
     cut: Annotated[
         float | None,
         typer.Option("--cut", help="Operating cut on the 0–100 score (default: median split)."),
@@ -667,7 +822,10 @@ def suggest_weights_cmd(
     data, oc, demo = load_inputs(
         posting, store=store, offline=offline, documents=documents, base_url=base_url,
         outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
-        demographics_key=demographics_key, on_conflict=on_conflict,
+        demographics_key=demographics_key, on_conflict=on_conflict, sex_column=sex_column,
+        race_column=race_column, hired_column=hired_column, outcomes_sheet=outcomes_sheet,
+        demographics_sheet=demographics_sheet, outcomes_encoding=outcomes_encoding,
+        demographics_encoding=demographics_encoding, on_mixed=on_mixed,
     )  # fmt: skip
     s = suggest_weights(
         data, oc, target=target.value, demographics=demo, posting_id=posting, cut=cut,
@@ -693,6 +851,10 @@ def suggest_weights_cmd(
         s.to_json(output)
         typer.echo(f"suggestion: {output}")
         typer.echo(f"Next: milo-analytics push-weights {output}   (dry run; add --apply to write)")
+
+
+#: Exit codes of push-weights and rollback (also in their --help and the README).
+EXIT_OK, EXIT_ERROR, EXIT_CONFLICT, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
 
 
 @app.command("push-weights")
@@ -729,20 +891,41 @@ def push_weights_cmd(
 ) -> None:
     """Show (default) or apply the push plan of a suggestion through the questions API.
 
-    Every applied push writes an append-only audit log first; undo it with `rollback`.
+    The suggestion file is checked against its versioned schema before anything is sent.
+    With --apply every write is logged before it is sent (an append-only audit log), each
+    weight is re-read just before its write and read back after it; undo with `rollback`.
     A suggestion whose recommendation is 'keep' is not applied without --allow-keep.
     Past candidates keep their scores: only interviews scored afterwards use the new weights.
     The API key comes from HEYMILO_API_KEY only.
+
+    Exit codes: 0 done (or dry run); 1 error, nothing written (bad file, API unreachable,
+    'keep'); 2 usage error; 3 conflict: a live weight changed (nothing written over it; earlier
+    writes stand, see the message); 4 stopped part-way: a write failed or its result is
+    unknown (run `rollback LOG`); 130 interrupted (Ctrl-C; the message says what to run).
     """
     from .api import HeyMiloClient
-    from .push import push_weights
+    from .errors import PushError, WeightConflictError
+    from .push import PushInterrupted, push_weights
 
-    with HeyMiloClient(base_url=base_url) as client:
-        result = push_weights(
-            client, suggestion, apply=apply, force=force, audit_dir=audit_dir,
-            allow_keep=allow_keep,
-        )  # fmt: skip
-    typer.echo(result.summary())
+    try:
+        with HeyMiloClient(base_url=base_url) as client:
+            result = push_weights(
+                client, suggestion, apply=apply, force=force, audit_dir=audit_dir,
+                allow_keep=allow_keep,
+            )  # fmt: skip
+    except PushInterrupted as exc:
+        echo_err(f"milo-analytics: {exc.cli_message}")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:
+        echo_err("milo-analytics: push-weights interrupted before any weight was written")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except (PushError, WeightConflictError) as exc:
+        if _state["debug"]:
+            raise
+        echo_err(f"milo-analytics: error: {getattr(exc, 'cli_message', exc)}")
+        stopped = isinstance(exc, PushError) and not isinstance(exc, WeightConflictError)
+        raise SystemExit(EXIT_STOPPED if stopped else EXIT_CONFLICT) from None
+    typer.echo(result.summary(cli=True))
     if result.audit_log:
         typer.echo(f"Undo: milo-analytics rollback {result.audit_log}")
 
@@ -760,16 +943,53 @@ def rollback_cmd(
     ] = False,
     base_url: BaseUrlOption = None,
 ) -> None:
-    """Restore the weights a push changed (conflict-checked; logged in the same audit log).
+    """Restore the weights a push changed (checked against the server; logged in the same log).
 
+    Restores a weight only where the server still holds the value the push wrote, including
+    writes the log shows as sent without a result (a crash or a lost answer). A torn last
+    line of the log (a crash while it was written) is ignored, and said so. Every other case
+    is left alone and listed, one line per question, with what to do.
     The API key comes from HEYMILO_API_KEY only.
-    """
-    from .api import HeyMiloClient
-    from .push import rollback_weights
 
-    with HeyMiloClient(base_url=base_url) as client:
-        result = rollback_weights(client, audit_log, force=force)
-    typer.echo(result.summary())
+    Exit codes: 0 every weight the push changed is back (or nothing to do); 1 error (the log
+    is unreadable or not a push log, API unreachable); 2 usage error; 3 done, but questions are
+    left for you (someone else's value, a deleted question, a weight like 1.5 the API cannot
+    write: see the lines printed); 4 a restore failed or its result is unknown (run the same
+    rollback again); 130 interrupted.
+    """
+    import warnings
+
+    from .api import HeyMiloClient
+    from .errors import PushError
+    from .push import PushInterrupted, RollbackIncompleteWarning, rollback_weights
+
+    try:
+        with warnings.catch_warnings():
+            # the same facts are printed below as one line per question
+            warnings.simplefilter("ignore", RollbackIncompleteWarning)
+            with HeyMiloClient(base_url=base_url) as client:
+                result = rollback_weights(client, audit_log, force=force)
+    except PushInterrupted as exc:
+        echo_err(f"milo-analytics: {exc.cli_message}")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:
+        echo_err(
+            "milo-analytics: rollback interrupted before any weight was written; run the "
+            f"same command again: milo-analytics rollback {audit_log}"
+        )
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except PushError as exc:
+        if _state["debug"]:
+            raise
+        echo_err(f"milo-analytics: error: {getattr(exc, 'cli_message', exc)}")
+        raise SystemExit(EXIT_STOPPED) from None
+    typer.echo(result.summary(cli=True))
+    if result.unresolved:
+        echo_err(
+            f"milo-analytics: rollback left {_plural(len(result.unresolved), 'question')} for "
+            "you (listed above, one line each)"
+        )
+        raise SystemExit(EXIT_CONFLICT)
 
 
 # === report and demo ===
@@ -928,6 +1148,14 @@ def report_command(
     outcomes_key: OutcomesKeyOption = JoinKey.email,
     demographics_key: DemographicsKeyOption = JoinKey.email,
     on_conflict: OnConflictOption = OnConflict.error,
+    sex_column: SexColumnOption = None,
+    race_column: RaceColumnOption = None,
+    hired_column: HiredColumnOption = None,
+    outcomes_sheet: OutcomesSheetOption = None,
+    demographics_sheet: DemographicsSheetOption = None,
+    outcomes_encoding: OutcomesEncodingOption = None,
+    demographics_encoding: DemographicsEncodingOption = None,
+    on_mixed: OnMixedOption = OnMixed.error,
     store: StoreOption = None,
     offline: OfflineOption = False,
     documents: DocumentsOption = None,
@@ -949,7 +1177,10 @@ def report_command(
     )
     oc, demo = read_side_files(
         data, outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
-        demographics_key=demographics_key, on_conflict=on_conflict,
+        demographics_key=demographics_key, on_conflict=on_conflict, sex_column=sex_column,
+        race_column=race_column, hired_column=hired_column, outcomes_sheet=outcomes_sheet,
+        demographics_sheet=demographics_sheet, outcomes_encoding=outcomes_encoding,
+        demographics_encoding=demographics_encoding, on_mixed=on_mixed,
     )  # fmt: skip
     sugg = None
     if suggestion is not None:
@@ -1018,7 +1249,7 @@ def main(argv: list[str] | None = None) -> int:
     except MiloError as exc:
         if _state["debug"]:
             raise
-        echo_err(f"milo-analytics: error: {exc}")
+        echo_err(f"milo-analytics: error: {exc.cli_message()}")  # the CLI's wording of the fix
         return 1
     except Exception as exc:  # click usage errors and unexpected failures
         import click

@@ -5,6 +5,22 @@ Every error a user can cause derives from :class:`MiloError` and says what was w
 :func:`milo_analytics.api.errors.error_from_response`, from the status code and both
 HeyMilo error bodies.
 
+One message, two renderings
+---------------------------
+A user reaches the same failure from Python or from the ``milo-analytics`` command line, and the
+fix is worded differently on each surface: a Python caller passes a parameter
+(``race_ethnicity='Ethnic Group'``), a CLI user a flag (``--race-column 'Ethnic Group'``). So a
+:class:`MiloError` takes the problem as its message and the fix as two optional hints:
+
+- ``python_hint``: appended to the message by ``str(exc)`` (what Python users, notebooks and
+  logs see);
+- ``cli_hint``: appended instead by :meth:`MiloError.cli_message`, which ``cli.main()`` prints.
+  Without a ``cli_hint`` the CLI prints ``str(exc)``, so messages that have not been given one
+  yet read as before.
+
+The hint is joined to the message with ``"; "`` (or a space after ``.``, ``?``, ``!`` or ``:``).
+An error raised without hints behaves exactly like a plain exception with that message.
+
 Examples
 --------
 >>> from milo_analytics.errors import MiloError, DataError
@@ -13,6 +29,13 @@ Examples
 ... except MiloError as exc:
 ...     print(type(exc).__name__)
 DataError
+>>> err = DataError("no race/ethnicity column; did you mean 'Ethnic Group'?",
+...                 python_hint="pass race_ethnicity='Ethnic Group'",
+...                 cli_hint="pass --race-column 'Ethnic Group'")
+>>> str(err)
+"no race/ethnicity column; did you mean 'Ethnic Group'? pass race_ethnicity='Ethnic Group'"
+>>> err.cli_message()
+"no race/ethnicity column; did you mean 'Ethnic Group'? pass --race-column 'Ethnic Group'"
 """
 
 from __future__ import annotations
@@ -29,16 +52,76 @@ __all__ = [
     "InsufficientDataError",
     "MiloError",
     "NotFoundError",
+    "PushConflictError",
     "PushError",
     "RateLimitError",
     "ServerError",
     "ValidationError",
     "WeightConflictError",
+    "with_hint",
 ]
 
 
+def with_hint(message: str, hint: str | None) -> str:
+    """``message`` followed by ``hint`` (after ``"; "``, or a space after ``.?!:``).
+
+    Examples
+    --------
+    >>> with_hint("no such column", "pass sex='Gender'")
+    "no such column; pass sex='Gender'"
+    >>> with_hint("did you mean 'Gender'?", "pass sex='Gender'")
+    "did you mean 'Gender'? pass sex='Gender'"
+    """
+    if not hint:
+        return message
+    text = message.rstrip()
+    if not text:
+        return hint
+    return f"{text} {hint}" if text[-1] in ".?!:" else f"{text}; {hint}"
+
+
 class MiloError(Exception):
-    """Root of every error milo_analytics raises on purpose."""
+    """Root of every error milo_analytics raises on purpose.
+
+    Parameters
+    ----------
+    *args
+        The message (what is wrong, with the offending value), as for any exception.
+    python_hint, cli_hint
+        What to do about it, for a Python caller (naming parameters) and for the command line
+        (naming flags and commands); see the module docstring. ``str(exc)`` ends with
+        ``python_hint``, :meth:`cli_message` with ``cli_hint``.
+
+    Attributes
+    ----------
+    detail : str
+        The message without any hint.
+    python_hint, cli_hint : str or None
+    """
+
+    def __init__(
+        self, *args: Any, python_hint: str | None = None, cli_hint: str | None = None
+    ) -> None:
+        self.detail = str(args[0]) if args else ""
+        self.python_hint = python_hint
+        self.cli_hint = cli_hint
+        if args and python_hint:
+            args = (with_hint(self.detail, python_hint), *args[1:])
+        super().__init__(*args)
+
+    def cli_message(self) -> str:
+        """The message as the command line prints it: with ``cli_hint`` (else ``str(self)``).
+
+        Examples
+        --------
+        >>> MiloError("bad", python_hint="pass x=1", cli_hint="pass --x 1").cli_message()
+        'bad; pass --x 1'
+        >>> MiloError("bad", python_hint="pass x=1").cli_message()
+        'bad; pass x=1'
+        """
+        if self.cli_hint is None:
+            return str(self)
+        return with_hint(self.detail, self.cli_hint)
 
 
 class ConfigError(MiloError):
@@ -177,9 +260,11 @@ class InsufficientDataError(DataError):
         What fell short, e.g. ``{"events": (12, 50), "n": (80, 200)}`` as ``(have, need)``.
     """
 
-    def __init__(self, message: str, *, shortfalls: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, shortfalls: dict[str, Any] | None = None, **hints: Any
+    ) -> None:
         self.shortfalls = dict(shortfalls or {})
-        super().__init__(message)
+        super().__init__(message, **hints)
 
 
 class WeightConflictError(MiloError):
@@ -197,14 +282,17 @@ class WeightConflictError(MiloError):
 
 
 class PushError(MiloError):
-    """A weight push failed part-way.
+    """A weight push (or rollback) failed part-way.
 
     Attributes
     ----------
     applied : list of dict
-        The changes that were applied before the failure.
+        The changes that were applied (and verified) before the failure.
     audit_log : str or None
         Path of the audit log that records what happened (use it with ``rollback_weights``).
+    unknown : list of dict
+        Writes that were sent but whose result could not be read back (they may have landed);
+        ``rollback_weights`` checks the live weight of each before restoring it.
     """
 
     def __init__(
@@ -213,7 +301,30 @@ class PushError(MiloError):
         *,
         applied: list[dict[str, Any]] | None = None,
         audit_log: str | None = None,
+        unknown: list[dict[str, Any]] | None = None,
     ) -> None:
         self.applied = list(applied or [])
         self.audit_log = audit_log
+        self.unknown = list(unknown or [])
         super().__init__(message)
+
+
+class PushConflictError(PushError, WeightConflictError):
+    """A push stopped part-way because a live weight changed while it ran.
+
+    Both a :class:`PushError` (``.applied``, ``.audit_log``, ``.unknown``: roll back what was
+    applied) and a :class:`WeightConflictError` (``.conflicts``: what changed, and nothing was
+    written over it).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        conflicts: list[dict[str, Any]] | None = None,
+        applied: list[dict[str, Any]] | None = None,
+        audit_log: str | None = None,
+        unknown: list[dict[str, Any]] | None = None,
+    ) -> None:
+        PushError.__init__(self, message, applied=applied, audit_log=audit_log, unknown=unknown)
+        self.conflicts = list(conflicts or [])  # after: the MRO runs WeightConflictError's init

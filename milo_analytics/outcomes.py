@@ -30,7 +30,21 @@ or not found in ``data``; ``None`` without ``data``), ``ambiguous`` (people matc
 interviews), ``interviews_matched``, ``interviews_without_row``, ``unknown_values`` (unrecognised
 spellings → count, per column), ``declined`` (blank or "prefer not to say" answers per column),
 ``outside_eeo1`` (answers outside the EEO-1 categories, e.g. "Non-binary"), ``unknown_counts``
-(``"Unknown"`` / missing values per output column).
+(``"Unknown"`` / missing values per output column), ``file_columns`` (the file's header),
+``encoding`` (text files: how they were decoded), ``sheets`` (Excel: the sheets read, with their
+rows and first line), ``absent`` (demographics: dimensions the caller said the file lacks),
+``suggestions`` (outcomes: role → the file column that looks like it, for roles not found) and
+``mixed`` (outcomes: cells set missing by ``on_mixed="missing"``, per column).
+
+Unusable input is refused, never read into a quiet wrong answer
+-----------------------------------------------------------------
+Both readers read files through :func:`milo_analytics.table_files.read_table` (empty and
+header-only files, undecodable text, Excel sheets that differ or hold formulas without saved
+values are errors). :func:`read_demographics` requires each dimension's column (or an explicit
+``sex=False`` / ``race_ethnicity=False``) and names a likely column when one is missing;
+:func:`read_outcomes` refuses a numeric column that mixes forms ("87%" beside 1–5 ratings) unless
+``on_mixed="missing"``; :func:`require_outcome` names a missing target column. Errors carry a
+Python hint (parameters) and a CLI hint (flags); see :mod:`milo_analytics.errors`.
 
 Duplicate people (the documented rule)
 --------------------------------------
@@ -55,8 +69,10 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import html
 import re
+import shlex
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -68,8 +84,10 @@ import pandas as pd
 
 from .errors import DataError
 from .frames import InterviewData
+from .table_files import Table, read_table
 
 __all__ = [
+    "NUMBER_FORMS",
     "RACE_CATEGORIES",
     "SEX_CATEGORIES",
     "UNKNOWN",
@@ -77,9 +95,11 @@ __all__ = [
     "join_report",
     "map_race_ethnicity",
     "map_sex",
+    "number_form",
     "parse_hired",
     "read_demographics",
     "read_outcomes",
+    "require_outcome",
 ]
 
 #: EEO-1 sex categories, in the order of the LL144 rule's tables.
@@ -313,25 +333,73 @@ def parse_hired(value: Any) -> tuple[bool | None, pd.Timestamp | None, str]:
 
 
 _NUMBER_RE = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+_PLAIN_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
+_COMMA_RE = re.compile(r"[-+]?\d+,\d+")
+_PERCENT_RE = re.compile(r"([-+]?\d+(?:[.,]\d+)?)\s*%")
+_FRACTION_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*/\s*\d+(?:[.,]\d+)?")
+_SCIENTIFIC_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)[eE][-+]?\d+")
+
+#: How each form of a numeric cell is described in messages (one cell / a column of them).
+NUMBER_FORMS: dict[str, tuple[str, str]] = {
+    "number": ("a plain number", "plain numbers"),
+    "decimal comma": ("a number with a decimal comma", "numbers with a decimal comma"),
+    "percent": ("a percentage", "percentages"),
+    "fraction": ("a fraction", "fractions"),
+    "scientific": ("scientific notation", "numbers in scientific notation"),
+    "yes/no": ("a yes/no answer", "yes/no answers"),
+    "number with text": ("a number with text", "numbers with text"),
+    "date": ("a date", "dates"),
+    "text": ("not a number", "words"),
+}
 
 
-def _parse_number(value: Any) -> tuple[float | None, str]:
-    if value is None or value is pd.NA:
-        return None, "declined"
+def number_form(value: Any) -> tuple[float | None, str]:
+    """Parse one cell of a numeric outcome column and say which form it was written in.
+
+    Returns
+    -------
+    (value, form)
+        ``form`` is ``"missing"`` (blank, n/a, pending, …) or a key of :data:`NUMBER_FORMS`.
+        Percentages, fractions and numbers with text give their first number (``"87%"`` → 87,
+        ``"4/5"`` → 4); scientific notation its value (``"1e3"`` → 1000); yes/no 1.0/0.0;
+        dates and words None. :func:`read_outcomes` accepts a column written in one form and
+        refuses a mix (``on_mixed=``).
+
+    Examples
+    --------
+    >>> [number_form(v) for v in ["4.5", "87%", "1e3", "excellent", "", 3]]
+    [(4.5, 'number'), (87.0, 'percent'), (1000.0, 'scientific'), (None, 'text'), (None, 'missing'), (3.0, 'number')]
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None, "missing"
     if isinstance(value, (bool, np.bool_)):
-        return float(value), "known"
+        return float(value), "yes/no"
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return (None, "declined") if np.isnan(float(value)) else (float(value), "known")
-    key = _norm_text(value)
-    if key in _UNDECIDED:
-        return None, "declined"
-    b, _, how = parse_hired(value)
-    if how == "known" and b is not None and key not in ("1", "0"):
-        return float(b), "known"
-    m = _NUMBER_RE.search(str(value))
-    if m is None:
-        return None, "unrecognised"
-    return float(m.group(0).replace(",", ".")), "known"
+        x = float(value)
+        return (None, "missing") if np.isnan(x) else (x, "number")
+    if isinstance(value, (_dt.date, pd.Timestamp)):
+        return None, "date"
+    text = str(value).strip()
+    if _norm_text(text) in _UNDECIDED:
+        return None, "missing"
+    if _PLAIN_RE.fullmatch(text):
+        return float(text), "number"
+    if _COMMA_RE.fullmatch(text):
+        return float(text.replace(",", ".")), "decimal comma"
+    if m := _PERCENT_RE.fullmatch(text):
+        return float(m[1].replace(",", ".")), "percent"
+    if m := _FRACTION_RE.fullmatch(text):
+        return float(m[1].replace(",", ".")), "fraction"
+    if _SCIENTIFIC_RE.fullmatch(text):
+        return float(text), "scientific"
+    if _DATE_RE.match(text):
+        return None, "date"
+    flag, _, how = parse_hired(text)
+    if how == "known" and flag is not None:
+        return float(flag), "yes/no"
+    if m := _NUMBER_RE.search(text):
+        return float(m.group(0).replace(",", ".")), "number with text"
+    return None, "text"
 
 
 # ----------------------------------------------------------------------------- join report
@@ -346,8 +414,8 @@ _SUMMARY_COUNTS = (
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
-    """``"1 row"`` / ``"3 rows"``."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"
+    """``"1 row"`` / ``"1,383 rows"``."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 class JoinReport(dict):
@@ -374,14 +442,21 @@ class JoinReport(dict):
             _count(self.get("people", 0), "person", "people"),
         ]
         if self.get("matched") is not None:
-            parts.append(f"{self['matched']} matched, {self.get('unmatched', 0)} unmatched")
+            parts.append(f"{self['matched']:,} matched, {self.get('unmatched', 0):,} unmatched")
         for k, one, many in _SUMMARY_COUNTS:
             if self.get(k):
                 parts.append(_count(self[k], one, many))
         n = sum(sum(v.values()) for v in self.get("unknown_values", {}).values())
         if n:
             parts.append(_count(n, "unrecognised value"))
-        return f"{self.get('kind', 'join')} join by {self.get('key', '?')}: " + ", ".join(parts)
+        read = []
+        if len(self.get("sheets") or []) > 1:
+            read.append(f"{len(self['sheets'])} sheets")
+        if self.get("encoding") not in (None, "utf-8", "utf-8-sig"):
+            read.append(f"decoded as {self['encoding']}")
+        tail = f" ({', '.join(read)})" if read else ""
+        head = f"{self.get('kind', 'join')} join by {self.get('key', '?')}"
+        return f"{head}: " + ", ".join(parts) + tail
 
     def _repr_html_(self) -> str:
         esc = html.escape
@@ -430,34 +505,33 @@ _KEY_SYNONYMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _read_table(source: Any, *, sheet_name: str | int = 0) -> tuple[pd.DataFrame, str]:
-    if isinstance(source, pd.DataFrame):
-        return source.copy(), "DataFrame"
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.exists():
-            raise DataError(f"file not found: {path}; pass a CSV/Excel path or a DataFrame")
-        suffix = (
-            "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
-        )
-        try:
-            if suffix in (".xlsx", ".xlsm", ".xls"):
-                df = pd.read_excel(path, sheet_name=sheet_name, dtype=object)
-            else:
-                sep = "\t" if suffix.startswith((".tsv", ".tab")) else None
-                kw: dict[str, Any] = dict(
-                    dtype=str, keep_default_na=False, sep=sep, engine="python"
-                )
-                try:
-                    df = pd.read_csv(path, encoding="utf-8-sig", **kw)
-                except UnicodeDecodeError:
-                    df = pd.read_csv(path, encoding="latin-1", **kw)
-        except (ValueError, OSError, pd.errors.ParserError) as exc:
-            raise DataError(
-                f"could not read {path.name}: {exc}; expected CSV, TSV or Excel"
-            ) from exc
-        return df, path.name
-    raise DataError(f"expected a CSV/Excel path or a DataFrame, got {type(source).__name__}")
+def _read_table(
+    source: Any, *, sheet: str | int | None, encoding: str | None, kind: str
+) -> tuple[pd.DataFrame, str, Table]:
+    """The file (or frame) as a DataFrame, its name for messages, and how it was read."""
+    table = read_table(source, sheet=sheet, encoding=encoding, kind=kind)
+    return table.frame, table.name, table
+
+
+#: The CLI flag of each column parameter (the others have none: the CLI hint says to rename).
+_COLUMN_FLAGS = {
+    "sex": "--sex-column",
+    "race_ethnicity": "--race-column",
+    "hired": "--hired-column",
+}
+
+
+def _column_hints(
+    param: str, value: str | None, *, role: str, alternative: str = ""
+) -> dict[str, str]:
+    """Hints to pass ``param=value`` (Python) / its flag or a rename (CLI)."""
+    shown = repr(value) if value is not None else "'<column>'"
+    flag = _COLUMN_FLAGS.get(param)
+    if flag:
+        cli = f"pass {flag} {shlex.quote(value) if value is not None else '<column>'}"
+    else:
+        cli = f"rename {'that' if value is not None else 'the'} column to {role!r} in the file"
+    return {"python_hint": f"pass {param}={shown}{alternative}", "cli_hint": cli}
 
 
 def _find_column(
@@ -467,6 +541,7 @@ def _find_column(
     *,
     param: str,
     what: str,
+    source: str = "the file",
 ) -> str | None:
     normed = {}
     for c in df.columns:
@@ -476,14 +551,71 @@ def _find_column(
             return explicit
         if _norm_col(explicit) in normed:
             return normed[_norm_col(explicit)]
+        close = difflib.get_close_matches(_norm_col(explicit), list(normed), n=1, cutoff=0.6)
+        guess = str(normed[close[0]]) if close else None
+        flag = _COLUMN_FLAGS.get(param)
+        hints = _column_hints(param, guess, role=param)
         raise DataError(
-            f"{param}={explicit!r}: no such column for {what}; the columns are "
-            f"{[str(c) for c in df.columns]}"
+            f"{source} has no column {explicit!r} (asked for as the {what} column); its columns "
+            f"are {[str(c) for c in df.columns]}" + (f"; did you mean {guess!r}?" if guess else ""),
+            python_hint=f"fix {param}={explicit!r}: " + hints["python_hint"],
+            # only the flagged parameters can come from the command line
+            cli_hint=f"fix {flag} {shlex.quote(explicit)}: " + hints["cli_hint"] if flag else None,
         )
     for s in synonyms:
         if s in normed:
             return normed[s]
     return None
+
+
+#: Words that mark a column as a likely (renamed) column of each role.
+_ROLE_WORDS = {
+    "sex": ("sex", "gender"),
+    "race_ethnicity": ("race", "ethnic", "ethnicity", "ethnicities"),
+    "hired": ("hire", "hired", "hiring", "offer", "outcome", "decision", "selected"),
+    "performance": ("perf", "performance", "rating", "review"),
+    "retention": ("retention", "retained", "tenure", "employed"),
+}
+
+
+_ANY_KEY = {name for names in _KEY_SYNONYMS.values() for name in names}
+
+
+def _suggest_column(
+    df: pd.DataFrame,
+    role: str,
+    parse: Callable[[Any], bool] | None,
+    *,
+    taken: Iterable[Any] = (),
+) -> str | None:
+    """The column most likely meant for ``role``: by its name's words, then by its values.
+
+    A column qualifies when a word of its name starts with one of the role's words
+    ("Ethnic Group" for race/ethnicity), or when most of its non-blank cells parse as the role's
+    values (``parse``; None for roles whose values say little, like numbers) — the values
+    decide between several candidates. Key columns (email, ids) never qualify.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"email": ["a@x"], "Ethnic Group": ["Asian"], "Q7": ["White"]})
+    >>> _suggest_column(df, "race_ethnicity", _is_answer(map_race_ethnicity))
+    'Ethnic Group'
+    """
+    taken = {str(t) for t in taken if t is not None}
+    best: tuple[float, int, str] | None = None
+    for order, col in enumerate(df.columns):
+        if str(col) in taken or _norm_col(col) in _ANY_KEY:
+            continue
+        words = _norm_col(col).split("_")
+        named = any(w.startswith(r) for w in words for r in _ROLE_WORDS[role])
+        cells = [v for v in df[col].head(500) if _norm_text(v) != ""] if parse else []
+        share = sum(map(parse, cells)) / len(cells) if cells and parse else 0.0
+        if not named and share < 0.5:
+            continue
+        score = share + (1.0 if named else 0.0)
+        if best is None or score > best[0]:
+            best = (score, order, str(col))
+    return None if best is None else best[2]
 
 
 def _key_values(series: pd.Series, kind: str) -> pd.Series:
@@ -501,15 +633,19 @@ def _key_values(series: pd.Series, kind: str) -> pd.Series:
     return pd.Series([norm(v) for v in series], index=series.index, dtype="str")
 
 
-def _resolve_key(df: pd.DataFrame, key: str, key_column: str | None, what: str) -> str:
+def _resolve_key(
+    df: pd.DataFrame, key: str, key_column: str | None, what: str, source: str = "the file"
+) -> str:
+    flag = f"--{what}-key"
     if key not in _KEY_KINDS:
         raise DataError(
             f"key={key!r} is not a join key; use one of {list(_KEY_KINDS)} "
             f"(and key_column='<column>' when the file names it differently)"
         )
     col = _find_column(
-        df, key_column, _KEY_SYNONYMS[key], param="key_column", what=f"the {key} key"
-    )
+        df, key_column, _KEY_SYNONYMS[key], param="key_column", what=f"the {key} key",
+        source=source,
+    )  # fmt: skip
     if col is not None:
         return col
     others = {
@@ -518,20 +654,36 @@ def _resolve_key(df: pd.DataFrame, key: str, key_column: str | None, what: str) 
         if k != key
         and (c := _find_column(df, None, _KEY_SYNONYMS[k], param="", what="")) is not None
     }
-    hint = (
-        "; this file has " + ", ".join(f"{c!r} (pass key={k!r})" for k, c in others.items())
-        if others
-        else "; pass key='email'|'interview_id'|'external_id' with key_column='<column>'"
-    )
+    found = f"{what} file {source} has no usable {key} column to join on; columns found: "
+    found += f"{[str(c) for c in df.columns]}"
+    if others:
+        has = ", ".join(repr(str(c)) for c in others.values())
+        raise DataError(
+            f"{found}; this file has {has}",
+            python_hint=" or ".join(f"pass key={k!r}" for k in others),
+            cli_hint=" or ".join(f"pass {flag} {k}" for k in others),
+        )
     raise DataError(
-        f"{what} file has no usable {key} column for key={key!r}; columns found: "
-        f"{[str(c) for c in df.columns]}{hint}"
+        found,
+        python_hint="pass key='email'|'interview_id'|'external_id' with key_column='<column>'",
+        cli_hint=(
+            f"rename the column holding the key to 'email', 'interview_id' or 'external_id' "
+            f"and pass {flag} accordingly"
+        ),
     )
 
 
 def _lines(index: Iterable[int]) -> list[int]:
     """File line numbers of data rows (header is line 1)."""
     return [int(i) + 2 for i in index]
+
+
+def _cell_text(df: pd.DataFrame, column: str | None, line: int, parsed: Any) -> str:
+    """The file's own text of a cell (``"No"``), for messages; the parsed value without it."""
+    if column is None or column not in df.columns or not 0 <= line - 2 < len(df):
+        return str(parsed)
+    raw = df[column].iloc[line - 2]
+    return str(raw).strip() if raw is not None and not pd.isna(raw) else str(parsed)
 
 
 def _join(
@@ -548,10 +700,12 @@ def _join(
     data: InterviewData | None,
     posting_col: str | None,
     counts: dict[str, dict[str, Counter[str]]],
+    table: Table | None = None,
 ) -> pd.DataFrame:
     """The shared engine: dedupe people, resolve conflicts, join to interviews, report."""
     if on_conflict not in ("error", "unknown", "first", "last"):
         raise DataError(f"on_conflict={on_conflict!r}; use 'error', 'unknown', 'first' or 'last'")
+    where = table.where if table is not None else (lambda line: f"line {line}")
     keys = _key_values(df[key_col], key)
     group_cols = ["_key"]
     work = values.copy()
@@ -583,6 +737,14 @@ def _join(
         interviews_matched=None,
         interviews_without_row=None,
     )
+    if len(df) and no_key.all():
+        raise DataError(
+            f"{source_name}: none of its {_count(len(df), 'row')} has a value in the key column "
+            f"{str(key_col)!r}, so nobody can be joined; fill in the {key} column (an Excel "
+            f"column of formulas must be calculated and saved first), or join by another key",
+            python_hint="e.g. key='interview_id'",
+            cli_hint=f"e.g. --{kind}-key interview_id",
+        )
     work = work[~no_key]
     value_cols = list(values.columns)
 
@@ -622,8 +784,15 @@ def _join(
                 row[col] = distinct[0]
             else:
                 had_conflict = True
+                raw_col = columns.get(col)
                 conflicts.extend(
-                    {"line": int(ln), "column": col, "value": str(v)} for ln, v in known
+                    {
+                        "line": int(ln),
+                        "column": col,
+                        "value": str(v),
+                        "cell": _cell_text(df, raw_col, ln, v),
+                    }
+                    for ln, v in known
                 )
                 if on_conflict == "first":
                     row[col] = known[0][1]
@@ -638,12 +807,19 @@ def _join(
     report["conflicts"] = conflicted_people
     report["conflict_rows"] = conflicts[:200]
     if conflicts and on_conflict == "error":
-        shown = "; ".join(f"line {c['line']}: {c['column']}={c['value']!r}" for c in conflicts[:12])
+        shown = "; ".join(
+            f"{where(c['line'])}: {columns.get(c['column'], c['column'])}={c['cell']!r}"
+            for c in conflicts[:12]
+        )
         more = f" (and {len(conflicts) - 12} more)" if len(conflicts) > 12 else ""
+        who = _count(conflicted_people, "person has", "people have")
         raise DataError(
-            f"{source_name}: {conflicted_people} people have conflicting {kind} rows "
-            f"(same {key}, different values): {shown}{more}. Fix the file, or pass "
-            f"on_conflict='unknown' (treat as unknown), 'first' or 'last'"
+            f"{source_name}: {who} conflicting {kind} rows (same {key}, different values): "
+            f"{shown}{more}.",
+            python_hint="Fix the file, or pass on_conflict='unknown' (count them as unknown), "
+            "'first' or 'last'",
+            cli_hint="Fix the file, or pass --on-conflict unknown (count them as unknown), "
+            "first or last",
         )
     people = (
         pd.concat([single, pd.DataFrame(merged_rows, columns=single.columns)], ignore_index=True)
@@ -832,6 +1008,8 @@ def _finish(
     counts: dict[str, dict[str, Counter[str]]],
     strict: bool,
     what: str,
+    table: Table,
+    extra: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """The tail both readers share: strict check, join to ``interview_id``, warn on Unknowns."""
     _strict_check(counts, source, strict)
@@ -853,7 +1031,15 @@ def _finish(
         data=data,
         posting_col=posting_col,
         counts=counts,
+        table=table,
     )
+    rep = out.attrs["join_report"]
+    rep["file_columns"] = [str(c) for c in df.columns]
+    if table.encoding is not None:
+        rep["encoding"] = table.encoding
+    if table.sheets:
+        rep["sheets"] = [dict(s) for s in table.sheets]
+    rep.update(extra or {})
     _warn_unrecognised(counts, source, what)
     return out
 
@@ -868,31 +1054,81 @@ _HISPANIC_SYNONYMS = ("hispanic_or_latino", "hispanic_latino", "hispanic", "is_h
                       "latino", "hispanic_ethnicity")  # fmt: skip
 
 
+_DIMENSION_WORDS = {"sex": "sex/gender", "race_ethnicity": "race/ethnicity"}
+
+
+def _is_answer(mapper: Callable[[Any], tuple[str, str]]) -> Callable[[Any], bool]:
+    return lambda v: mapper(v)[1] in ("known", "outside")
+
+
+def _refuse_missing_dimensions(
+    df: pd.DataFrame, source: str, missing: list[str], taken: list[Any]
+) -> None:
+    """The error for demographic columns not found: the columns, a likely one, the fix."""
+    parsers = {"sex": _is_answer(map_sex), "race_ethnicity": _is_answer(map_race_ethnicity)}
+    guesses = {d: _suggest_column(df, d, parsers[d], taken=taken) for d in missing}
+    words = " nor a ".join(_DIMENSION_WORDS[d] for d in missing)
+    text = (
+        f"demographics file {source} has {'neither a ' if len(missing) > 1 else 'no '}{words} "
+        f"column; columns found: {[str(c) for c in df.columns]}"
+    )
+    named = [g for g in guesses.values() if g is not None]
+    if named:
+        text += f"; did you mean {' and '.join(map(repr, named))}?"
+    py, cli = [], []
+    for d, guess in guesses.items():
+        hints = _column_hints(d, guess, role=d)
+        py.append(hints["python_hint"].removeprefix("pass "))
+        cli.append(hints["cli_hint"].removeprefix("pass "))
+    py_hint, cli_hint = "pass " + " and ".join(py), "pass " + " and ".join(cli)
+    if len(missing) == 1 and not named:
+        d = missing[0]
+        other = _DIMENSION_WORDS["sex" if d != "sex" else "race_ethnicity"]
+        tail = f" if the file has no {_DIMENSION_WORDS[d]} answers (the audit then covers {other} only)"
+        py_hint += f", or {d}=False{tail}"
+        cli_hint += f", or {_COLUMN_FLAGS[d]} none{tail}"
+    raise DataError(text, python_hint=py_hint, cli_hint=cli_hint)
+
+
+def _sheet_arg(sheet: str | int | None, sheet_name: str | int | None) -> str | int | None:
+    if sheet_name is not None and sheet is not None and sheet_name != sheet:
+        raise DataError(f"sheet={sheet!r} and sheet_name={sheet_name!r} disagree; pass sheet= only")
+    return sheet if sheet is not None else sheet_name
+
+
 def read_demographics(
     path_or_frame: str | Path | pd.DataFrame,
     *,
     key: KeyKind = "email",
-    sex: str | None = None,
-    race_ethnicity: str | None = None,
+    sex: str | Literal[False] | None = None,
+    race_ethnicity: str | Literal[False] | None = None,
     data: InterviewData | None = None,
     key_column: str | None = None,
     hispanic: str | None = None,
     on_conflict: OnConflict = "error",
     strict: bool = False,
-    sheet_name: str | int = 0,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
 ) -> pd.DataFrame:
     """Read voluntary self-identification data and map it to EEO-1 categories.
 
     Parameters
     ----------
     path_or_frame
-        CSV/TSV/Excel path or a DataFrame.
+        CSV/TSV/Excel path or a DataFrame (read by :func:`~milo_analytics.table_files.read_table`:
+        empty and header-only files, undecodable text and Excel formulas without saved values
+        are errors).
     key
         How rows are joined: ``"email"`` (case/whitespace-insensitive), ``"interview_id"`` or
         ``"external_id"`` (candidate metadata ``external_id``). The key column is found by name
         (e.g. "Email Address"); ``key_column=`` names it explicitly.
     sex, race_ethnicity
         Column names; found automatically ("Gender", "Race/Ethnicity", "Race", …) when None.
+        Each must be found: a file without one is an error that lists the columns and names a
+        likely one ("did you mean 'Ethnic Group'?"). ``False`` says the file has no such
+        answers: the column is all ``"Unknown"``, ``join_report["absent"]`` lists it, and
+        :func:`~milo_analytics.analysis.bias_audit` audits the other dimension only.
         A separate Hispanic/Latino yes/no column (``hispanic=``, auto-detected) overrides race
         with "Hispanic or Latino" when yes, as on the EEO-1 form.
     data
@@ -901,6 +1137,13 @@ def read_demographics(
         The rule for people whose rows disagree (see the module docstring); default ``"error"``.
     strict
         Raise on unrecognised spellings instead of counting them as Unknown (with a warning).
+    sheet
+        Excel: the sheet (name or 0-based index); default every sheet — concatenated when they
+        share a header (with a warning), an error when they differ.
+    encoding
+        Text files: the encoding (default: from the byte-order mark, else UTF-8).
+    sheet_name
+        The former name of ``sheet=``.
 
     Returns
     -------
@@ -911,8 +1154,9 @@ def read_demographics(
     Raises
     ------
     DataError
-        No usable key column (the message lists the columns found and the ``key=`` to pass),
-        neither a sex nor a race column, conflicting duplicate people (with the lines), or
+        An unreadable, empty or header-only file; no usable key column (the message lists the
+        columns found and the ``key=`` to pass) or no key value in any row; a sex or
+        race/ethnicity column not found; conflicting duplicate people (with the lines); or
         (``strict=True``) unrecognised spellings.
 
     Examples
@@ -922,21 +1166,42 @@ def read_demographics(
     ...                    "race": ["2+ races", "Black"]})
     >>> read_demographics(df, key="interview_id")[["sex", "race_ethnicity"]].values.tolist()
     [['Male', 'Two or More Races'], ['Unknown', 'Black or African American']]
+    >>> renamed = df.rename(columns={"race": "Ethnic Group"})
+    >>> read_demographics(renamed, key="interview_id")
+    Traceback (most recent call last):
+    ...
+    milo_analytics.errors.DataError: demographics file DataFrame has no race/ethnicity column; columns found: ['interview_id', 'sex', 'Ethnic Group']; did you mean 'Ethnic Group'? pass race_ethnicity='Ethnic Group'
     """
-    df, source = _read_table(path_or_frame, sheet_name=sheet_name)
-    key_col = _resolve_key(df, key, key_column, "demographics")
-    sex_col = _find_column(df, sex, _SEX_SYNONYMS, param="sex", what="sex")
-    race_col = _find_column(df, race_ethnicity, _RACE_SYNONYMS, param="race_ethnicity",
-                            what="race/ethnicity")  # fmt: skip
-    hisp_col = _find_column(df, hispanic, _HISPANIC_SYNONYMS, param="hispanic", what="Hispanic")
+    df, source, table = _read_table(
+        path_or_frame, sheet=_sheet_arg(sheet, sheet_name), encoding=encoding,
+        kind="demographics",
+    )  # fmt: skip
+    key_col = _resolve_key(df, key, key_column, "demographics", source)
+    if sex is False and race_ethnicity is False:
+        raise DataError(
+            "sex=False and race_ethnicity=False leave nothing to read; name at least one column"
+        )
+    find = {"source": source}
+    sex_col = (
+        None if sex is False
+        else _find_column(df, sex, _SEX_SYNONYMS, param="sex", what="sex", **find)
+    )  # fmt: skip
+    race_col = (
+        None if race_ethnicity is False
+        else _find_column(df, race_ethnicity, _RACE_SYNONYMS, param="race_ethnicity",
+                          what="race/ethnicity", **find)
+    )  # fmt: skip
+    hisp_col = _find_column(df, hispanic, _HISPANIC_SYNONYMS, param="hispanic", what="Hispanic",
+                            **find)  # fmt: skip
     if hisp_col == race_col:
         hisp_col = None
-    if sex_col is None and race_col is None:
-        raise DataError(
-            f"demographics file {source} has neither a sex/gender nor a race/ethnicity column; "
-            f"columns found: {[str(c) for c in df.columns]}; pass sex='<column>' and/or "
-            f"race_ethnicity='<column>'"
-        )
+    absent = [d for d, v in (("sex", sex), ("race_ethnicity", race_ethnicity)) if v is False]
+    missing = [
+        d for d, col in (("sex", sex_col), ("race_ethnicity", race_col))
+        if col is None and d not in absent
+    ]  # fmt: skip
+    if missing:
+        _refuse_missing_dimensions(df, source, missing, [key_col, sex_col, race_col, hisp_col])
     counts: dict[str, dict[str, Counter[str]]] = {}
     n = len(df)
     sex_vals = (
@@ -953,10 +1218,6 @@ def read_demographics(
                 continue
             if flag is True or map_race_ethnicity(v)[0] == RACE_CATEGORIES[0]:
                 race_vals[i] = RACE_CATEGORIES[0]
-    if sex_col is None:
-        counts.setdefault("sex", {})["declined"] = Counter({"n": n})
-    if race_col is None:
-        counts.setdefault("race_ethnicity", {})["declined"] = Counter({"n": n})
     values = pd.DataFrame(
         {
             "sex": pd.Series(sex_vals, dtype="str"),
@@ -984,6 +1245,8 @@ def read_demographics(
         counts=counts,
         strict=strict,
         what="demographic",
+        table=table,
+        extra={"absent": absent},
     )
 
 
@@ -996,6 +1259,115 @@ _RETENTION_SYNONYMS = ("retention", "retained", "retained_90d", "retained_90_day
                        "tenure_days", "tenure_months", "still_employed", "days_employed")  # fmt: skip
 _STAGE_SYNONYMS = ("stage", "ats_stage", "pipeline_stage", "current_stage", "status",
                    "application_status", "candidate_status")  # fmt: skip
+
+OnMixed = Literal["error", "missing"]
+
+
+def _read_numbers(
+    raw: pd.Series,
+    name: str,
+    column: str,
+    *,
+    on_mixed: OnMixed,
+    per: dict[str, Counter[str]],
+    source: str,
+    table: Table,
+) -> tuple[pd.Series, int]:
+    """A numeric outcome column written in one form; a mix is refused (or set missing).
+
+    Returns the Float64 values and the number of cells set missing for their form.
+    """
+    cache: dict[Any, Any] = {}
+    parsed = [_cached(number_form, v, cache) for v in raw]
+    forms = Counter(f for _, f in parsed if f != "missing")
+    zero_one = all(x in (0.0, 1.0) for x, f in parsed if f == "number")
+    if "yes/no" in forms and "number" in forms and zero_one:  # 1/0 beside yes/no is one form
+        forms["yes/no"] += forms.pop("number")
+    usable = [f for f in forms if f not in ("text", "date")]
+    main = (
+        "number" if "number" in forms
+        else max(usable, key=lambda f: forms[f]) if usable else None
+    )  # fmt: skip
+
+    def fits(form: str) -> bool:
+        return form == "missing" or form == main or (main == "yes/no" and form == "number")
+
+    odd = [i for i, (_, f) in enumerate(parsed) if not fits(f)]
+    if odd and on_mixed == "error":
+        shown, per_form = [], Counter()
+        for i in odd:
+            form = parsed[i][1]
+            per_form[form] += 1
+            if per_form[form] <= 3 and len(shown) < 9:
+                shown.append(
+                    f"{str(raw.iloc[i]).strip()!r} ({table.where(i + 2)}, {NUMBER_FORMS[form][0]})"
+                )
+        more = f" and {len(odd) - len(shown):,} more" if len(odd) > len(shown) else ""
+        if main is None:
+            what = f"holds no numbers: {', '.join(shown)}{more}"
+        else:
+            examples = list(dict.fromkeys(
+                str(raw.iloc[i]).strip() for i, (_, f) in enumerate(parsed) if f == main
+            ))[:3]  # fmt: skip
+            what = (
+                f"mixes {NUMBER_FORMS[main][1]} ({_count(forms[main], 'cell')}, e.g. "
+                f"{', '.join(map(repr, examples))}) with {len(odd):,} other "
+                f"{'value' if len(odd) == 1 else 'values'}: {', '.join(shown)}{more}"
+            )
+        raise DataError(
+            f"{source}: the {name} column {column!r} {what}; a number read from those would "
+            f"not mean the same thing.",
+            python_hint="Fix those cells, or pass on_mixed='missing' to read them as missing "
+            "(they are listed in the join report)",
+            cli_hint="Fix those cells, or pass --on-mixed missing to read them as missing",
+        )
+    odd_set = set(odd)
+    nums = []
+    for i, (v, (x, form)) in enumerate(zip(raw, parsed, strict=True)):
+        if i in odd_set or form in ("text", "date"):
+            _tally(per, "unrecognised", v)
+            nums.append(pd.NA)
+            continue
+        _tally(per, "declined" if form == "missing" else "known", v)
+        nums.append(pd.NA if x is None else x)
+    return pd.Series(nums, dtype="Float64"), len(odd)
+
+
+def _parse_hired_column(
+    values: pd.Series, per: dict[str, Counter[str]]
+) -> tuple[pd.Series, pd.Series | None]:
+    """The hired flags (and hire dates, when any) of a hired or stage column."""
+    cache: dict[Any, Any] = {}
+    parsed = [_cached(parse_hired, v, cache) for v in values]
+    # a column of hire dates: a blank cell means "not hired" (not "unknown")
+    date_column = any(d is not None for _, d, _ in parsed) and not any(
+        d is None and b is not None for b, d, _ in parsed
+    )
+    flags, dates = [], []
+    for v, (b, d, how) in zip(values, parsed, strict=True):
+        if date_column and b is None and _norm_text(v) == "" and how == "declined":
+            b, how = False, "known"
+        _tally(per, how, v)
+        flags.append(pd.NA if b is None else b)
+        dates.append(d)
+    hire_dates = None
+    if any(d is not None for d in dates):
+        hire_dates = pd.Series([pd.NaT if d is None else d for d in dates], dtype="datetime64[us]")
+    return pd.Series(flags, dtype="boolean"), hire_dates
+
+
+def _is_hired_value(v: Any) -> bool:
+    flag, _, how = parse_hired(v)
+    return how == "known" and flag is not None
+
+
+#: How a likely column of each outcome role is recognised by its values (None: by name only —
+#: any numeric column would pass a numbers test).
+_TARGET_PARSERS: dict[str, Callable[[Any], bool] | None] = {
+    "hired": _is_hired_value,
+    "performance": None,
+    "retention": None,
+}
 
 
 def read_outcomes(
@@ -1010,7 +1382,10 @@ def read_outcomes(
     key_column: str | None = None,
     on_conflict: OnConflict = "error",
     strict: bool = False,
-    sheet_name: str | int = 0,
+    on_mixed: OnMixed = "error",
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
 ) -> pd.DataFrame:
     """Read an ATS export of hire outcomes, parsed forgivingly, joined like demographics.
 
@@ -1018,17 +1393,27 @@ def read_outcomes(
     ----------
     path_or_frame
         CSV/TSV/Excel path or a DataFrame.
-    key, key_column, data, on_conflict, strict
+    key, key_column, data, on_conflict, strict, sheet, encoding, sheet_name
         As in :func:`read_demographics`.
     hired
         The hired column (auto-detected: "Hired", "Outcome", "Hire Date", …). Yes/No, Y/N,
         Hired/Rejected/Offer declined, 1/0, True/False; a date means hired on that date
         (``hire_date``); blank or in-process values ("Onsite", "Offer") are missing — except
         in a column of hire dates only, where a blank cell means not hired.
-        Without a hired column, ``hired`` is derived from ``stage`` the same way.
+        Without a hired column, ``hired`` is derived from ``stage`` the same way; without
+        either, ``hired`` is all missing and ``join_report["columns"]`` has no ``"hired"``
+        (:func:`require_outcome` then names the columns found and a likely one).
     performance, retention
-        Numeric columns ("4.5", "87%", "4/5" → first number); retention also accepts yes/no
-        (1.0/0.0).
+        Numeric columns, each written in one form: plain numbers ("4.5"), or throughout
+        percentages ("87%" → 87), fractions ("4/5" → 4), scientific notation ("1e3" → 1000),
+        numbers with text ("4 stars" → 4), yes/no (retention: 1.0/0.0). Blank, "n/a" and
+        "pending" are missing.
+    on_mixed
+        A numeric column that mixes forms ("87%" beside 1–5 ratings, "1e3", "excellent") is an
+        error listing the odd cells (``"error"``, the default); ``"missing"`` reads the cells
+        of the column's main form (plain numbers when there are any) and sets the others
+        missing, counted in ``join_report["unknown_values"]`` and ``join_report["mixed"]``,
+        with a warning.
     stage
         The ATS stage, kept as text.
 
@@ -1042,33 +1427,54 @@ def read_outcomes(
     Raises
     ------
     DataError
-        No usable key column (the message lists the columns found), no outcome column at all,
-        conflicting duplicate rows, or (``strict=True``) unrecognised values.
+        An unreadable, empty or header-only file; no usable key column (the message lists the
+        columns found); no outcome column at all; a numeric column mixing forms (unless
+        ``on_mixed="missing"``); conflicting duplicate rows; or (``strict=True``)
+        unrecognised values.
 
     Examples
     --------
     >>> import pandas as pd
     >>> df = pd.DataFrame({"Email": ["a@x.com", "B@x.com ", "c@x.com"],
-    ...                    "Hired?": ["Y", "Offer declined", "2024-05-01"], "Rating": ["4.5", "", ""]})
+    ...                    "Hired?": ["Y", "Offer declined", "2024-05-01"], "Rating": ["4.5", "", "3"]})
     >>> out = read_outcomes(df)
     >>> out["hired"].tolist(), out["performance"].tolist()
-    ([True, False, True], [4.5, <NA>, <NA>])
+    ([True, False, True], [4.5, <NA>, 3.0])
     """
-    df, source = _read_table(path_or_frame, sheet_name=sheet_name)
-    key_col = _resolve_key(df, key, key_column, "outcomes")
-    hired_col = _find_column(df, hired, _HIRED_SYNONYMS, param="hired", what="hired")
-    perf_col = _find_column(
-        df, performance, _PERF_SYNONYMS, param="performance", what="performance"
+    if on_mixed not in ("error", "missing"):
+        raise DataError(f"on_mixed={on_mixed!r}; use 'error' or 'missing'")
+    df, source, table = _read_table(
+        path_or_frame, sheet=_sheet_arg(sheet, sheet_name), encoding=encoding, kind="outcomes"
     )
-    ret_col = _find_column(df, retention, _RETENTION_SYNONYMS, param="retention", what="retention")
-    stage_col = _find_column(df, stage, _STAGE_SYNONYMS, param="stage", what="stage")
+    key_col = _resolve_key(df, key, key_column, "outcomes", source)
+    find = {"source": source}
+    hired_col = _find_column(df, hired, _HIRED_SYNONYMS, param="hired", what="hired", **find)
+    perf_col = _find_column(
+        df, performance, _PERF_SYNONYMS, param="performance", what="performance", **find
+    )
+    ret_col = _find_column(df, retention, _RETENTION_SYNONYMS, param="retention",
+                           what="retention", **find)  # fmt: skip
+    stage_col = _find_column(df, stage, _STAGE_SYNONYMS, param="stage", what="stage", **find)
     if stage_col is not None and stage_col == hired_col:
         stage_col = None
+    taken = [key_col, hired_col, perf_col, ret_col, stage_col]
+    suggestions = {
+        role: guess
+        for role, col in (("hired", hired_col if hired_col is not None else stage_col),
+                          ("performance", perf_col), ("retention", ret_col))
+        if col is None
+        and (guess := _suggest_column(df, role, _TARGET_PARSERS[role], taken=taken)) is not None
+    }  # fmt: skip
     if hired_col is None and perf_col is None and ret_col is None and stage_col is None:
+        guess = suggestions.get("hired")
         raise DataError(
             f"outcomes file {source} has no hired, performance, retention or stage column; "
-            f"columns found: {[str(c) for c in df.columns]}; pass hired='<column>' (or "
-            f"performance=, retention=, stage=)"
+            f"columns found: {[str(c) for c in df.columns]}"
+            + (f"; did you mean {guess!r} for hired?" if guess else ""),
+            python_hint=f"pass hired={guess!r}"
+            if guess
+            else "pass hired='<column>' (or performance=, retention=, stage=)",
+            cli_hint=_column_hints("hired", guess, role="hired")["cli_hint"],
         )
     counts: dict[str, dict[str, Counter[str]]] = {}
     cols: dict[str, pd.Series] = {}
@@ -1076,39 +1482,24 @@ def read_outcomes(
     n = len(df)
     hired_src = hired_col if hired_col is not None else stage_col
     if hired_src is not None:
-        per = counts.setdefault("hired", {})
-        cache: dict[Any, Any] = {}
-        parsed = [_cached(parse_hired, v, cache) for v in df[hired_src]]
-        # a column of hire dates: a blank cell means "not hired" (not "unknown")
-        date_column = any(d is not None for _, d, _ in parsed) and not any(
-            d is None and b is not None for b, d, _ in parsed
+        cols["hired"], hire_dates = _parse_hired_column(
+            df[hired_src], counts.setdefault("hired", {})
         )
-        flags, dates = [], []
-        for v, (b, d, how) in zip(df[hired_src], parsed, strict=True):
-            if date_column and b is None and _norm_text(v) == "" and how == "declined":
-                b, how = False, "known"
-            _tally(per, how, v)
-            flags.append(pd.NA if b is None else b)
-            dates.append(d)
-        cols["hired"] = pd.Series(flags, dtype="boolean")
         columns["hired"] = str(hired_src)
-        if any(d is not None for d in dates):
-            cols["hire_date"] = pd.Series(
-                [pd.NaT if d is None else d for d in dates], dtype="datetime64[us]"
-            )
+        if hire_dates is not None:
+            cols["hire_date"] = hire_dates
     else:
         cols["hired"] = pd.Series([pd.NA] * n, dtype="boolean")
+    mixed: dict[str, int] = {}
     for name, col in (("performance", perf_col), ("retention", ret_col)):
         if col is None:
             continue
-        per = counts.setdefault(name, {})
-        nums = []
-        cache = {}
-        for v in df[col]:
-            x, how = _cached(_parse_number, v, cache)
-            _tally(per, how, v)
-            nums.append(pd.NA if x is None else x)
-        cols[name] = pd.Series(nums, dtype="Float64")
+        cols[name], n_odd = _read_numbers(
+            df[col], name, str(col), on_mixed=on_mixed, per=counts.setdefault(name, {}),
+            source=source, table=table,
+        )  # fmt: skip
+        if n_odd:
+            mixed[name] = n_odd
         columns[name] = str(col)
     if stage_col is not None:
         st = df[stage_col].map(lambda v: pd.NA if _norm_text(v) in _DECLINED else str(v).strip())
@@ -1128,4 +1519,59 @@ def read_outcomes(
         counts=counts,
         strict=strict,
         what="outcome",
+        table=table,
+        extra={"suggestions": suggestions, "mixed": mixed},
+    )
+
+
+def require_outcome(outcomes: pd.DataFrame, target: str) -> None:
+    """Raise unless ``outcomes`` holds a ``target`` column read from the file.
+
+    :func:`read_outcomes` always returns a ``hired`` column (all missing when the file has
+    neither a hired nor a stage column). Call this before using a target so that a renamed
+    or missing column is named as such — with the file's columns and a likely one — instead
+    of surfacing later as "no outcome row matched".
+
+    Parameters
+    ----------
+    outcomes
+        A frame returned by :func:`read_outcomes` (or any frame with the target column).
+    target
+        ``"hired"``, ``"performance"`` or ``"retention"``.
+
+    Raises
+    ------
+    DataError
+        The file had no such column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> oc = read_outcomes(pd.DataFrame({"email": ["a@x"], "Offer status": ["Yes"],
+    ...                                  "rating": ["4"]}))
+    >>> require_outcome(oc, "performance")
+    >>> require_outcome(oc, "hired")
+    Traceback (most recent call last):
+    ...
+    milo_analytics.errors.DataError: the outcomes (DataFrame) have no 'hired' column (1 row read, 1 person); columns found: ['email', 'Offer status', 'rating']; did you mean 'Offer status'? pass hired='Offer status' to read_outcomes
+    """
+    rep = outcomes.attrs.get("join_report") or {}
+    read_from = rep.get("columns")
+    if target in outcomes.columns and (read_from is None or target in read_from):
+        return
+    found = rep.get("file_columns") or [str(c) for c in outcomes.columns]
+    guess = (rep.get("suggestions") or {}).get(target)
+    counts = ""
+    if rep:
+        counts = f" ({_count(rep.get('rows', 0), 'row')} read, "
+        counts += f"{_count(rep.get('people', 0), 'person', 'people')}"
+        if rep.get("matched") is not None:
+            counts += f", {rep['matched']:,} matched"
+        counts += ")"
+    hints = _column_hints(target, guess, role=target)
+    raise DataError(
+        f"the outcomes ({rep.get('source', 'frame')}) have no {target!r} column{counts}; "
+        f"columns found: {found}" + (f"; did you mean {guess!r}?" if guess else ""),
+        python_hint=hints["python_hint"] + " to read_outcomes",
+        cli_hint=hints["cli_hint"],
     )

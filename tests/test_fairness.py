@@ -485,11 +485,15 @@ def test_audit_with_outcomes_and_demographics_file(tmp_path):
 
 
 def test_audit_edge_cases_do_not_crash():
+    # all-unknown or unmatched demographics are refused by default (test_fairness_inputs.py);
+    # min_known_share=0 audits them anyway, and then nothing crashes
     data, demo = make_world(n=200, seed=1)
-    unknown = bias_audit(data, demo.assign(sex="Unknown", race_ethnicity="Unknown"))
+    all_unknown = demo.assign(sex="Unknown", race_ethnicity="Unknown")
+    unknown = bias_audit(data, all_unknown, min_known_share=0)
     assert unknown.flags.empty and unknown.unknown.iloc[0]["any"] == 200
     assert "every row (200) has an unknown category" in unknown.summary["notes"].iloc[0]
-    unmatched = bias_audit(data, demo.assign(interview_id="x" + demo["interview_id"]))
+    unmatched = demo.assign(interview_id="x" + demo["interview_id"])
+    unmatched = bias_audit(data, unmatched, min_known_share=0)
     assert unmatched.unknown.iloc[0]["no_demographics"] == 200
     empty = bias_audit(InterviewData(), demo)
     assert len(empty.table) == 0 and "nothing to audit" in empty.notes[-1]

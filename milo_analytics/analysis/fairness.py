@@ -97,7 +97,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import DataError
+from ..errors import DataError, InsufficientDataError
 from ..frames import RESULT_STATUSES, InterviewData
 from ..outcomes import RACE_CATEGORIES, SEX_CATEGORIES, UNKNOWN, parse_hired
 from ..results import Result, frame_to_html
@@ -106,6 +106,7 @@ from ._common import require_data
 __all__ = [
     "AUDIT_JSON_SCHEMA",
     "FLAG_RULE",
+    "NOT_AUDITED",
     "BiasAudit",
     "ImpactRatios",
     "bias_audit",
@@ -123,6 +124,8 @@ FLAG_RULE = (
     "in bias_audit: p_adjusted < alpha) AND the category has at least min_n individuals"
 )
 _EEO1 = {"sex": SEX_CATEGORIES, "race_ethnicity": RACE_CATEGORIES}
+#: How a note about a dimension or outcome the audit left out begins (the CLI prints them).
+NOT_AUDITED = "Not audited:"
 _RESULT_COLUMNS = [
     "n", "n_positive", "rate", "impact_ratio", "excluded", "p_value",
     "rate_ci_low", "rate_ci_high", "below_four_fifths", "significant", "shortfall",
@@ -1115,13 +1118,17 @@ _DIMENSIONS: dict[str, list[str]] = {
 }
 
 
-def _coerce_demographics(demographics: Any, data: InterviewData) -> pd.DataFrame:
+def _coerce_demographics(
+    demographics: Any, data: InterviewData
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The demographics joined to ``interview_id`` and their join report."""
     from ..outcomes import read_demographics
 
     if (
         isinstance(demographics, pd.DataFrame)
         and "interview_id" in demographics.columns
-        and (demographics["interview_id"].notna().any())
+        # joined by read_demographics (even when nobody matched), or keyed by interview_id
+        and ("join_report" in demographics.attrs or demographics["interview_id"].notna().any())
     ):
         demo = demographics
         if "join_report" not in demo.attrs:
@@ -1135,8 +1142,79 @@ def _coerce_demographics(demographics: Any, data: InterviewData) -> pd.DataFrame
             )
     else:
         demo = read_demographics(demographics, data=data)
+    report = dict(demo.attrs.get("join_report") or {})
     demo = demo[["interview_id", "sex", "race_ethnicity"]].drop_duplicates("interview_id")
-    return demo
+    return demo, report
+
+
+_DIMENSION_LABELS = {"sex": "sex", "race_ethnicity": "race/ethnicity"}
+_DIMENSION_FLAGS = {"sex": "--sex-column", "race_ethnicity": "--race-column"}
+
+
+def _refuse_unusable_demographics(
+    pid: str,
+    base: pd.DataFrame,
+    joined: pd.Series,
+    dims: list[str],
+    min_known_share: float,
+    report: dict[str, Any],
+) -> None:
+    """Refuse to audit a posting whose demographics cannot support a conclusion.
+
+    Nobody assessed has a demographics row (a wrong join key, a header-only file, keys lost to
+    formulas), or among those who have one, fewer than ``min_known_share`` have a known
+    category in a dimension (an unrecognised or mostly declined column). Either way every ratio
+    would be empty or describe a handful of people, and the audit would read "no evidence of
+    adverse impact" whatever the truth.
+    """
+    if min_known_share == 0:  # the caller's explicit "audit whatever is there"
+        return
+    source = report.get("source", "demographics")
+    n_joined = int(joined.sum())
+    if n_joined == 0:
+        key = report.get("key", "email")
+        rows = report.get("rows")
+        got = (
+            f" ({rows:,} rows, {report.get('matched') or 0:,} matched an interview)" if rows else ""
+        )
+        raise InsufficientDataError(
+            f"posting {pid}: none of its {len(base):,} assessed interviews has a row in the "
+            f"demographics ({source}{got}), so there is nothing to audit and the audit would "
+            f"show no adverse impact whatever the truth; check that the file covers this "
+            f"posting and the join key (now {key})",
+            shortfalls={"people_with_demographics": (0, 1)},
+            python_hint="(key= of read_demographics; see its .attrs['join_report'])",
+            cli_hint="(--demographics-key; the join line printed above)",
+        )
+    for dim in dims:
+        known = int((joined & (base[dim] != UNKNOWN)).sum())
+        share = known / n_joined
+        if share >= min_known_share:
+            continue
+        label = _DIMENSION_LABELS[dim]
+        why = []
+        unrecognised = (report.get("unknown_values") or {}).get(dim) or {}
+        if unrecognised:
+            top = sorted(unrecognised.items(), key=lambda kv: -kv[1])[:5]
+            why.append("unrecognised " + ", ".join(f"{k!r} ×{v:,}" for k, v in top))
+        for section, word in (("declined", "blank or declined"), ("outside_eeo1", "outside EEO-1")):
+            if count := (report.get(section) or {}).get(dim):
+                why.append(f"{count:,} {word}")
+        column = (report.get("columns") or {}).get(dim)
+        read = f" from column {column!r}" if column else ""
+        detail = f" (in the whole file{read}: {'; '.join(why)})" if why else read
+        lower = math.floor(share * 100) / 100
+        raise InsufficientDataError(
+            f"posting {pid}: only {known:,} of the {n_joined:,} assessed people with a "
+            f"demographics row have a known {label} ({share:.0%}; the audit needs at least "
+            f"{min_known_share:.0%}){detail}. Impact ratios over so few would not describe the "
+            f"applicants, and an empty ratio reads as 'no adverse impact'",
+            shortfalls={f"known_{dim}_share": (round(share, 4), min_known_share)},
+            python_hint=f"fix the {label} answers or the column read ({dim}= of "
+            f"read_demographics), or pass min_known_share={lower:g} to audit anyway",
+            cli_hint=f"fix the {label} answers or the column read ({_DIMENSION_FLAGS[dim]}), "
+            f"or pass --min-known-share {lower:g} to audit anyway",
+        )
 
 
 def _category_label(row: pd.Series, cols: list[str]) -> str:
@@ -1160,6 +1238,7 @@ def bias_audit(
     min_n: int = 30,
     adjust: Literal["holm", "none"] = "holm",
     sweep_cuts: Any = None,
+    min_known_share: float = 0.5,
 ) -> BiasAudit:
     """LL144-style bias audit per posting: scoring and selection rates by sex, race/ethnicity
     and their intersection, with four-fifths results, flags and a threshold sweep.
@@ -1186,10 +1265,27 @@ def bias_audit(
         Multiple-comparison adjustment of the p-values behind ``flag`` (``"holm"`` or ``"none"``).
     sweep_cuts
         Cut scores for the threshold sweep (default: percentiles 5–95 of the score).
+    min_known_share
+        The audit refuses to conclude (:class:`~milo_analytics.errors.InsufficientDataError`)
+        for a posting where, among the assessed people with a demographics row, fewer than this
+        share have a known sex (or race/ethnicity) — an unrecognised, mostly declined or
+        misread column — or where nobody assessed has a demographics row. People without a
+        row (a voluntary form not filled in) do not count against the share; they are reported
+        in ``unknown``. Default 0.5; 0 turns both checks off and audits whatever is there. A dimension the demographics
+        do not have on purpose (``read_demographics(..., race_ethnicity=False)``) is not
+        audited, and the notes say so.
 
     Returns
     -------
     BiasAudit
+
+    Raises
+    ------
+    DataError
+        Bad options, unknown postings, outcomes without the ``outcome_columns``, demographics
+        that cannot be read.
+    InsufficientDataError
+        Demographics that cannot support a conclusion for a posting (``min_known_share``).
 
     Examples
     --------
@@ -1208,7 +1304,15 @@ def bias_audit(
         raise DataError(f"adjust={adjust!r}; use 'holm' or 'none'")
     if ties not in ("strict", ">="):
         raise DataError(f"ties={ties!r}; use 'strict' (> median, the rule's text) or '>='")
-    demo = _coerce_demographics(demographics, data)
+    if not 0 <= min_known_share <= 1:
+        raise DataError(
+            f"min_known_share={min_known_share!r} must be a share in [0, 1], e.g. 0.5",
+            cli_hint=f"--min-known-share {min_known_share!r} must be a share in [0, 1], e.g. 0.5",
+        )
+    demo, demo_report = _coerce_demographics(demographics, data)
+    absent = [d for d in demo_report.get("absent") or [] if d in _DIMENSION_LABELS]
+    audited = [d for d in ("sex", "race_ethnicity") if d not in absent]
+    dimensions = {d: cols for d, cols in _DIMENSIONS.items() if not set(cols) & set(absent)}
     iv = data.interviews
     iv = iv[iv["status"].isin(RESULT_STATUSES) | iv["score"].notna()]
     status = data.candidates[["interview_id", "status"]].drop_duplicates("interview_id")
@@ -1231,6 +1335,20 @@ def bias_audit(
         )
     if outcomes is not None and "interview_id" not in outcomes.columns:
         raise DataError("outcomes must be joined to interview_id: read_outcomes(path, data=data)")
+    outcome_notes: list[str] = []
+    if outcomes is not None:
+        from ..outcomes import require_outcome
+
+        usable = []
+        for col in outcome_columns:
+            try:
+                require_outcome(outcomes, col)
+                usable.append(col)
+            except DataError as exc:
+                if col == outcome_columns[-1] and not usable:
+                    raise  # outcomes were given to be audited, and none of them is there
+                outcome_notes.append(f"{NOT_AUDITED} {exc.detail}")
+        outcome_columns = tuple(usable)
 
     rows_all: list[pd.DataFrame] = []
     summary_rows: list[dict[str, Any]] = []
@@ -1249,9 +1367,13 @@ def bias_audit(
         base = iv[iv["posting_id"] == pid][["interview_id", "score", "speech_score", "status"]]
         base = base.merge(demo, on="interview_id", how="left", indicator="_demo")
         no_demo = int((base["_demo"] == "left_only").sum())
+        joined = base["_demo"] == "both"
         base = base.drop(columns="_demo")
         for c in ("sex", "race_ethnicity"):
             base[c] = base[c].fillna(UNKNOWN).astype("str")
+        if len(base):
+            _refuse_unusable_demographics(pid, base, joined, audited, min_known_share,
+                                          demo_report)  # fmt: skip
         unk_sex = base["sex"] == UNKNOWN
         unk_race = base["race_ethnicity"] == UNKNOWN
         unknown_rows.append(
@@ -1298,7 +1420,7 @@ def bias_audit(
             frame["_y"] = values.to_numpy()
             if frame["_y"].notna().sum() == 0:
                 continue
-            for dim, cols in _DIMENSIONS.items():
+            for dim, cols in dimensions.items():
                 kw = {"selected": "_y"} if mode == "selection" else {"score": "_y"}
                 t = impact_ratios(frame, by=cols, **kw, **opts)
                 t.insert(0, "posting_id", pid)
@@ -1334,7 +1456,7 @@ def bias_audit(
                 )
                 post_rows.append(t)
             if mode == "scoring" and measure in ("score", "speech_score"):
-                for dim in ("sex", "race_ethnicity"):
+                for dim in audited:
                     sw = threshold_sweep(frame, by=_DIMENSIONS[dim], score="_y", cuts=sweep_cuts)
                     sw.insert(0, "posting_id", pid)
                     sw.insert(1, "measure", measure)
@@ -1401,7 +1523,8 @@ def bias_audit(
     )
     unknown = pd.DataFrame(unknown_rows, columns=["posting_id", "n_assessed", "sex",
                                                   "race_ethnicity", "any", "no_demographics"])  # fmt: skip
-    options = {**opts, "adjust": adjust, "reference": "highest rate"}
+    options = {**opts, "adjust": adjust, "reference": "highest rate",
+               "min_known_share": min_known_share, "dimensions": list(dimensions)}  # fmt: skip
     notes = [
         f"Flag rule: {FLAG_RULE} (alpha={alpha}, min_n={min_n}, adjustment={adjust}).",
         "below_four_fifths shows the raw four-fifths result for every category, flagged or not.",
@@ -1413,6 +1536,13 @@ def bias_audit(
     ]
     if not wanted:
         notes.append("No posting has interview results: nothing to audit.")
+    for d in absent:
+        other = " and ".join(_DIMENSION_LABELS[a] for a in audited)
+        notes.append(
+            f"{NOT_AUDITED} {_DIMENSION_LABELS[d]} — the demographics have no "
+            f"{_DIMENSION_LABELS[d]} answers, so only {other} is audited (and no intersection)."
+        )
+    notes.extend(outcome_notes)
     for _, u in unknown.iterrows():
         notes.append(
             f"{u['posting_id']}: {u['n_assessed']} assessed; unknown sex {u['sex']}, unknown "
