@@ -115,6 +115,17 @@ def test_speech_gaps_use_the_audits_reference_group(demo) -> None:
     assert checked == 4  # two postings × sex, race/ethnicity
 
 
+def test_every_result_behind_the_report_has_to_frame(demo) -> None:
+    _, _, _, sg, report = demo
+    results = [sg]
+    for value in report.results.values():
+        results.extend(value.values() if isinstance(value, dict) else [value])
+    assert len(results) >= 10
+    for r in results:
+        frame = r.to_frame()
+        assert isinstance(frame, pd.DataFrame) and len(frame), type(r).__name__
+
+
 def test_excel_round_trip(demo, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
@@ -232,3 +243,19 @@ def test_report_command_takes_both_demo_postings(
     assert 'id="summary-1E25DF5A"' in page and 'id="summary-8B4AE5F1"' in page
     assert re.search(r"Excel: +" + re.escape(str(xlsx)), stdout)
     assert "Contents" in pd.read_excel(xlsx, sheet_name=None)
+
+
+def test_audit_command_writes_the_ll144_summary(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from milo_analytics.cli import main
+
+    out = tmp_path / "ll144.html"
+    code = main(["audit", "8B4AE5F1", "--documents", str(demo_world_path()), "-d",
+                 str(demo_world_path() / "demographics.csv"), "--summary-html", str(out)])  # fmt: skip
+    stdout = capsys.readouterr().out
+    assert code == 0, stdout
+    assert f"LL144 summary: {out}" in stdout
+    page = out.read_text(encoding="utf-8")
+    assert "Bias audit summary — 8B4AE5F1 · Customer Service Representative" in page
+    assert "Distribution date" in page and "Number of applicants" in page
