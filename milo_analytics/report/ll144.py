@@ -95,7 +95,10 @@ def summary_html(
         rate_word = "Scoring rate" if mode == "scoring" else "Selection rate"
         name = f"{pid} · {titles[pid]}" if titles.get(pid) else pid
         start, end = periods.get(pid, (None, None))
+        if len(parts) > 1:
+            parts.append("</div>")
         parts.append(
+            "<div class='milo-ll144-posting'>"
             f"<h3>Bias audit summary — {esc(name)}</h3>"
             "<table class='milo-table milo-kv'>"
             f"<tr><th class='text'>Data source</th><td class='text'>{esc(source)}</td></tr>"
@@ -151,6 +154,8 @@ def summary_html(
                 + "".join(body)
                 + "</tbody></table></div>"
             )
+    if len(parts) > 1:
+        parts.append("</div>")
     parts.append(
         "<p class='milo-notes'>Computed by milo_analytics under NYC Local Law 144's rules "
         "(6 RCNY § 5-301): categories with fewer than "
@@ -171,5 +176,6 @@ def summary_html(
         "td.num,th.num{text-align:right}td.text,th.text{text-align:left}"
         "h3{margin:18px 0 6px}h4{margin:10px 0 4px}.milo-notes{color:#5b6474;font-size:12px}"
         "@page{size:A4 portrait;margin:12mm}"
+        "@media print{.milo-ll144-posting+.milo-ll144-posting{break-before:page}}"
         "</style></head><body>" + fragment + "</body></html>"
     )
