@@ -462,3 +462,20 @@ def test_a_bad_demographics_frame_shows_the_audit_error(data: InterviewData) -> 
     errors = [b.text for b in audit.blocks if b.kind == "error"]
     assert errors and errors[0].startswith("Bias audit: ")
     assert report.to_html().count('class="milo-error"') >= 1
+
+
+def test_pdf_without_chromium_names_the_package(
+    monkeypatch: pytest.MonkeyPatch, data: InterviewData, tmp_path
+) -> None:
+    from milo_analytics.errors import ConfigError
+
+    report = build_report(make_data(30), generated_at=STAMP)
+    monkeypatch.delenv("BROWSER_PATH", raising=False)
+    monkeypatch.setenv("MILO_ANALYTICS_CHROMIUM", str(tmp_path / "no-such-browser"))
+    with pytest.raises(ConfigError, match=r"MILO_ANALYTICS_CHROMIUM=.*no-such-browser"):
+        report.save_pdf(tmp_path / "r.pdf")
+    monkeypatch.delenv("MILO_ANALYTICS_CHROMIUM")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no browser anywhere
+    with pytest.raises(ConfigError, match=r"Debian's `chromium` package"):
+        report.save_pdf(tmp_path / "r.pdf")
+    assert not (tmp_path / "r.pdf").exists()
