@@ -479,3 +479,26 @@ def test_pdf_without_chromium_names_the_package(
     with pytest.raises(ConfigError, match=r"Debian's `chromium` package"):
         report.save_pdf(tmp_path / "r.pdf")
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_methods_document_ships_and_every_section_links_to_it(data: InterviewData) -> None:
+    import tomllib
+    from pathlib import Path
+
+    from milo_analytics.report.methods import methods_html
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert shipped["docs/methods.md"] == "milo_analytics/_docs/methods.md"
+    body, toc = methods_html()
+    assert len(toc) >= 10 and "<script" not in body
+    outcomes, demographics = _joined(data)
+    report = build_report(data, outcomes=outcomes, demographics=demographics, generated_at=STAMP)
+    page = report.to_html()
+    anchors = set(re.findall(r'id="(methods-[^"]+)"', page))
+    for sid in ("weights", "questions", "speech", "validity", "adverse-impact"):
+        section = next(s for s in report.sections if s.id == sid)
+        assert section.method and section.method[0] in anchors, sid
+        assert f'href="#{section.method[0]}"' in page
+    assert "METHODS §" not in page and "see ." not in page
