@@ -3,7 +3,10 @@
 Run: ``python benchmarks/bench_analysis.py [--n 100000] [--k 10] [--boot 200] [--jobs 2]``
 
 Prints one line per analysis (seconds), and a side-by-side of the relative-weights bootstrap
-with n_jobs=1 and n_jobs=2, and the size of each figure's JSON (it must not grow with n).
+with n_jobs=1 and n_jobs=2 (threads over blocks of resamples), and the size of each figure's
+JSON (it must not grow with n). Bootstrap lines force ``interval="bootstrap"``; the
+``auto`` lines show what a default call does at this n (delta method from 20,000 rows).
+``benchmarks/bench_bootstrap.py`` compares the bootstraps with the old loops.
 """
 
 from __future__ import annotations
@@ -89,25 +92,35 @@ def main() -> None:
     timed("relative_weights (logistic, no boot)", lambda: relative_weights(wide, y), rows)
     timed(
         f"relative_weights ({a.boot} boot, n_jobs=1)",
-        lambda: relative_weights(wide, y, n_boot=a.boot),
+        lambda: relative_weights(wide, y, n_boot=a.boot, interval="bootstrap"),
         rows,
     )
     timed(
         f"relative_weights ({a.boot} boot, n_jobs={a.jobs})",
-        lambda: relative_weights(wide, y, n_boot=a.boot, n_jobs=a.jobs),
+        lambda: relative_weights(wide, y, n_boot=a.boot, n_jobs=a.jobs, interval="bootstrap"),
         rows,
+    )
+    timed(
+        "relative_weights (auto intervals)", lambda: relative_weights(wide, y, n_boot=a.boot), rows
     )
     timed(
         f"dominance_analysis (2^{a.k} subsets, no boot)", lambda: dominance_analysis(wide, y), rows
     )
     timed(
         f"dominance_analysis ({a.boot} boot, n_jobs={a.jobs})",
-        lambda: dominance_analysis(wide, y, n_boot=a.boot, n_jobs=a.jobs),
+        lambda: dominance_analysis(wide, y, n_boot=a.boot, n_jobs=a.jobs, interval="bootstrap"),
         rows,
     )
     timed(
         f"question_importance ({a.boot} boot, n_jobs={a.jobs})",
-        lambda: question_importance(data, outcomes, n_boot=a.boot, n_jobs=a.jobs),
+        lambda: question_importance(
+            data, outcomes, n_boot=a.boot, n_jobs=a.jobs, interval="bootstrap"
+        ),
+        rows,
+    )
+    timed(
+        "question_importance (auto intervals)",
+        lambda: question_importance(data, outcomes, n_boot=a.boot),
         rows,
     )
     timed("drift (weekly, auto split)", lambda: drift(data, "W"), rows)

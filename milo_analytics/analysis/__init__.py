@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "question_importance": "milo_analytics.analysis.importance",
     "reconcile_scores": "milo_analytics.analysis.weights",
     "relative_weights": "milo_analytics.analysis.importance",
+    "Resamples": "milo_analytics.analysis.resample",
     "rescore": "milo_analytics.analysis.weights",
     "score_distribution": "milo_analytics.analysis.overview",
     "speech_summary": "milo_analytics.analysis.speech",

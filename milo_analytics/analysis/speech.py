@@ -28,7 +28,6 @@ from ._common import (
     cohens_d,
     html_with_frames,
     is_binary,
-    limited_blas,
     logit_irls,
     outcome_by_id,
     pearson_r,
@@ -37,6 +36,15 @@ from ._common import (
     r_ci,
     require_data,
     rows_by_id,
+)
+from .resample import (
+    LogitBatch,
+    MomentBasis,
+    Resamples,
+    map_chunks,
+    one_blas_thread,
+    resolve_counts,
+    weighted_auc,
 )
 
 __all__ = ["SpeechSummary", "speech_summary"]
@@ -61,7 +69,7 @@ class SpeechSummary(Result):
     ``extras``: ``summary`` (posting_id, n, n_missing, mean, sd, p10, median, p90),
     ``distribution`` (posting_id, left, right, count), ``scatter`` (posting_id -> dict of
     ``x_edges``, ``y_edges``, ``counts``, ``means``), ``incremental`` (posting_id, target,
-    metric, n, base, full, delta, ci_low, ci_high, p_value) and ``gaps`` (posting_id,
+    metric, n, base, full, delta, ci_low, ci_high, p_value, interval, n_boot) and ``gaps`` (posting_id,
     attribute, group, n, mean, d, rate, impact_ratio, reference), when computed.
     """
 
@@ -142,45 +150,43 @@ def _std(X: np.ndarray) -> np.ndarray:
 
 
 def _incremental(
-    Q: np.ndarray, sp: np.ndarray, y: np.ndarray, n_boot: int, ci: float, seed: int
+    Q: np.ndarray,
+    sp: np.ndarray,
+    y: np.ndarray,
+    counts: np.ndarray | None,
+    ci: float,
+    n_jobs: int = 1,
 ) -> dict[str, Any]:
-    """Base = question scores, full = + speech. AUC for binary y, R² otherwise."""
+    """Base = question scores, full = + speech. AUC for binary y, R² otherwise.
+
+    The percentile CI of the difference comes from ``counts`` (``n_boot × n`` resample counts,
+    methods §9): for a binary y both logistic models are refitted on every resample at once
+    (:class:`~milo_analytics.analysis.resample.LogitBatch`, warm-started at the full-sample
+    fits) and their AUCs taken with the counts as weights; for a continuous y both R² come
+    from each resample's covariance matrix.
+    """
     binary = is_binary(y)
     # one design matrix [1, questions..., speech]; the base model is a view without speech
     Df = np.column_stack([np.ones(len(y)), _std(Q), _std(sp[:, None])])
-    starts: list[np.ndarray | None] = [None, None]
-
-    def metric(rows: np.ndarray | slice) -> tuple[float, float, float, float]:
-        yb, f = y[rows], Df[rows]
-        b = f[:, :-1]
-        if binary:
-            if len(np.unique(yb)) < 2:
-                return (np.nan,) * 4
-            fb = logit_irls(b, yb, start=starts[0])
-            ff = logit_irls(f, yb, start=starts[1])
-            if starts[0] is None:
-                starts[:] = [fb.coef, ff.coef]  # warm starts for the bootstrap refits
-            return _auc(yb, fb.prob), _auc(yb, ff.prob), fb.loglik, ff.loglik
-        return _ols_r2(b[:, 1:], yb), _ols_r2(f[:, 1:], yb), np.nan, np.nan
-
-    base, full, llb, llf = metric(slice(None))
     n, k = len(y), Q.shape[1]
     if binary:
-        p = float(stats.chi2.sf(2 * (llf - llb), 1)) if np.isfinite(llf - llb) else np.nan
+        fb = logit_irls(Df[:, :-1], y)
+        ff = logit_irls(Df, y)
+        base, full = _auc(y, fb.prob), _auc(y, ff.prob)
+        lr = 2 * (ff.loglik - fb.loglik)
+        p = float(stats.chi2.sf(lr, 1)) if np.isfinite(lr) else np.nan
     else:
+        base, full = _ols_r2(Df[:, 1:-1], y), _ols_r2(Df[:, 1:], y)
         df2 = n - k - 2
         fstat = (full - base) / ((1 - full) / df2) if df2 > 0 and full < 1 else np.nan
         p = float(stats.f.sf(fstat, 1, df2)) if np.isfinite(fstat) else np.nan
     lo = hi = np.nan
-    if n_boot:
-        rng = np.random.default_rng(seed)
-        with limited_blas(), np.errstate(all="ignore"):
-            deltas = []
-            for _ in range(n_boot):
-                rows = rng.integers(0, n, n)
-                b_, f_, _, _ = metric(rows)
-                deltas.append(f_ - b_)
-        lo, hi = percentile_ci(np.array(deltas), ci)
+    if counts is not None:
+        if binary:
+            draws = _auc_delta_boot(Df, y, fb.coef, ff.coef, counts, n_jobs)
+        else:
+            draws = _r2_delta_boot(Df[:, 1:], y, counts, n_jobs)
+        lo, hi = percentile_ci(draws, ci)
     return {
         "metric": "auc" if binary else "r2",
         "n": n,
@@ -190,7 +196,58 @@ def _incremental(
         "ci_low": float(lo),
         "ci_high": float(hi),
         "p_value": p,
+        "interval": "bootstrap" if counts is not None else "none",
+        "n_boot": 0 if counts is None else int(counts.shape[0]),
     }
+
+
+def _auc_delta_boot(
+    Df: np.ndarray,
+    y: np.ndarray,
+    start_base: np.ndarray,
+    start_full: np.ndarray,
+    counts: np.ndarray,
+    n_jobs: int,
+) -> np.ndarray:
+    """Bootstrap draws of AUC(questions + speech) − AUC(questions), refitting both."""
+    full = LogitBatch(Df, y)
+    base = full.nested(Df.shape[1] - 1)
+    full.prepare(start_full)
+    base.prepare(start_base)
+
+    def block(C: np.ndarray) -> np.ndarray:
+        W = C.astype("float64")
+        cb, _ = base.fit(W, start_base)
+        cf, _ = full.fit(W, start_full)
+        auc_full, auc_base = weighted_auc(
+            [full.linear_predictor(cf), base.linear_predictor(cb)], y, C
+        )
+        out = auc_full - auc_base
+        pos = W @ y
+        out[(pos == 0) | (pos == W.sum(axis=1))] = np.nan  # one class only
+        return out
+
+    return map_chunks(block, counts, n_jobs)
+
+
+def _r2_delta_boot(X: np.ndarray, y: np.ndarray, counts: np.ndarray, n_jobs: int) -> np.ndarray:
+    """Bootstrap draws of R²(questions + speech) − R²(questions) (OLS with intercept) from
+    each resample's covariance matrix of ``[y, X]`` (speech last); least squares by
+    pseudo-inverse, so a question constant within a resample drops out as in ``lstsq``."""
+    mb = MomentBasis(np.column_stack([y, X]))
+
+    def r2(cov: np.ndarray) -> np.ndarray:
+        cxx, cxy = cov[:, 1:, 1:], cov[:, 1:, 0]
+        beta = np.einsum("cij,cj->ci", np.linalg.pinv(cxx, rcond=1e-12, hermitian=True), cxy)
+        return np.einsum("ci,ci->c", beta, cxy) / cov[:, 0, 0]
+
+    def block(C: np.ndarray) -> np.ndarray:
+        _, cov = mb.cov(C.astype("float64"))
+        out = r2(cov) - r2(cov[:, :-1, :-1])
+        out[np.diagonal(cov, axis1=1, axis2=2)[:, 0] <= 1e-10 * mb.var[0]] = np.nan
+        return out
+
+    return map_chunks(block, counts, n_jobs)
 
 
 def _signed(x: float, digits: int = 3) -> str:
@@ -214,6 +271,7 @@ def _clean_group(s: pd.Series) -> pd.Series:
     )
 
 
+@one_blas_thread
 def speech_summary(
     data: InterviewData,
     outcomes: pd.DataFrame | None = None,
@@ -224,6 +282,8 @@ def speech_summary(
     n_boot: int = 200,
     ci: float = 0.95,
     seed: int = 0,
+    bootstrap: Resamples | None = None,
+    n_jobs: int = 1,
     reference: Literal["speech", "audit"] = "speech",
 ) -> SpeechSummary:
     """Distribution of the speech score and how it relates to content scores and outcomes.
@@ -248,7 +308,17 @@ def speech_summary(
     by
         Demographic column(s); default every one of ``sex``, ``race_ethnicity`` present.
     n_boot, ci, seed
-        Bootstrap of the incremental-validity difference.
+        Bootstrap of the incremental-validity difference (``n_boot=0``: no interval). It
+        always uses the bootstrap — ΔAUC of nested in-sample models has no valid analytic
+        interval (the DeLong test is invalid for nested models; Demler, Pencina & D'Agostino
+        2012) and ΔR² sits on its boundary at 0 — computed for all resamples at once
+        (methods §9). The ``incremental`` table's ``interval`` column says which was used.
+    bootstrap
+        A shared :class:`~milo_analytics.analysis.Resamples` over the interviews (e.g.
+        ``Resamples.for_data(data)``) instead of ``n_boot``/``seed``: each posting uses the
+        counts of the interviews it analyses.
+    n_jobs
+        Threads for the bootstrap.
     reference
         The reference group of the gaps: ``"speech"`` (above), or ``"audit"`` — the rule of
         :func:`~milo_analytics.analysis.bias_audit` (the highest rate among groups with at least
@@ -281,13 +351,22 @@ def speech_summary(
             "speech_summary(): no interview has a speech_score; the posting may not record "
             "speech scores (voice/video interviews only)"
         )
-    pids = sorted(set(iv["posting_id"].dropna()) | set(posting_ids_with_scores(data)))
+    pids = sorted(set(iv["posting_id"].dropna().unique()) | set(posting_ids_with_scores(data)))
     summaries, dists, rels, incs, gaps = [], [], [], [], []
     scatter: dict[str, dict[str, Any]] = {}
     notes: list[str] = []
     y_by_id = None
     if outcomes is not None:
         y_by_id = outcome_by_id(outcomes, target, "speech_summary")
+    if bootstrap is not None:
+        resolve_counts(  # checks bootstrap against n_boot / seed before any work
+            bootstrap, n_boot, seed, labels=pd.Index([]), func="speech_summary", default_n_boot=200
+        )
+        if bootstrap.ids is None:
+            raise DataError(
+                f"speech_summary(bootstrap={bootstrap!r}): the set must be over interview ids; "
+                "build it with Resamples.for_data(data)"
+            )
     demo = None
     by_cols: list[str] = []
     if demographics is not None:
@@ -391,13 +470,21 @@ def speech_summary(
                     f"posting {pid}: too few interviews with outcome {target!r} ({len(frame)}) for incremental validity"
                 )
             else:
+                counts = resolve_counts(
+                    bootstrap,
+                    n_boot,
+                    seed,
+                    labels=frame.index,
+                    func="speech_summary",
+                    default_n_boot=200,
+                )
                 inc = _incremental(
                     frame[wide.columns].to_numpy("float64"),
                     frame["__speech"].to_numpy("float64"),
                     frame["__y"].to_numpy("float64"),
-                    n_boot,
+                    counts,
                     ci,
-                    seed,
+                    n_jobs,
                 )
                 incs.append({"posting_id": pid, "target": target, **inc})
                 interval = (
@@ -407,6 +494,8 @@ def speech_summary(
                 )
                 metric = {"auc": "AUC", "r2": "R²"}.get(inc["metric"], inc["metric"])
                 p_text = f"p = {inc['p_value']:.3g}, " if np.isfinite(inc["p_value"]) else ""
+                if interval:
+                    p_text += f"{inc['n_boot']} bootstrap resamples, "
                 notes.append(
                     f"posting {pid}: adding speech to the question scores changes {metric} "
                     f"for {target!r} by {_signed(inc['delta'])}{interval} "
