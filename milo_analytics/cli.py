@@ -686,6 +686,14 @@ def audit_cmd(
         Path | None,
         typer.Option("--json", help="Write the audit as JSON (documented schema).", dir_okay=False),
     ] = None,
+    summary_html: Annotated[
+        Path | None,
+        typer.Option(
+            "--summary-html",
+            help="Write the one-page LL144 bias-audit summary (HTML) to this file.",
+            dir_okay=False,
+        ),
+    ] = None,
     outcomes: OutcomesFileOption = None,
     outcomes_key: OutcomesKeyOption = JoinKey.email,
     demographics_key: DemographicsKeyOption = JoinKey.email,
@@ -774,6 +782,11 @@ def audit_cmd(
     if json_out:
         audit.to_json(json_out)
         typer.echo(f"json: {json_out}")
+    if summary_html:
+        titles = dict(zip(data.postings["posting_id"], data.postings["title"], strict=True))
+        page = audit.to_html(summary_only=True, posting_titles=titles)
+        summary_html.write_text(page, encoding="utf-8")
+        typer.echo(f"LL144 summary: {summary_html}")
     if fail_on_flag and not audit.flags.empty:
         raise SystemExit(2)  # main() turns it into the exit status
 
@@ -1016,12 +1029,13 @@ _DEMO_HELP = (
     "push plan. Nothing is written to the sandbox unless --apply is given."
 )
 _REPORT_HELP = (
-    "Write one self-contained HTML report for a posting of a real account.\n\n"
-    "Pulls the posting incrementally into the local store (HEYMILO_API_KEY must be set unless "
+    "Write one self-contained HTML report for one or more postings of a real account.\n\n"
+    "Pulls the postings incrementally into the local store (HEYMILO_API_KEY must be set unless "
     "--offline or --documents), joins the optional outcomes and demographics files, runs the "
     "analyses and writes the report. Candidate names, emails and phone numbers are redacted "
     "unless --no-redact is given.\n\n"
-    "Example: milo-analytics report 13D77095 --outcomes ats.csv --demographics eeo.csv -o r.html"
+    "Example: milo-analytics report 13D77095 8B4AE5F1 --outcomes ats.csv --demographics eeo.csv "
+    "-o r.html --pdf r.pdf --xlsx r.xlsx"
 )
 
 
@@ -1126,10 +1140,24 @@ def demo_command(
 
 @app.command("report", help=_REPORT_HELP)
 def report_command(
-    posting: PostingArg,
+    postings: Annotated[
+        list[str], typer.Argument(help="Posting (interviewer) ids, e.g. 13D77095 (one or more).")
+    ],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the HTML report.", dir_okay=False)
     ] = Path("report.html"),
+    pdf: Annotated[
+        Path | None,
+        typer.Option(
+            "--pdf",
+            help="Also print it to this PDF file (needs Debian's chromium).",
+            dir_okay=False,
+        ),
+    ] = None,
+    xlsx: Annotated[
+        Path | None,
+        typer.Option("--xlsx", help="Also write every table to this Excel file.", dir_okay=False),
+    ] = None,
     outcomes: OutcomesFileOption = None,
     demographics: DemographicsFileOption = None,
     suggestion: Annotated[
@@ -1165,12 +1193,14 @@ def report_command(
         ),
     ] = False,
 ) -> None:
-    """Write an HTML report for one posting (see ``_REPORT_HELP``)."""
+    """Write an HTML report for one or more postings (see ``_REPORT_HELP``)."""
     from . import WeightSuggestion, build_report
 
-    data, oc, demo = load_inputs(
-        posting, store=store, offline=offline, documents=documents, base_url=base_url,
-        outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
+    data, _ = load_data(
+        postings, store=store, offline=offline, documents=documents, base_url=base_url
+    )
+    oc, demo = read_side_files(
+        data, outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
         demographics_key=demographics_key, on_conflict=on_conflict, sex_column=sex_column,
         race_column=race_column, hired_column=hired_column, outcomes_sheet=outcomes_sheet,
         demographics_sheet=demographics_sheet, outcomes_encoding=outcomes_encoding,
@@ -1192,6 +1222,10 @@ def report_command(
     for problem in report.problems:
         typer.echo(f"note: {problem}")
     typer.echo(f"Report: {path}")
+    if xlsx is not None:
+        typer.echo(f"Excel:  {report.to_excel(xlsx)}")
+    if pdf is not None:
+        typer.echo(f"PDF:    {report.save_pdf(pdf)}")
 
 
 def _print_summary(data: Any, report: Any, suggestion: Any, audit: Any) -> None:

@@ -470,7 +470,7 @@ def impact_ratio_figure(
             )  # fmt: skip
             seen.add(st)
         fig.add_vline(x=0.8, line_dash="dash", line_color="#D55E00", row=i, col=1)
-        fig.update_yaxes(autorange="reversed", row=i, col=1)
+        fig.update_yaxes(autorange="reversed", title_text="category", row=i, col=1)
         fig.update_xaxes(range=[0, max(1.05, float(t["impact_ratio"].max(skipna=True) or 1) + 0.05)],
                          row=i, col=1)  # fmt: skip
     fig.update_xaxes(title_text="impact ratio (0.8 = four-fifths line)", row=len(groups), col=1)
@@ -483,9 +483,13 @@ def bias_audit_figure(rows: Any, *, title: str | None = None) -> go.Figure:
 
 
 def threshold_sweep_figure(sweep: Any, *, title: str | None = None) -> go.Figure:
-    """Impact ratio vs cut score, one line per category, a panel per dimension, the 0.8 line."""
+    """Impact ratio vs cut score, one line per category, a panel per dimension, the 0.8 line.
+
+    Categories marked ``excluded`` (when the sweep has that column) are not drawn."""
     from plotly.subplots import make_subplots
 
+    if "excluded" in sweep.columns:
+        sweep = sweep[~sweep["excluded"].fillna(False).astype(bool)]
     dims = list(dict.fromkeys(sweep["dimension"])) if "dimension" in sweep.columns else [None]
     fig = make_subplots(rows=1, cols=max(1, len(dims)), subplot_titles=[str(d) for d in dims],
                         shared_yaxes=True)  # fmt: skip
@@ -795,7 +799,8 @@ def report_heatmap(corr: pd.DataFrame, *, title: str) -> go.Figure:
             colorbar=dict(title="r"),
         )
     )
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", title="question")
+    fig.update_xaxes(title="question")
     base_layout(fig, title=title, height=max(300, 110 + 44 * len(labels)))
     fig.update_layout(margin=dict(l=260, r=30, t=60, b=50))
     return fig
@@ -868,7 +873,7 @@ def report_validity(table: pd.DataFrame, *, title: str) -> go.Figure:
         )
     fig.add_vline(x=0, line_color="#888", line_width=1)
     fig.update_xaxes(title="correlation with the outcome (r)", range=[-1, 1])
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", title="predictor")
     n = table["predictor"].nunique() if len(table) else 1
     base_layout(fig, title=title, height=max(300, 120 + 30 * n))
     fig.update_layout(

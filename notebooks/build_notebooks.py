@@ -221,7 +221,18 @@ def audit() -> list:
             "audit = bias_audit(data, demographics)\n"
             "audit"
         ),
-        new_code_cell("audit.plot().show()"),
+        new_markdown_cell(
+            "The flagged result first (the measure and posting of the first flag), with the 0.8 "
+            "line; without a flag, the measure with the lowest ratio."
+        ),
+        new_code_cell(
+            "if len(audit.flags):\n"
+            "    flag = audit.flags.iloc[0]\n"
+            '    fig = audit.plot(flag["measure"], posting_id=flag["posting_id"])\n'
+            "else:\n"
+            "    fig = audit.plot()\n"
+            "fig.show()"
+        ),
         new_code_cell('audit.plot(kind="sweep").show()'),
         new_code_cell("audit.flags"),
         new_markdown_cell(

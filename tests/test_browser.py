@@ -83,8 +83,11 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_demo_report_draws_every_plot_without_console_errors(
     demo_report: Path, tmp_path: Path
 ) -> None:
-    source = demo_report.read_text(encoding="utf-8")
-    dom, log = render(demo_report, tmp_path / "profile")
+    # folded figures are drawn when their block is opened: open every one
+    source = demo_report.read_text(encoding="utf-8").replace("<details>", "<details open>")
+    page = tmp_path / "opened.html"
+    page.write_text(source, encoding="utf-8")
+    dom, log = render(page, tmp_path / "profile")
     ids, drawn = figures_drawn(source, dom)
     assert len(ids) >= 10, "the demo report has figures in every section"
     assert drawn == ids, f"not drawn: {sorted(set(ids) - set(drawn))}"
@@ -133,6 +136,7 @@ def test_hostile_candidate_text_is_inert_in_the_browser(tmp_path: Path) -> None:
     )
     report = build_report(data, title="Hostile input", generated_at="t")
     page = report.save_html(tmp_path / "x.html")
+    page.write_text(page.read_text(encoding="utf-8").replace("<details>", "<details open>"))
     dom, log = render(page, tmp_path / "profile", budget_ms=10_000)
     # no injected script ran (it would have renamed the page) and no injected element exists
     assert re.search(r"<title>(.*?)</title>", dom, re.S).group(1) == "Hostile input"

@@ -31,8 +31,8 @@ def test_root_help_lists_demo_and_report(capsys: pytest.CaptureFixture[str]) -> 
         ("demo", ["--out", "--apply", "milo-report.html", "suggestion.json", "dry-run"]),
         (
             "report",
-            ["POSTING", "--outcomes", "--demographics", "--output", "--store", "--offline",
-             "HEYMILO_API_KEY"],
+            ["POSTINGS", "--outcomes", "--demographics", "--output", "--store", "--offline",
+             "HEYMILO_API_KEY", "--pdf", "--xlsx"],
         ),
     ],
 )  # fmt: skip
@@ -74,7 +74,7 @@ def test_an_unexpected_failure_is_one_line_and_debug_shows_it(
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(cli, "load_inputs", broken)
+    monkeypatch.setattr(cli, "load_data", broken)
     code, out, err = run(capsys, "report", "ABC", "--offline")
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert code == 1 and out == ""

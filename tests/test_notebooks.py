@@ -59,6 +59,26 @@ def test_notebook_runs_against_the_sandbox(
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     errors = [o for o in outputs if o.output_type == "error"]
     assert not errors, [f"{o.ename}: {o.evalue}" for o in errors]
+    # progress bars render as widgets (ipywidgets in the extras): no tqdm fallback warning
+    streams = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "TqdmWarning" not in streams and "IProgress not found" not in streams
+    # plotly.js once per notebook: the executed file stays small (a report's notebook view
+    # does not embed a second copy)
+    size = len(nbformat.writes(nb).encode("utf-8"))
+    assert size < 6_000_000, f"{name} executed is {size / 1e6:.1f} MB"
+    from plotly.offline import get_plotlyjs
+
+    text_all = json.dumps(outputs)
+    assert text_all.count(json.dumps(get_plotlyjs()[1000:1300])[1:-1]) <= 1
+    if name.startswith("03"):  # the flagged result is plotted (the demo's speech-score flag)
+        titles = [
+            (o["data"]["application/vnd.plotly.v1+json"].get("layout", {}).get("title") or {}).get(
+                "text", ""
+            )
+            for o in outputs
+            if "application/vnd.plotly.v1+json" in o.get("data", {})
+        ]
+        assert any(t.startswith("Impact ratios — Speech score") for t in titles), titles
     figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
     assert figures, "the notebook shows figures"
     for fig in figures:

@@ -261,11 +261,11 @@ def test_table_of_contents_links_every_section(page: str, data: InterviewData) -
         assert f'<a href="#{section.id}">' in page
         assert f'<section id="{section.id}"' in page
     assert "@media print" in page
-    # printed, wide tables show every column (no scroll box) and closed details open
+    # printed, wide tables show every column (no scroll box); folded blocks stay folded
     print_css = page.split("@media print")[1].split("</style>")[0]
     assert ".milo-table-wrap { overflow: visible; }" in print_css
-    assert "@page { size: A4 landscape" in page
-    assert 'addEventListener("beforeprint"' in page and "open = true" in page
+    assert "@page { size: A4 portrait" in page
+    assert 'addEventListener("beforeprint"' in page and "open = true" not in page
 
 
 # --------------------------------------------------------------------------- size bound
@@ -279,12 +279,12 @@ def test_size_does_not_grow_with_the_number_of_interviews() -> None:
 def test_a_figure_that_did_not_aggregate_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
     import plotly.graph_objects as go
 
-    from milo_analytics import report as rep
+    from milo_analytics.report import Context, Section, context
 
-    monkeypatch.setattr(rep, "MAX_FIGURE_BYTES", 5_000)
+    monkeypatch.setattr(context, "MAX_FIGURE_BYTES", 5_000)
     big = go.Figure(go.Scatter(x=list(range(5_000)), y=[str(i) for i in range(5_000)]))
-    section = rep.Section("x", "X")
-    builder = rep._Builder(
+    section = Section("x", "X")
+    builder = Context(
         make_data(30),
         outcomes=None,
         demographics=None,
@@ -301,26 +301,26 @@ def test_a_figure_that_did_not_aggregate_is_left_out(monkeypatch: pytest.MonkeyP
 def test_sections_follow_their_inputs(data: InterviewData) -> None:
     plain = build_report(data, generated_at=STAMP)
     ids = [s.id for s in plain.sections]
-    assert ids[0] == "overview" and ids[-1] == "data-quality"
+    assert ids[:2] == ["summary", "overview"] and ids[-2:] == ["data-quality", "methods"]
     assert "validity" not in ids and "adverse-impact" not in ids and "suggestion" not in ids
     empty = build_report(InterviewData(), generated_at=STAMP)
-    assert [s.id for s in empty.sections] == ["overview", "data-quality"]
+    assert [s.id for s in empty.sections] == ["overview", "data-quality", "methods"]
 
 
 def test_an_analysis_raising_data_error_shows_its_message(
     monkeypatch: pytest.MonkeyPatch, data: InterviewData
 ) -> None:
-    from milo_analytics import report as rep
+    from milo_analytics.report import context
 
     def boom(*args, **kwargs):
         raise DataError("speech scores are all missing; nothing to summarise")
 
-    real = rep._analysis
+    real = context.analysis_function
 
     def fake(name: str):
         return boom if name == "speech_summary" else real(name)
 
-    monkeypatch.setattr(rep, "_analysis", fake)
+    monkeypatch.setattr(context, "analysis_function", fake)
     report = build_report(data, generated_at=STAMP, strict=True)
     speech = next(s for s in report.sections if s.id == "speech")
     assert any(
@@ -344,7 +344,7 @@ def test_to_dict_is_json_and_pii_free(data: InterviewData) -> None:
     text = json.dumps(d)
     assert d["generated_at"] == STAMP
     assert "Zebedee" not in text and PLANTED_EMAIL not in text
-    overview = d["sections"][0]
+    overview = d["sections"][1]
     assert overview["id"] == "overview"
     kinds = [b["kind"] for b in overview["blocks"]]
     assert "figure" in kinds and "table" in kinds
@@ -354,7 +354,10 @@ def test_repr_html_is_compact_and_draws_figures(data: InterviewData) -> None:
     report = build_report(data, generated_at=STAMP)
     out = report._repr_html_()
     assert "<iframe" not in out
-    assert "Plotly.newPlot" in out and "window.Plotly" in out
+    assert "newPlot" in out and "window.Plotly" in out
+    from plotly.offline import get_plotlyjs
+
+    assert get_plotlyjs()[:300] not in out  # a notebook holds plotly.js once, not per report
     assert "Zebedee" not in out
     assert isinstance(report, Report) and "overview" in repr(report)
     # several displays in one notebook page never share a div id
@@ -432,8 +435,12 @@ def test_report_exposes_the_results_its_sections_were_built_from(data: Interview
     assert "audit" not in plain.results and "validity" not in plain.results
     # the header states the audit's conclusion with the section's own counts
     flags, below = len(audit.flags), len(audit.below_four_fifths)
-    headline = report.facts["Adverse impact"]
-    assert headline.startswith(f"{flags} flag") and f"{below} impact ratio" in headline
+    headline = "".join(str(part) for part in report.facts["Adverse impact"])
+    assert headline.startswith(f"{flags} flag") and f"{below:,} impact ratio" in headline
+    # the header's counts link to the flags and the four-fifths table
+    page = report.to_html()
+    assert "<a href='#flags'>" in page.split("</header>")[0]
+    assert 'id="flags"' in page and 'id="four-fifths"' in page
     assert "Adverse impact" not in plain.facts
     header = report.to_html().split("</header>")[0]
     assert "<th>Adverse impact</th>" in header
@@ -455,3 +462,43 @@ def test_a_bad_demographics_frame_shows_the_audit_error(data: InterviewData) -> 
     errors = [b.text for b in audit.blocks if b.kind == "error"]
     assert errors and errors[0].startswith("Bias audit: ")
     assert report.to_html().count('class="milo-error"') >= 1
+
+
+def test_pdf_without_chromium_names_the_package(
+    monkeypatch: pytest.MonkeyPatch, data: InterviewData, tmp_path
+) -> None:
+    from milo_analytics.errors import ConfigError
+
+    report = build_report(make_data(30), generated_at=STAMP)
+    monkeypatch.delenv("BROWSER_PATH", raising=False)
+    monkeypatch.setenv("MILO_ANALYTICS_CHROMIUM", str(tmp_path / "no-such-browser"))
+    with pytest.raises(ConfigError, match=r"MILO_ANALYTICS_CHROMIUM=.*no-such-browser"):
+        report.save_pdf(tmp_path / "r.pdf")
+    monkeypatch.delenv("MILO_ANALYTICS_CHROMIUM")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no browser anywhere
+    with pytest.raises(ConfigError, match=r"Debian's `chromium` package"):
+        report.save_pdf(tmp_path / "r.pdf")
+    assert not (tmp_path / "r.pdf").exists()
+
+
+def test_methods_document_ships_and_every_section_links_to_it(data: InterviewData) -> None:
+    import tomllib
+    from pathlib import Path
+
+    from milo_analytics.report.methods import methods_html
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert shipped["docs/methods.md"] == "milo_analytics/_docs/methods.md"
+    body, toc = methods_html()
+    assert len(toc) >= 10 and "<script" not in body
+    outcomes, demographics = _joined(data)
+    report = build_report(data, outcomes=outcomes, demographics=demographics, generated_at=STAMP)
+    page = report.to_html()
+    anchors = set(re.findall(r'id="(methods-[^"]+)"', page))
+    for sid in ("weights", "questions", "speech", "validity", "adverse-impact"):
+        section = next(s for s in report.sections if s.id == sid)
+        assert section.method and section.method[0] in anchors, sid
+        assert f'href="#{section.method[0]}"' in page
+    assert "METHODS §" not in page and "see ." not in page

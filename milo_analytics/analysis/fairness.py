@@ -903,6 +903,19 @@ class BiasAudit(Result):
         label = t["label"].iloc[0] if len(t) else str(measure)
         return bias_audit_figure(t, title=f"Impact ratios — {label} ({pid})")
 
+    def to_html(self, *, summary_only: bool = False, **options: Any) -> str:
+        """The audit as HTML: with ``summary_only=True`` the one-page summary NYC Local Law 144
+        asks for (data source and dates, applicants per category, rates, impact ratios,
+        unknown and excluded categories, distribution date), a whole page; else the notebook
+        view. ``options`` go to :func:`milo_analytics.report.ll144.summary_html` (``source``,
+        ``distribution_date``, ``posting_titles``, ``full_page``)."""
+        if not summary_only:
+            return self._repr_html_()
+        from ..report.ll144 import summary_html
+
+        options.setdefault("full_page", True)
+        return summary_html(self, **options)
+
     def _repr_html_(self) -> str:
         esc = html.escape
         parts = [f"<div class='milo-result'><h4>{esc(self.title)}</h4>"]

@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -284,6 +284,7 @@ def speech_summary(
     seed: int = 0,
     bootstrap: Resamples | None = None,
     n_jobs: int = 1,
+    reference: Literal["speech", "audit"] = "speech",
 ) -> SpeechSummary:
     """Distribution of the speech score and how it relates to content scores and outcomes.
 
@@ -318,6 +319,11 @@ def speech_summary(
         counts of the interviews it analyses.
     n_jobs
         Threads for the bootstrap.
+    reference
+        The reference group of the gaps: ``"speech"`` (above), or ``"audit"`` — the rule of
+        :func:`~milo_analytics.analysis.bias_audit` (the highest rate among groups with at least
+        2 % of everybody assessed, unknowns included; no minimum n), so that a report's speech
+        and audit tables name the same reference.
 
     Returns
     -------
@@ -515,7 +521,10 @@ def speech_summary(
                 )
                 # reference = highest scoring rate among groups large enough to estimate a
                 # rate (n ≥ 30 and ≥ 2 % of the known; NYC LL144 lets audits set < 2 % aside)
-                big = st[(st["n"] >= MIN_GROUP_N) & (st["n"] >= 0.02 * st["n"].sum())]
+                if reference == "audit":
+                    big = st[st["n"] >= 0.02 * (st["n"].sum() + unknown)]
+                else:
+                    big = st[(st["n"] >= MIN_GROUP_N) & (st["n"] >= 0.02 * st["n"].sum())]
                 ref = (big if len(big) else st)["rate"].idxmax()
                 ref_vals = d.loc[d["g"] == ref, "s"].to_numpy()
                 for gname, row in st.iterrows():

@@ -1,0 +1,142 @@
+"""The demo report as a reader sees it in headless Chromium, at 1,400 px and at the printed A4
+width: no table or figure overflows its box, every figure has drawn axis titles and a legend
+that fits, the summary's links resolve; the PDF has at most 25 A4 pages.
+
+The page is measured by a script added to a copy of it (``--dump-dom`` returns the DOM after
+the script ran). At the printed width the page is laid out as ``Report.save_pdf`` does
+(``?print``) with the page's ``@media print`` rules applied.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_browser import CHROMIUM, needs_chromium
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+MEASURE = r"""
+<script>
+setTimeout(function () {
+  var out = {tables: [], figures: [], links: [], width: document.documentElement.clientWidth};
+  var main = document.querySelector("main").getBoundingClientRect();
+  document.querySelectorAll(".milo-table-wrap").forEach(function (w, i) {
+    var t = w.querySelector("table"), r = w.getBoundingClientRect();
+    if (!r.width) { return; }  /* folded */
+    out.tables.push({i: i, box: r.right - main.right, inner: t.scrollWidth - w.clientWidth,
+                     text: (w.closest(".milo-block").querySelector("h3,summary,h4") || {}).textContent || w.closest("section").id});
+  });
+  document.querySelectorAll("div.milo-figure[data-figure]").forEach(function (d) {
+    var r = d.getBoundingClientRect();
+    if (!r.width || d.closest("details:not([open])")) { return; }  /* folded: not drawn */
+    var svg = d.querySelector("svg.main-svg");
+    var f = {id: d.id, box: r.right - main.right, svg: svg ? svg.getBoundingClientRect().width - r.width : null,
+             x: [], y: [], legend: null};
+    d.querySelectorAll("text.xtitle, text[class^='x'][class$='title']").forEach(function (t) { if (t.textContent.trim()) f.x.push(t.textContent); });
+    d.querySelectorAll("text.ytitle, text[class^='y'][class$='title']").forEach(function (t) { if (t.textContent.trim()) f.y.push(t.textContent); });
+    var lg = d.querySelector("g.legend");
+    if (lg) {
+      var b = lg.getBoundingClientRect(), s = svg.getBoundingClientRect();
+      f.legend = {left: b.left - s.left, right: s.right - b.right, top: b.top - s.top, bottom: s.bottom - b.bottom};
+    }
+    out.figures.push(f);
+  });
+  document.querySelectorAll("header a[href^='#'], #summary a[href^='#']").forEach(function (a) {
+    out.links.push({href: a.getAttribute("href"), ok: !!document.getElementById(a.getAttribute("href").slice(1))});
+  });
+  var pre = document.createElement("pre"); pre.id = "milo-measure"; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+}, 4000);
+</script>
+"""
+
+
+def measure(page: Path, tmp: Path, *, width: int, print_layout: bool) -> dict:
+    source = page.read_text(encoding="utf-8")
+    if print_layout:
+        # the @media print rules as plain rules: the printed page's fonts and widths
+        css = source.split("<style>", 1)[1].split("</style>", 1)[0]
+        rules = "".join(
+            m.group(1) for m in re.finditer(r"@media print \{((?:[^{}]*\{[^{}]*\})*)[^{}]*\}", css)
+        )
+        source = source.replace("</style>", rules + "</style>", 1)
+    copy = tmp / f"measure-{width}.html"
+    copy.write_text(source.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    url = copy.resolve().as_uri() + ("?print" if print_layout else "")
+    assert CHROMIUM is not None
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", f"--user-data-dir={tmp / f'profile-{width}'}",
+         "--virtual-time-budget=30000", f"--window-size={width},1000", "--dump-dom", url],
+        capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    m = re.search(r'<pre id="milo-measure">(.*?)</pre>', proc.stdout, re.S)
+    assert m, "the measuring script did not run"
+    import html
+
+    return json.loads(html.unescape(m.group(1)))
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from _demo_output import demo_output
+
+    return demo_output(tmp_path_factory)[1] / "milo-report.html"
+
+
+@needs_chromium
+@pytest.mark.parametrize(("width", "print_layout"), [(1400, False), (703, True)])
+def test_nothing_overflows_and_every_figure_is_readable(
+    demo_report: Path, tmp_path: Path, width: int, print_layout: bool
+) -> None:
+    from milo_analytics.report.document import PRINT_WIDTH_PX
+
+    assert PRINT_WIDTH_PX == 703  # A4 portrait, 12 mm margins: 186 mm at 96 dpi
+    m = measure(demo_report, tmp_path, width=width, print_layout=print_layout)
+    assert m["tables"] and m["figures"]
+    wide_boxes = [t for t in m["tables"] if t["box"] > 1]
+    assert wide_boxes == [], wide_boxes
+    if print_layout:  # paper does not scroll: every table fits its box
+        assert [t for t in m["tables"] if t["inner"] > 1] == []
+    for f in m["figures"]:
+        assert f["box"] <= 1 and f["svg"] is not None and f["svg"] <= 1, f
+        assert f["x"] and f["y"], f"{f['id']} lacks an axis title: {f}"
+        if f["legend"] is not None:
+            assert min(f["legend"].values()) >= -1, f"{f['id']} legend outside: {f['legend']}"
+    assert m["links"] and all(link["ok"] for link in m["links"]), m["links"]
+    hrefs = {link["href"] for link in m["links"]}
+    assert {"#flags", "#four-fifths", "#suggested-weights", "#ll144-summary"} <= hrefs
+
+
+@needs_chromium
+def test_demo_pdf_has_at_most_25_a4_pages(demo_report: Path, tmp_path: Path) -> None:
+    import pypdf
+
+    from milo_analytics.report import export
+    from milo_analytics.report.document import Report
+
+    class Page(Report):
+        def __init__(self) -> None:  # the demo's HTML as it is, printed by save_pdf
+            pass
+
+        def to_html(self) -> str:
+            return demo_report.read_text(encoding="utf-8")
+
+    pdf = export.save_pdf(Page(), tmp_path / "demo.pdf")
+    reader = pypdf.PdfReader(str(pdf))
+    assert 10 <= len(reader.pages) <= 25, len(reader.pages)
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width) / 72 * 25.4), round(float(box.height) / 72 * 25.4)) == (210, 297)
+    text = "".join((reader.pages[0].extract_text() + reader.pages[1].extract_text()).split())
+    assert "whatwasfound" in text.casefold() and "1flag" in text.casefold()
+    # the LL144 summary: one page per posting (its header, tables and distribution date)
+    pages = [p.extract_text() for p in reader.pages]
+    ll144 = [t for t in pages if "Bias audit summary —" in t]
+    assert len(ll144) == 2 and all(t.count("Bias audit summary —") == 1 for t in ll144)
+    assert all("Distribution" in t and "Intersection of sex and race/ethnicity" in t for t in ll144)
