@@ -15,7 +15,10 @@ inside the functions so that ``milo-analytics --help`` is fast.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
+import time
+import warnings
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -37,7 +40,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_state = {"debug": False}
+_state: dict[str, Any] = {"debug": False, "saved": None, "resumable": True}
 
 
 @app.callback()
@@ -320,7 +323,14 @@ def load_data(
                 if rate_limit is not None:
                     options["rate_limit"] = rate_limit
                 client = stack.enter_context(HeyMiloClient(**options))
-            data = load_postings(postings, client=client, store=st, progress=progress, **pull)
+            started = time.time()
+            try:
+                data = load_postings(postings, client=client, store=st, progress=progress, **pull)
+            except KeyboardInterrupt:
+                # main() prints the one "interrupted" line; it says what the pull kept
+                with contextlib.suppress(Exception):
+                    _state["saved"] = st.saved_since(started)
+                raise
         return data, source
 
 
@@ -576,9 +586,9 @@ def sandbox_cmd(
         typer.echo(f"HeyMilo sandbox serving {sb.world!r}")
         typer.echo(f"  HEYMILO_BASE_URL={sb.base_url}   (also {sb.base_url_v4})")
         typer.echo(f"  HEYMILO_API_KEY={sb.api_key}")
-        typer.echo("Press Ctrl-C to stop.")
         t0 = time.monotonic()
-        try:
+        try:  # Ctrl-C is the documented way to stop: a clean stop, exit status 0
+            typer.echo("Press Ctrl-C to stop.")
             while duration is None or time.monotonic() - t0 < duration:
                 time.sleep(0.2)
         except KeyboardInterrupt:
@@ -644,10 +654,23 @@ def pull_cmd(
         )
     typer.echo(repr(data))
     typer.echo(source)
-    if len(data.errors):
-        typer.echo(f"{_plural(len(data.errors), 'document')} failed; the next pull retries them:")
-        for row in data.errors.head(10).itertuples(index=False):
-            typer.echo(f"  {row.interview_id} [{row.stage}] {row.error}")
+    errors = data.errors
+    if len(errors):
+        invalid = errors["stage"] == "validate"
+        retried, left_out = errors[~invalid], errors[invalid]
+        if len(retried):
+            typer.echo(
+                f"{_plural(len(retried), 'document')} failed; the next pull fetches them again:"
+            )
+            for row in retried.head(10).itertuples(index=False):
+                typer.echo(f"  {row.interview_id or '-'} [{row.stage}] {row.error}")
+        if len(left_out):
+            typer.echo(
+                f"{_plural(len(left_out), 'document')} break the API's schema and are left out "
+                "(fetched again only when HeyMilo changes them):"
+            )
+            for row in left_out.head(10).itertuples(index=False):
+                typer.echo(f"  {row.interview_id or '-'} [{row.stage}] {row.error}")
     if parquet:
         typer.echo(f"parquet: {data.to_parquet(parquet)}")
 
@@ -922,7 +945,7 @@ def push_weights_cmd(
     except (PushError, WeightConflictError) as exc:
         if _state["debug"]:
             raise
-        echo_err(f"milo-analytics: error: {getattr(exc, 'cli_message', exc)}")
+        echo_err(f"milo-analytics: error: {cli_text(exc)}")
         stopped = isinstance(exc, PushError) and not isinstance(exc, WeightConflictError)
         raise SystemExit(EXIT_STOPPED if stopped else EXIT_CONFLICT) from None
     typer.echo(result.summary(cli=True))
@@ -981,7 +1004,7 @@ def rollback_cmd(
     except PushError as exc:
         if _state["debug"]:
             raise
-        echo_err(f"milo-analytics: error: {getattr(exc, 'cli_message', exc)}")
+        echo_err(f"milo-analytics: error: {cli_text(exc)}")
         raise SystemExit(EXIT_STOPPED) from None
     typer.echo(result.summary(cli=True))
     if result.unresolved:
@@ -1048,6 +1071,7 @@ def demo_command(
         if not quiet:
             echo_err(msg)
 
+    _state["resumable"] = False  # the demo's store starts afresh on every run
     out.mkdir(parents=True, exist_ok=True)
     store_path = out / "store.sqlite3"
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -1224,8 +1248,65 @@ def _print_summary(data: Any, report: Any, suggestion: Any, audit: Any) -> None:
 
 
 # --------------------------------------------------------------------------- entry point
+def _interrupted_line() -> str:
+    """The one line printed when Ctrl-C stops a command."""
+    saved = _state.get("saved")
+    if saved is None or not _state.get("resumable", True):
+        return "milo-analytics: interrupted"
+    return (
+        f"milo-analytics: interrupted; {_plural(saved, 'document')} saved, run the same command "
+        "to resume"
+    )
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Print a milo_analytics warning as one line in the CLI's words (not Python's)."""
+    echo_err(f"milo-analytics: warning: {cli_text(message)}")
+
+
+def cli_text(problem: BaseException | Warning | str) -> str:
+    """An error's or warning's message as the command line words it.
+
+    ``cli_message`` is a method of :class:`~milo_analytics.errors.MiloError` and
+    :class:`~milo_analytics.errors.MiloWarning`, and a plain attribute on a few exceptions
+    (``PushInterrupted``, or set on an instance); without either, ``str(problem)``.
+
+    Examples
+    --------
+    >>> from milo_analytics.errors import DataError
+    >>> cli_text(DataError("bad file", python_hint="pass key='email'", cli_hint="pass --key email"))
+    'bad file; pass --key email'
+    >>> cli_text(ValueError("plain"))
+    'plain'
+    """
+    text = getattr(problem, "cli_message", None)
+    if callable(text):
+        text = text()
+    return str(text) if text else str(problem)
+
+
+class _DropInterruptRecords(logging.Filter):
+    """The loader logs an interrupted pull in Python's words; the CLI prints its own line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "milo_interrupted", False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (used by the console script).
+
+    0 on success, 1 for an error (one line on stderr), 2 for a usage error (and for
+    ``audit --fail-on-flag`` with a flag), 130 when Ctrl-C stopped the command (one line:
+    ``interrupted; N documents saved, run the same command to resume`` when a pull was
+    running). Warnings of milo_analytics print as one line each (``milo-analytics: warning:``
+    and, for a :class:`~milo_analytics.errors.MiloWarning`, its CLI wording).
 
     Examples
     --------
@@ -1235,21 +1316,51 @@ def main(argv: list[str] | None = None) -> int:
     >>> code, "Usage: milo-analytics" in help_text.getvalue()
     (0, True)
     """
-    from .errors import MiloError
+    from .errors import MiloError, MiloWarning
 
     args = list(sys.argv[1:] if argv is None else argv)
-    _state["debug"] = "--debug" in args
+    _state.update(debug="--debug" in args, saved=None, resumable=True)
+    drop = _DropInterruptRecords()
+    handlers = [h for h in [*logging.getLogger().handlers, logging.lastResort] if h is not None]
+    for handler in handlers:
+        handler.addFilter(drop)
     try:
-        app(args=args, prog_name="milo-analytics", standalone_mode=False)
-    except SystemExit as exc:  # typer/click exits
-        return int(exc.code or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", MiloWarning)
+            previous = warnings.showwarning
+
+            def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
+                # milo_analytics' own warnings: one line in the CLI's words, no file:line
+                if isinstance(message, MiloWarning) or str(category.__module__).startswith(
+                    "milo_analytics"
+                ):
+                    _show_warning(message, category, *rest, **kw)
+                else:
+                    previous(message, category, *rest, **kw)
+
+            warnings.showwarning = show
+            return _run(args, MiloError)
+    finally:
+        for handler in handlers:
+            handler.removeFilter(drop)
+
+
+def _run(args: list[str], milo_error: type[Exception]) -> int:
+    """Invoke the typer app and turn every outcome into an exit status (see :func:`main`)."""
+    try:
+        # standalone_mode=False: typer returns a command's exit status (e.g. 130 after
+        # Ctrl-C, which it catches itself) instead of calling sys.exit
+        status = app(args=args, prog_name="milo-analytics", standalone_mode=False)
+    except SystemExit as exc:  # typer/click exits, `raise SystemExit(2)` in a command
+        # a command that exits on purpose has said why (push-weights' own Ctrl-C line too)
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except KeyboardInterrupt:
-        echo_err("milo-analytics: interrupted")
-        return 130
-    except MiloError as exc:
+        status = EXIT_INTERRUPTED
+    except milo_error as exc:
         if _state["debug"]:
             raise
-        echo_err(f"milo-analytics: error: {exc.cli_message()}")  # the CLI's wording of the fix
+        echo_err(f"milo-analytics: error: {cli_text(exc)}")  # the CLI's wording of the fix
         return 1
     except Exception as exc:  # click usage errors and unexpected failures
         import click
@@ -1270,7 +1381,11 @@ def main(argv: list[str] | None = None) -> int:
             f"milo-analytics: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
         )
         return 1
-    return 0
+    if not isinstance(status, int) or isinstance(status, bool):
+        status = 0  # a command returned None (or something that is not a status)
+    if status == EXIT_INTERRUPTED:
+        echo_err(_interrupted_line())
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,6 +40,7 @@ DataError
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 __all__ = [
@@ -51,13 +52,17 @@ __all__ = [
     "DataError",
     "InsufficientDataError",
     "MiloError",
+    "MiloWarning",
     "NotFoundError",
     "PushConflictError",
     "PushError",
     "RateLimitError",
     "ServerError",
+    "StorePermissionWarning",
+    "UnfinishedSyncWarning",
     "ValidationError",
     "WeightConflictError",
+    "warning_stacklevel",
     "with_hint",
 ]
 
@@ -122,6 +127,72 @@ class MiloError(Exception):
         if self.cli_hint is None:
             return str(self)
         return with_hint(self.detail, self.cli_hint)
+
+
+class MiloWarning(UserWarning):
+    """Root of every warning milo_analytics issues on purpose.
+
+    Like :class:`MiloError`, one message with two renderings of what to do (see the module
+    docstring): ``str(w)`` ends with ``python_hint``, :meth:`cli_message` (what the
+    ``milo-analytics`` command prints, as one line) with ``cli_hint``.
+
+    Examples
+    --------
+    >>> w = MiloWarning("the pull did not finish", python_hint="run load_posting('P')",
+    ...                 cli_hint="run `milo-analytics pull P`")
+    >>> str(w), w.cli_message()
+    ("the pull did not finish; run load_posting('P')", 'the pull did not finish; run `milo-analytics pull P`')
+    """
+
+    def __init__(
+        self, message: str, *, python_hint: str | None = None, cli_hint: str | None = None
+    ) -> None:
+        self.detail = message
+        self.python_hint = python_hint
+        self.cli_hint = cli_hint
+        super().__init__(with_hint(message, python_hint))
+
+    def cli_message(self) -> str:
+        """The warning as the command line prints it: with ``cli_hint`` (else ``str(self)``)."""
+        if self.cli_hint is None:
+            return str(self)
+        return with_hint(self.detail, self.cli_hint)
+
+
+class UnfinishedSyncWarning(MiloWarning):
+    """Frames were built from a store whose last pull of a posting did not finish.
+
+    Attributes
+    ----------
+    sync : milo_analytics.store.UnfinishedSync
+        What the store holds from that pull and when it started (also in
+        ``InterviewData.unfinished_syncs``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        python_hint: str | None = None,
+        cli_hint: str | None = None,
+        sync: Any = None,
+    ) -> None:
+        super().__init__(message, python_hint=python_hint, cli_hint=cli_hint)
+        self.sync = sync
+
+
+class StorePermissionWarning(MiloWarning):
+    """The store file, its WAL/SHM files or its folder can be read by other users.
+
+    Attributes
+    ----------
+    paths : list of str
+        The files and folders that are too open.
+    """
+
+    def __init__(self, message: str, *, paths: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.paths = list(paths or [])
 
 
 class ConfigError(MiloError):
@@ -328,3 +399,28 @@ class PushConflictError(PushError, WeightConflictError):
     ) -> None:
         PushError.__init__(self, message, applied=applied, audit_log=audit_log, unknown=unknown)
         self.conflicts = list(conflicts or [])  # after: the MRO runs WeightConflictError's init
+
+
+def warning_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside milo_analytics.
+
+    Call it as ``warnings.warn(w, stacklevel=warning_stacklevel())`` from the function that
+    warns: however deep inside the package that function is, the warning names the user's line.
+
+    Examples
+    --------
+    >>> warning_stacklevel() >= 2
+    True
+    """
+    try:
+        frame = sys._getframe(2)  # the caller of the function that warns
+    except ValueError:  # called from the top of the stack
+        return 2
+    level = 2
+    while frame is not None:
+        name = str(frame.f_globals.get("__name__", ""))
+        if name != "milo_analytics" and not name.startswith("milo_analytics."):
+            break
+        frame = frame.f_back
+        level += 1
+    return level

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import InitVar, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,10 @@ class InterviewData:
         Maximum of the per-question score scale (5 or 10), detected or set by the user. When
         postings use different scales this is the largest; ``postings.score_scale`` holds each
         posting's own scale.
+    unfinished_syncs : list of milo_analytics.store.UnfinishedSync
+        Postings loaded from a store whose last pull did not finish: the frames hold only what
+        that pull had saved (``posting_id``, ``started_at``, ``documents``, ``candidates``...).
+        Empty when every pull finished.
 
     Examples
     --------
@@ -201,6 +205,8 @@ class InterviewData:
     errors: pd.DataFrame = field(default_factory=lambda: empty_frame("errors"))
     postings: pd.DataFrame = field(default_factory=lambda: empty_frame("postings"))
     score_scale: int | None = None
+    # not a dataclass field: code that walks fields(InterviewData) meets frames and the scale
+    unfinished_syncs: InitVar[list[Any] | None] = None
 
     FRAME_NAMES = (
         "questions",
@@ -213,7 +219,8 @@ class InterviewData:
         "postings",
     )
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, unfinished_syncs: list[Any] | None) -> None:
+        self.unfinished_syncs: list[Any] = list(unfinished_syncs or ())
         for name in self.FRAME_NAMES:
             setattr(self, name, coerce_frame(name, getattr(self, name)))
         if self.score_scale is None:
@@ -337,11 +344,20 @@ class InterviewData:
             scores=by_interview(self.scores),
             transcript=by_interview(self.transcript),
             highlights=by_interview(self.highlights),
+            # an error of an interview without a candidate row (e.g. a record left out by
+            # validation) cannot be placed: it stays rather than vanish
             errors=self.errors[
-                self.errors["interview_id"].isin(ids) | self.errors["interview_id"].isna()
+                self.errors["interview_id"].isin(ids)
+                | self.errors["interview_id"].isna()
+                | ~self.errors["interview_id"].isin(c["interview_id"])
             ].reset_index(drop=True),
             postings=by_posting(self.postings),
             score_scale=self.score_scale,
+            unfinished_syncs=[
+                u
+                for u in self.unfinished_syncs
+                if posting_id is None or getattr(u, "posting_id", None) in postings
+            ],
         )
 
     # ------------------------------------------------------------------ I/O
@@ -360,9 +376,12 @@ class InterviewData:
         directory.mkdir(parents=True, exist_ok=True)
         for name in self.FRAME_NAMES:
             getattr(self, name).to_parquet(directory / f"{name}.parquet", index=False)
-        (directory / "meta.json").write_text(
-            json.dumps({"score_scale": self.score_scale, "format": 1}), encoding="utf-8"
-        )
+        meta = {
+            "score_scale": self.score_scale,
+            "format": 1,
+            "unfinished_syncs": [u.to_dict() for u in self.unfinished_syncs],
+        }
+        (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         return directory
 
     @classmethod
@@ -378,7 +397,10 @@ class InterviewData:
             path = directory / f"{name}.parquet"
             if path.exists():
                 frames[name] = pd.read_parquet(path)
-        return cls(**frames, score_scale=meta.get("score_scale"))
+        from .store import UnfinishedSync
+
+        syncs = [UnfinishedSync.from_dict(u) for u in meta.get("unfinished_syncs") or ()]
+        return cls(**frames, score_scale=meta.get("score_scale"), unfinished_syncs=syncs)
 
     # ------------------------------------------------------------------ display
     def summary(self) -> dict[str, Any]:
@@ -397,13 +419,16 @@ class InterviewData:
             "first_created": created.min() if len(created) else None,
             "last_created": created.max() if len(created) else None,
             "statuses": c["status"].value_counts().to_dict(),
+            "unfinished_syncs": [u.posting_id for u in self.unfinished_syncs],
         }
 
     def __repr__(self) -> str:
         s = self.summary()
+        unfinished = f", unfinished_syncs={s['unfinished_syncs']}" if s["unfinished_syncs"] else ""
         return (
             f"InterviewData(postings={s['postings']}, candidates={s['candidates']}, "
-            f"interviews={s['interviews']}, questions={s['questions']}, errors={s['errors']})"
+            f"interviews={s['interviews']}, questions={s['questions']}, errors={s['errors']}"
+            f"{unfinished})"
         )
 
     def _repr_html_(self) -> str:
@@ -425,6 +450,8 @@ class InterviewData:
         statuses = ", ".join(f"{k}: {v:,}" for k, v in s["statuses"].items()) or "—"
         rows.append(("Statuses", statuses))
         rows.append(("Load errors", f"{s['errors']:,}"))
+        for u in self.unfinished_syncs:
+            rows.append(("Unfinished pull", u.message()))
         body = "".join(
             f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>{esc(str(v))}</td></tr>"
             for k, v in rows
@@ -448,7 +475,7 @@ class InterviewData:
                     return False
             elif a != b:
                 return False
-        return True
+        return self.unfinished_syncs == other.unfinished_syncs
 
     __hash__ = None  # type: ignore[assignment]
 

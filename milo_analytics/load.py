@@ -15,8 +15,17 @@ house). It has three layers:
 The ``errors`` frame lists only documents that failed to load or parse, one row each, with a
 ``stage``: ``fetch`` (the request still failed after the client's retries), ``parse`` (a
 malformed interview-data document, or a body that is not JSON), ``candidate``, ``question`` or
-``posting`` (a malformed listing record) and ``file`` (an exported file that cannot be read).
-Unfinished interviews are never errors. A failed document is fetched again on the next pull.
+``posting`` (a malformed listing record), ``file`` (an exported file that cannot be read),
+``store`` (a stored copy that no longer decodes; the store marks it for refetch) and
+``validate`` (a value outside the API's declared range — :data:`RANGES`, :data:`TIME_RANGE` —,
+a number no column type can hold, or a scorecard item without its required ``score``; the
+message names the record, the field, the value and the allowed range, and the document is
+left out of the frames). Unfinished interviews are never errors. A failed document is fetched
+again on the next pull; a ``validate`` one only when HeyMilo changes it (its candidate record
+changes), since fetching the same document again would give the same values.
+
+Validation runs on the built columns (a few vectorised comparisons per column), not value by
+value, so it costs little next to parsing.
 
 Examples
 --------
@@ -57,9 +66,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import AuthenticationError, ConfigError, DataError, MiloError, NotFoundError
-from .frames import RESULT_STATUSES, SCHEMAS, UTC_TIME, InterviewData
-from .store import Store, SyncState, pack_document, unpack_document
+from .errors import (
+    AuthenticationError,
+    ConfigError,
+    DataError,
+    MiloError,
+    NotFoundError,
+    warning_stacklevel,
+)
+from .frames import RESULT_STATUSES, SCHEMAS, UTC_TIME, InterviewData, coerce_frame
+from .store import (
+    Store,
+    SyncState,
+    UnfinishedSync,
+    pack_document,
+    unpack_document,
+)
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -84,8 +106,12 @@ STAGE_PARSE = "parse"  # the interview-data document is malformed
 STAGE_CANDIDATE = "candidate"  # a candidate record is malformed
 STAGE_QUESTION = "question"  # a question record is malformed
 STAGE_FILE = "file"  # an exported file could not be read
+STAGE_STORE = "store"  # the stored copy no longer decodes: marked for refetch
+STAGE_VALIDATE = "validate"  # a value outside the API's declared range, or unrepresentable
 
 _SCALES = (5, 10)
+#: Candidate records a pull stores at most in one go while it lists (if no document arrives).
+_LISTED_BATCH = 1000
 #: Interviews parsed between two conversions of rows into frame parts (bounds peak memory).
 _CHUNK = 5000
 #: One shared string object per common speaker (millions of turns otherwise each hold a copy).
@@ -94,6 +120,16 @@ _SPEAKERS = {s: s for s in ("Interviewer", "Candidate", "System")}
 
 class _Malformed(Exception):
     """Internal: a document does not have the shape the API documents."""
+
+
+class _Damaged(_Malformed):
+    """Internal: a stored copy no longer decodes (the store marks it for refetch)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(
+            f"the stored copy is damaged ({type(exc).__name__}: {exc}); the next pull fetches "
+            "it again"
+        )
 
 
 # --------------------------------------------------------------------------- small validators
@@ -118,6 +154,14 @@ def _short(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _huge(v: Any) -> str:
+    """A number for a message; integers too long to read are shown in scientific notation."""
+    if isinstance(v, int) and not isinstance(v, bool) and len(str(abs(v))) > 20:
+        digits = str(abs(v))
+        return f"{'-' if v < 0 else ''}{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
+    return _short(v)
+
+
 def _bad(where: str, value: Any, expected: str) -> _Malformed:
     """The one wording of a wrong-type field: ``<where> is <type> <value>, expected <what>``."""
     return _Malformed(f"{where} is {type(value).__name__} {_short(value)}, expected {expected}")
@@ -133,11 +177,14 @@ def _field(
     raise _bad(f"{where}.{key}", v, expected)
 
 
-def _num(doc: Mapping[str, Any], key: str, where: str) -> float | None:
+def _num(doc: Mapping[str, Any], key: str, where: str) -> float | int | None:
     v = _field(doc, key, where, _is_num, "a number")
     if v is None:
         return None
-    f = float(v)
+    try:
+        f = float(v)
+    except OverflowError:  # an integer beyond any float: reported when its column is built
+        return v
     return None if math.isnan(f) else f
 
 
@@ -175,49 +222,231 @@ def _time(v: Any, where: str) -> float | str | None:
 
 
 # --------------------------------------------------------------------------- column helpers
-def _times(values: list[Any]) -> pd.Series:
-    """UTC timestamps from epoch seconds (fast path) or ISO strings (mixed allowed)."""
+#: Declared ranges checked on the built columns, ``(frame, column) -> (low, high)``, inclusive.
+#: Sources: shared/heymilo/openapi.json and API-NOTES.md — ``score`` and ``match_score``
+#: "Overall match score (0-100)"; ``speech_score`` "(0.0-5.0)"; a scorecard item's ``score``
+#: "Score (1-10)" (the guides' 1–5 lies inside it; the posting's scale is detected or given);
+#: ``score_weight`` "Importance weight (1-10)", and API-NOTES §4: "tolerate floats and values
+#: of 0–5 when reading" (inline creation accepts 0–5, guides create 1.5) — so 0–10, floats read.
+RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("candidates", "score"): (0, 100),
+    ("interviews", "score"): (0, 100),
+    ("interviews", "match_score"): (0, 100),
+    ("interviews", "speech_score"): (0, 5),
+    ("scores", "score"): (1, 10),
+    ("scores", "score_weight"): (0, 10),
+    ("questions", "score_weight"): (0, 10),
+}
+#: Times the API sends (epoch seconds) must lie in [1970-01-01, 2100-01-01) UTC: the API
+#: declares no range, and anything outside is a broken record (1e20 would overflow pandas).
+TIME_RANGE = (0.0, 4_102_444_800.0)
+_TIME_LOW = pd.Timestamp(TIME_RANGE[0], unit="s", tz="UTC")
+_TIME_HIGH = pd.Timestamp(TIME_RANGE[1], unit="s", tz="UTC")
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _range_text(low: float, high: float) -> str:
+    return f"{low:g}–{high:g}"
+
+
+class _Problems:
+    """Values of the documents being built that break the API's schema or cannot be
+    represented, keyed by the document they came from (collected while building columns)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, Any, str]] = []  # (frame, key, message)
+
+    def add(self, frame: str, columns: Mapping[str, list[Any]], row: int, text: str) -> None:
+        if frame in ("postings",):
+            key: Any = columns["posting_id"][row]
+        elif frame == "questions":
+            key = (columns["posting_id"][row], columns["question_id"][row])
+        else:
+            key = columns["interview_id"][row]
+        self.items.append((frame, key, text))
+
+
+#: API field names of frame columns, for messages (scores' are per scorecard item).
+_FIELD_NAMES = {
+    ("interviews", "match_score"): "web_interview.match_score",
+    ("interviews", "speech_score"): "web_interview.speech_score",
+    ("candidates", "last_activity_at"): "workflow.last_activity_at",
+    ("transcript", "timestamp"): "web_interview.transcript[].timestamp",
+    ("transcript", "turn"): "web_interview.transcript[] position",
+    ("highlights", "text"): "web_interview.highlights[]",
+}
+
+
+def _field_name(frame: str, column: str, columns: Mapping[str, list[Any]], row: int) -> str:
+    if frame == "scores":
+        return f"web_interview.scorecard[question {columns['question_id'][row]}].{column}"
+    return _FIELD_NAMES.get((frame, column), column)
+
+
+def _times(
+    values: list[Any], problems: _Problems | None = None, where: Callable[[int], None] | None = None
+) -> pd.Series:
+    """UTC timestamps from epoch seconds (fast path) or ISO strings (mixed allowed).
+
+    Values outside :data:`TIME_RANGE` (and unparseable strings) become NaT; ``where(i)`` is
+    called for each, so the caller can report the record.
+    """
     if not values:
         return pd.Series([], dtype=UTC_TIME)
     try:
         arr = np.array([np.nan if v is None else v for v in values], dtype="float64")
-    except (TypeError, ValueError):
-        out = [
-            pd.NaT
-            if v is None
-            else pd.Timestamp(float(v), unit="s", tz="UTC")
-            if _is_num(v)
-            else _iso(v)
-            for v in values
-        ]
+    except (TypeError, ValueError, OverflowError):
+        out = []
+        for i, v in enumerate(values):
+            ts = _one_time(v)
+            if ts is None:
+                if where is not None:
+                    where(i)
+                ts = pd.NaT
+            out.append(ts)
         return pd.Series(pd.to_datetime(out, utc=True), dtype=UTC_TIME)
+    with np.errstate(invalid="ignore"):
+        bad = (arr < TIME_RANGE[0]) | (arr >= TIME_RANGE[1])
+    if bad.any():
+        for i in np.flatnonzero(bad):
+            if where is not None:
+                where(int(i))
+        arr[bad] = np.nan
     return pd.Series(pd.to_datetime(arr * 1e6, unit="us", utc=True), dtype=UTC_TIME)
+
+
+def _one_time(v: Any) -> pd.Timestamp | None:
+    """One value as a UTC Timestamp in :data:`TIME_RANGE`; NaT for None; None when invalid."""
+    if v is None:
+        return pd.NaT
+    if _is_num(v):
+        try:
+            f = float(v)
+        except OverflowError:
+            return None
+        if not TIME_RANGE[0] <= f < TIME_RANGE[1]:
+            return None
+        return pd.Timestamp(f, unit="s", tz="UTC")
+    ts = _iso(v) if isinstance(v, str) else pd.NaT
+    if ts is pd.NaT or not _TIME_LOW <= ts < _TIME_HIGH:
+        return None
+    return ts
 
 
 def _iso(v: str) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(v)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    if ts is pd.NaT:
         return pd.NaT
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _frame(name: str, columns: dict[str, list[Any]]) -> pd.DataFrame:
-    """A frame of schema ``name`` from plain column lists (all the same length)."""
+def _numbers(values: list[Any], dtype: str, where: Callable[[int, Any], None]) -> pd.Series:
+    """The slow path of a numeric column: values no float64/int64 holds become NA and are
+    reported with ``where(i, value)``."""
+    out = []
+    low, high = _INT64
+    for i, v in enumerate(values):
+        if v is not None:
+            try:
+                float(v)
+                ok = dtype != "Int64" or low <= v <= high
+            except (OverflowError, TypeError, ValueError):
+                ok = False
+            if not ok:
+                where(i, v)
+                v = None
+        out.append(v)
+    return pd.Series(pd.array(out, dtype=dtype))
+
+
+def _frame(
+    name: str, columns: dict[str, list[Any]], problems: _Problems | None = None
+) -> pd.DataFrame:
+    """A frame of schema ``name`` from plain column lists (all the same length).
+
+    With ``problems``, values outside the API's declared ranges (:data:`RANGES`,
+    :data:`TIME_RANGE`), values no column type can hold, and scorecard items missing their
+    required ``score`` are reported there (checked on whole columns, not value by value).
+    """
     schema = SCHEMAS[name]
     out: dict[str, Any] = {}
     for col, dtype in schema.items():
         values = columns[col]
+
+        def unrepresentable(i: int, v: Any, col: str = col) -> None:
+            if problems is not None:
+                field = _field_name(name, col, columns, i)
+                problems.add(
+                    name, columns, i, f"{field} is {_huge(v)}, a number that cannot be represented"
+                )
+
+        def out_of_time_range(i: int, col: str = col, values: list[Any] = values) -> None:
+            # interviews.interviewed_at is the candidate record's, reported with that record
+            if problems is not None and (name, col) != ("interviews", "interviewed_at"):
+                field = _field_name(name, col, columns, i)
+                problems.add(
+                    name,
+                    columns,
+                    i,
+                    f"{field} is {_huge(values[i])}, not a time from 1970-01-01 to 2100-01-01 "
+                    "(epoch seconds or ISO-8601)",
+                )
+
         if dtype == UTC_TIME:
-            out[col] = _times(values)
+            out[col] = _times(values, problems, out_of_time_range)
         elif dtype == "bool":
             out[col] = pd.Series(np.array(values, dtype=bool), dtype=bool)
+        elif dtype in ("Float64", "Int64"):
+            try:
+                out[col] = pd.Series(pd.array(values, dtype=dtype))
+            except (OverflowError, TypeError, ValueError):
+                out[col] = _numbers(values, dtype, unrepresentable)
         else:
             out[col] = pd.Series(pd.array(values, dtype=dtype))
     for col, values in columns.items():
         if col not in schema:
             out[col] = pd.Series(values)
+    if problems is not None:
+        _check_ranges(name, columns, out, problems)
     return pd.DataFrame(out)
+
+
+def _check_ranges(
+    name: str, columns: dict[str, list[Any]], built: dict[str, Any], problems: _Problems
+) -> None:
+    """Report values outside :data:`RANGES` and missing required scores (vectorised)."""
+    for (frame, col), (low, high) in RANGES.items():
+        if frame != name:
+            continue
+        arr = built[col].to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = (arr < low) | (arr > high)
+        for i in np.flatnonzero(bad):
+            i = int(i)
+            field = _field_name(name, col, columns, i)
+            problems.add(
+                name,
+                columns,
+                i,
+                f"{field} is {_short(columns[col][i])}, outside the API's range "
+                f"{_range_text(low, high)}",
+            )
+    if name == "scores":
+        missing = built["score"].isna().to_numpy() & ~built["not_scored"].to_numpy()
+        for i in np.flatnonzero(missing):
+            i = int(i)
+            if columns["score"][i] is not None:
+                continue  # unrepresentable, reported as such
+            field = _field_name(name, "score", columns, i)
+            problems.add(
+                name,
+                columns,
+                i,
+                f"{field} is missing: the API requires it for every item not marked not_scored",
+            )
 
 
 # --------------------------------------------------------------------------- per-document parsers
@@ -501,8 +730,8 @@ def frames_from_documents(
         scored item exceeds 5, else 5). ``postings.score_scale`` holds each posting's scale;
         ``InterviewData.score_scale`` the largest.
     strict
-        Raise :class:`~milo_analytics.errors.DataError` on the first malformed document instead
-        of listing it in ``errors``.
+        Raise :class:`~milo_analytics.errors.DataError` on the first malformed document (or
+        one breaking the API's declared ranges) instead of listing it in ``errors``.
 
     Returns
     -------
@@ -517,8 +746,8 @@ def frames_from_documents(
     Raises
     ------
     DataError
-        ``score_scale`` is not 5 or 10, or scores exceed it; with ``strict=True`` also for a
-        malformed document.
+        ``score_scale`` is not 5 or 10, or valid scores exceed it; with ``strict=True`` also
+        for a malformed document or one breaking the API's declared ranges.
 
     Examples
     --------
@@ -640,16 +869,13 @@ def _frames_from_documents(
     t_rows: list[tuple[Any, ...]] = []
     h_rows: list[tuple[Any, ...]] = []
     parts: dict[str, list[pd.DataFrame]] = {n: [] for n in ("scores", "transcript", "highlights")}
-    top: dict[str, float] = {}  # highest scored item per posting, for the scale
+    problems = _Problems()
 
     def flush() -> None:
         """Turn the rows gathered so far into frame parts (bounded memory for big pulls)."""
-        for r in s_rows:
-            if not r[6] and r[4] is not None and (r[1] not in top or r[4] > top[r[1]]):
-                top[r[1]] = r[4]
         for name, rows in (("scores", s_rows), ("transcript", t_rows), ("highlights", h_rows)):
             if rows or not parts[name]:
-                parts[name].append(_frame(name, _columns(rows, SCHEMAS[name])))
+                parts[name].append(_frame(name, _columns(rows, SCHEMAS[name]), problems))
             rows.clear()
 
     def posting_of(iid: str, d: Any) -> str | None:
@@ -668,9 +894,12 @@ def _frames_from_documents(
                 if isinstance(d, bytes):
                     try:
                         d = unpack_document(d)
-                    except (ValueError, zlib.error) as exc:
-                        raise _Malformed(f"stored document is unreadable: {exc}") from None
+                    except (ValueError, TypeError, zlib.error) as exc:
+                        raise _Damaged(exc) from None
                 rows = _parse_interview(d)
+        except _Damaged as exc:
+            fail(real_id, STAGE_STORE, str(exc))
+            continue
         except _Malformed as exc:
             fail(real_id, STAGE_PARSE, str(exc))
             continue
@@ -686,9 +915,39 @@ def _frames_from_documents(
             flush()
     flush()
 
-    # score scale, per posting (postings may differ: the guides use 1–5, the spec 1–10)
+    frames: dict[str, pd.DataFrame] = {
+        "questions": _frame(
+            "questions",
+            _columns(
+                sorted(
+                    q_rows.values(),
+                    key=lambda r: (r[0], r[2] if r[2] is not None else 1 << 30, r[1]),
+                ),
+                SCHEMAS["questions"],
+            ),
+            problems,
+        ),
+        "candidates": _frame(
+            "candidates",
+            _columns(
+                [c_rows[k] for k in sorted(c_rows, key=lambda k: (c_rows[k][1], k))],
+                SCHEMAS["candidates"],
+            ),
+            problems,
+        ),
+        "interviews": _frame("interviews", _columns(i_rows, SCHEMAS["interviews"]), problems),
+    }
+    for name, pieces in parts.items():
+        frames[name] = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+        pieces.clear()
+    _drop_violations(frames, problems, fail)
+    problems.items.clear()
+
+    # score scale, per posting (postings may differ: the guides use 1–5, the spec 1–10),
+    # from the scored items that passed validation
     seen = set(p_rows) | {k[0] for k in q_rows} | {r[1] for r in c_rows.values()}
     seen |= {r[1] for r in i_rows if r[1] is not None}
+    top = _top_scores(frames["scores"])
     scales: dict[str, int | None] = {}
     for pid in seen:
         wanted = score_scale.get(pid) if isinstance(score_scale, Mapping) else score_scale
@@ -710,36 +969,98 @@ def _frames_from_documents(
     for pid in seen - set(p_rows):
         p_rows[pid] = (pid, None, None, None, None, None)
     p_rows = {k: (*v, scales.get(k)) for k, v in p_rows.items()}
-
-    frames = {
-        "postings": _frame(
-            "postings",
-            _columns([p_rows[k] for k in sorted(p_rows)], SCHEMAS["postings"]),
-        ),
-        "questions": _frame(
-            "questions",
-            _columns(
-                sorted(
-                    q_rows.values(),
-                    key=lambda r: (r[0], r[2] if r[2] is not None else 1 << 30, r[1]),
-                ),
-                SCHEMAS["questions"],
-            ),
-        ),
-        "candidates": _frame(
-            "candidates",
-            _columns(
-                [c_rows[k] for k in sorted(c_rows, key=lambda k: (c_rows[k][1], k))],
-                SCHEMAS["candidates"],
-            ),
-        ),
-        "interviews": _frame("interviews", _columns(i_rows, SCHEMAS["interviews"])),
-        "errors": _frame("errors", _columns(err_rows, SCHEMAS["errors"])),
-    }
-    for name, pieces in parts.items():
-        frames[name] = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
-        pieces.clear()
+    frames["postings"] = _frame(
+        "postings", _columns([p_rows[k] for k in sorted(p_rows)], SCHEMAS["postings"]), problems
+    )
+    _drop_violations(frames, problems, fail)
+    frames["errors"] = _frame("errors", _columns(err_rows, SCHEMAS["errors"]))
     return InterviewData(**frames, score_scale=scale)
+
+
+def _top_scores(scores: pd.DataFrame) -> dict[str, float]:
+    """The highest score of a scored item per posting (for the scale), vectorised."""
+    if scores.empty:
+        return {}
+    kept = scores.loc[~scores["not_scored"] & scores["score"].notna(), ["posting_id", "score"]]
+    if kept.empty:
+        return {}
+    return {str(k): float(v) for k, v in kept.groupby("posting_id")["score"].max().items()}
+
+
+#: Which document a problem found in a frame belongs to.
+_DOCUMENT_OF = {
+    "candidates": "candidate record",
+    "questions": "question",
+    "postings": "posting",
+    "interviews": "interview data",
+    "scores": "interview data",
+    "transcript": "interview data",
+    "highlights": "interview data",
+}
+_PER_INTERVIEW = ("interviews", "scores", "transcript", "highlights")
+
+
+def _drop_violations(
+    frames: dict[str, pd.DataFrame],
+    problems: _Problems,
+    fail: Callable[[Any, str, str], None],
+) -> None:
+    """Report each document with problems once (stage ``validate``) and leave it out.
+
+    An interview-data document's rows leave ``interviews``, ``scores``, ``transcript`` and
+    ``highlights`` (its candidate stays); a candidate record leaves with every row of its
+    interview (the record joins the interview to everything else); a question leaves
+    ``questions``; a posting keeps only its id and scale.
+    """
+    if not problems.items:
+        return
+    by_doc: dict[tuple[str, Any], list[str]] = {}
+    for frame, key, text in problems.items:
+        by_doc.setdefault((_DOCUMENT_OF[frame], key), []).append(text)
+    interviews: set[str] = set()
+    candidates: set[str] = set()
+    questions: set[tuple[str, str]] = set()
+    postings: set[str] = set()
+    for (doc, key), texts in by_doc.items():
+        unique = list(dict.fromkeys(texts))
+        shown = "; ".join(unique[:5]) + (f"; and {len(unique) - 5} more" if len(unique) > 5 else "")
+        if doc == "interview data":
+            interviews.add(key)
+            fail(key, STAGE_VALIDATE, f"interview data: {shown}; the document is left out")
+        elif doc == "candidate record":
+            candidates.add(key)
+            fail(
+                key,
+                STAGE_VALIDATE,
+                f"candidate record: {shown}; the record and its interview are left out",
+            )
+        elif doc == "question":
+            questions.add(key)
+            fail(None, STAGE_VALIDATE, f"question {key[1]} of posting {key[0]}: {shown}; the "
+                 "question is left out")  # fmt: skip
+        else:
+            postings.add(key)
+            fail(None, STAGE_VALIDATE, f"posting {key}: {shown}; only its id is kept")
+    gone = interviews | candidates
+    if gone:
+        for name in _PER_INTERVIEW:
+            frame = frames.get(name)
+            if frame is not None and len(frame):
+                frames[name] = frame[~frame["interview_id"].isin(gone)].reset_index(drop=True)
+    if candidates:
+        c = frames["candidates"]
+        frames["candidates"] = c[~c["interview_id"].isin(candidates)].reset_index(drop=True)
+    if questions:
+        q = frames["questions"]
+        keys = pd.MultiIndex.from_frame(q[["posting_id", "question_id"]].astype(object))
+        frames["questions"] = q[~keys.isin(list(questions))].reset_index(drop=True)
+    if postings and "postings" in frames:
+        p = frames["postings"].copy()
+        rows = p["posting_id"].isin(postings)
+        for col in p.columns:
+            if col not in ("posting_id", "score_scale"):
+                p.loc[rows, col] = None
+        frames["postings"] = p
 
 
 # --------------------------------------------------------------------------- folders of documents
@@ -1212,11 +1533,12 @@ class _Prepared:
     def load(self) -> dict[str, Any] | None:
         try:
             rows = unpack_document(self.rows)
-        except (ValueError, zlib.error):  # a damaged cache: parse the document again
+        except (ValueError, TypeError, zlib.error):  # a damaged cache: parse the document again
             try:
-                return _parse_interview(unpack_document(self.doc))
-            except (ValueError, zlib.error) as exc:
-                raise _Malformed(f"stored document is unreadable: {exc}") from None
+                doc = unpack_document(self.doc)
+            except (ValueError, TypeError, zlib.error) as exc:
+                raise _Damaged(exc) from None
+            return _parse_interview(doc)
         for t in rows["transcript"]:
             t[2] = _SPEAKERS.get(t[2], t[2])
         return rows
@@ -1236,9 +1558,12 @@ def pull_posting(
     Stores the posting and its questions, then pages through the candidate listing and,
     while it does, fetches the interview data of the candidates the refetch rule selects
     (:func:`needs_fetch`) on a thread pool sharing ``client``. Documents are committed with
-    their sync state as they arrive (those arriving together in one transaction), so an
-    interruption loses at most the documents in flight; the listing itself is stored at the
-    end, in one transaction.
+    their sync state and the candidate records listed so far as they arrive (those arriving
+    together in one transaction), so an interruption loses at most the documents in flight,
+    and every stored document has its candidate record. The pull's start is recorded first and
+    its end last (:meth:`~milo_analytics.store.Store.mark_sync_started`, ``mark_synced``): a
+    load from a store whose pull did not finish says so. At the end the whole listing replaces
+    the stored one in one transaction (candidates no longer listed leave).
 
     Parameters
     ----------
@@ -1287,29 +1612,44 @@ def pull_posting(
         )
         store.clear_posting(posting_id)
     store.save_posting(posting_id, posting if isinstance(posting, dict) else None, source=source)
+    store.mark_sync_started(posting_id)  # unfinished until mark_synced below
 
     questions = list(client.questions.list(posting_id, raw=True))
     store.save_questions(posting_id, questions)
 
     # The interview data of a page's candidates is fetched while the next pages are listed.
+    # The candidate records listed so far are stored as the pull goes (each with or before its
+    # document), so that an interrupted pull leaves every stored document with its record.
     states = store.sync_states(posting_id)
     listing: dict[str, dict[str, Any]] = {}
+    listed: list[tuple[str, int, dict[str, Any]]] = []
+
+    def take_listed() -> list[tuple[str, int, dict[str, Any]]]:
+        batch = listed[:]
+        listed.clear()
+        return batch
 
     def to_fetch() -> Iterator[tuple[str, str]]:
-        for cand in client.candidates.list(posting_id, raw=True):
+        for position, cand in enumerate(client.candidates.list(posting_id, raw=True)):
             iid = cand.get("interview_id") if isinstance(cand, dict) else None
             if not isinstance(iid, str) or not iid:
                 continue
             seen = iid in listing
             listing.pop(iid, None)  # a record seen twice (it moved while paging): keep the last
             listing[iid] = cand
+            listed.append((posting_id, position, cand))
+            if len(listed) >= _LISTED_BATCH:
+                store.record_fetches(candidates=take_listed())
             if not seen and needs_fetch(cand, states.get(iid)):
                 yield iid, candidate_fingerprint(cand)
 
     t1 = time.perf_counter()
     concurrency = resolve_concurrency(concurrency, client)
     try:
-        _fetch_all(client, store, posting_id, to_fetch(), report, strict, progress, concurrency)
+        _fetch_all(
+            client, store, posting_id, to_fetch(), report, strict, progress, concurrency,
+            take_listed,
+        )  # fmt: skip
     except KeyboardInterrupt:
         logger.warning(
             "pull of posting %s interrupted: %d interview documents fetched so far are saved "
@@ -1318,6 +1658,7 @@ def pull_posting(
             posting_id,
             report.fetched,
             store.path,
+            extra={"milo_interrupted": True},  # the CLI says it in its own words
         )
         raise
     store.save_candidates(posting_id, listing.values())
@@ -1347,6 +1688,7 @@ def _fetch_all(
     strict: bool,
     progress: ProgressArg,
     concurrency: int,
+    take_listed: Callable[[], list[tuple[str, int, dict[str, Any]]]] = list,
 ) -> None:
     from .api.errors import MalformedResponseError
 
@@ -1426,8 +1768,8 @@ def _fetch_all(
                         message = message.split(": ", 1)[1]  # drop the "interview X" prefix
                     failed.append((iid, posting_id, status, message))
             in_flight += submit(len(batch))
-            # each document commits together with its sync state
-            store.record_fetches(ok, failed)
+            # each document commits together with its sync state (and its candidate record)
+            store.record_fetches(ok, failed, take_listed())
             report.fetched += len(ok)
             report.failed += len(failed)
             for iid, _, stage, message in failed:
@@ -1470,6 +1812,16 @@ def frames_from_store(
     Only interviews in each posting's stored candidate listing are included; ``errors`` lists
     those whose last fetch failed (a stale good copy, if any, still appears in the frames).
 
+    When the last pull of a posting did not finish (:meth:`Store.unfinished_sync`), everything
+    it stored is loaded: the candidate records listed so far and every interview document of
+    the posting (a document without a stored candidate record gets one made from the
+    document's own fields, without its dates). Each such posting is in
+    ``data.unfinished_syncs`` and gets an :class:`~milo_analytics.errors.UnfinishedSyncWarning`
+    saying how much the store holds, when that pull started and how to finish it.
+
+    A stored document that no longer decodes is listed in ``errors`` (stage ``store``) and
+    marked in the store for refetch: the next pull fetches it again.
+
     Raises
     ------
     DataError
@@ -1480,6 +1832,10 @@ def frames_from_store(
     errors: list[dict[str, Any]] = []
     docs: dict[str, Any] = {}
     ids_of: dict[str, set[str]] = {}
+    made: list[dict[str, Any]] = []  # candidate records made from documents (unfinished pulls)
+    unfinished: list[UnfinishedSync] = []
+    damaged: list[tuple[str, str]] = []  # listing documents that no longer decode
+    damaged_listing: list[dict[str, Any]] = []
     for pid in posting_ids:
         if not store.has_posting(pid):
             known = store.posting_ids()
@@ -1488,26 +1844,91 @@ def frames_from_store(
                 f"load_posting({pid!r}) (refresh=True)"
                 + (f"; the store has {', '.join(known[:10])}" if known else "; the store is empty")
             )
-        doc = store.posting(pid)
+        sync = store.unfinished_sync(pid)
+        if sync is not None:
+            unfinished.append(sync)
+        doc = store.posting(pid, damaged=damaged)
         if doc is not None:
             postings.append(doc)
-        questions.extend(store.questions(pid))
+        questions.extend(store.questions(pid, damaged=damaged))
+        for key, message in damaged:
+            damaged_listing.append({"interview_id": None, "stage": STAGE_STORE,
+                                    "error": f"posting {pid}, {key}: {message}; the next pull "
+                                    "replaces it"})  # fmt: skip
+        damaged.clear()
         ids = ids_of[pid] = set(store.candidate_ids(pid))
         for iid, blob, rows, version in store.iter_interview_blobs(pid):
-            if iid in ids:  # still packed: decoded one at a time while the frames build
-                docs[iid] = _Prepared(blob, rows) if rows and version == ROWS_VERSION else blob
-        errors.extend(e for e in store.errors(pid) if e["interview_id"] in ids)
+            if iid not in ids:
+                if sync is None:
+                    continue  # no longer listed: the candidate was removed
+                record = _candidate_from_document(blob)
+                if record is not None:
+                    made.append(record)
+                ids.add(iid)
+            # still packed: decoded one at a time while the frames build
+            docs[iid] = _Prepared(blob, rows) if rows and version == ROWS_VERSION else blob
+        errors.extend(e for e in store.errors(pid) if e["interview_id"] in ids or sync)
     # candidate records are decoded lazily too (100,000 decoded records take ~1 GB)
-    candidates = (c for pid in ids_of for c in store.iter_candidates(pid))
-    return frames_from_documents(
+    candidates = itertools.chain(
+        (c for pid in ids_of for c in store.iter_candidates(pid, damaged=damaged)), made
+    )
+    data = frames_from_documents(
         postings=postings,
         questions=questions,
         candidates=candidates,
         interview_data=docs,  # packed bytes, decoded one at a time
-        errors=errors,
+        errors=errors + damaged_listing,
         score_scale=score_scale,
         strict=strict,
     )
+    already = {e["interview_id"] for e in errors if e.get("stage") == STAGE_STORE}
+    _mark_damaged_documents(store, data, already)
+    if damaged:  # candidate records that no longer decode: the next pull lists them again
+        extra = pd.DataFrame(
+            {
+                "interview_id": [k for k, _ in damaged],
+                "stage": STAGE_STORE,
+                "error": [f"{m}; the next pull lists it again" for _, m in damaged],
+            }
+        )
+        data.errors = coerce_frame("errors", pd.concat([data.errors, extra], ignore_index=True))
+    data.unfinished_syncs = unfinished
+    for sync in unfinished:
+        warnings.warn(sync.warning(), stacklevel=warning_stacklevel())
+    return data
+
+
+def _candidate_from_document(blob: bytes) -> dict[str, Any] | None:
+    """A candidate record made from an interview-data document's own fields (the document
+    repeats the record's ids, name, email, status, score, workflow and metadata; it has no
+    ``created_at`` or ``interviewed_at``). None when the document does not decode."""
+    try:
+        doc = unpack_document(blob)
+    except (ValueError, TypeError, zlib.error):
+        return None  # the document itself is reported (stage "store") and marked
+    if not isinstance(doc, Mapping):
+        return None
+    keys = ("interview_id", "posting_id", "candidate_id", "name", "email", "status", "score",
+            "workflow", "metadata", "shortlisted", "dismissed")  # fmt: skip
+    return {"object": "candidate", **{k: doc[k] for k in keys if k in doc}}
+
+
+def _mark_damaged_documents(store: Store, data: InterviewData, already: set[str]) -> None:
+    """Mark the interview documents that no longer decoded for refetch (best effort: a
+    read-only store still loads, and the error stays listed). ``already``: marked before."""
+    errors = data.errors
+    bad = errors[(errors["stage"] == STAGE_STORE) & errors["interview_id"].notna()]
+    marks = [
+        (iid, msg)
+        for iid, msg in zip(bad["interview_id"], bad["error"], strict=True)
+        if iid not in already
+    ]
+    if not marks:
+        return
+    try:
+        store.mark_damaged(marks)
+    except MiloError as exc:
+        logger.warning("could not mark %d damaged documents for refetch: %s", len(marks), exc)
 
 
 # --------------------------------------------------------------------------- the public loaders

@@ -1,20 +1,52 @@
 """The local store: raw HeyMilo API documents and sync state in one SQLite file.
 
 The store is the source of truth offline: :func:`milo_analytics.load.load_posting` writes every
-document it fetches here (one transaction per document, together with its sync state), and
-builds the frames from here. A pull that is interrupted (Ctrl-C, crash, lost network) leaves the
-store consistent, and the next pull resumes without refetching what it already has.
+document it fetches here (one transaction per batch of documents, together with their sync
+state and the candidate records listed so far), and builds the frames from here. A pull that is
+interrupted (Ctrl-C, kill -9, lost network) leaves the store consistent, and the next pull
+resumes without refetching what it already has. A load from a store whose last pull of a
+posting did not finish still returns everything stored, and says so
+(:class:`~milo_analytics.errors.UnfinishedSyncWarning`, ``InterviewData.unfinished_syncs``).
 
 What is kept, per posting: the posting document, today's questions, the candidate listing (in
 listing order) and, per interview, the last good interview-data document with the fingerprint of
 the candidate record it corresponds to (score, status, last activity), plus the state of the
-last fetch (``ok`` or ``error`` with the stage and message). Documents are stored as
-zlib-compressed JSON, exactly as the API sent them.
+last fetch (``ok`` or ``error`` with the stage and message), and when the last pull started and
+when the last complete one ended. Documents are stored as zlib-compressed JSON, exactly as the
+API sent them. A stored document that no longer decodes is marked for refetch
+(:meth:`Store.mark_damaged`) and fetched again by the next pull.
 
 The file is created with its folder when missing; the default is ``store.sqlite3`` under
 ``platformdirs.user_data_dir("milo_analytics")`` (or the path in ``MILO_ANALYTICS_STORE``).
-It uses WAL journaling, so readers never block the writer. One connection is shared behind a
-lock, so a Store may be used from several threads (the loader writes from its main thread).
+It holds candidate names and emails, so it is created readable by its owner only, whatever the
+umask: the file (and the ``-wal``/``-shm`` files SQLite makes next to it with the file's mode)
+``0600``, every folder the store creates ``0700``. An existing store that other users can read
+gets a :class:`~milo_analytics.errors.StorePermissionWarning` naming the ``chmod`` to run (the
+folder too when it is the default one). It uses WAL journaling, so readers never block the
+writer. One connection is shared behind a lock, so a Store may be used from several threads
+(the loader writes from its main thread).
+
+A file that is not a milo_analytics store is never changed: another application's SQLite
+database is refused (unless it holds no tables at all), and a file that is not SQLite, or a
+store with a damaged page, raises :class:`~milo_analytics.errors.DataError` naming the path
+and what to do (move it aside; everything in a store can be re-pulled from the API).
+
+Schema versions and migrations
+------------------------------
+A store records its schema version in ``meta.schema_version`` and is marked as ours with
+``PRAGMA application_id`` (:data:`APPLICATION_ID`). Opening a store of an older version
+migrates it in one transaction, step by step (``_MIGRATIONS[v]`` turns version ``v - 1`` into
+``v``); a store of a newer version is refused untouched (an older milo_analytics cannot know
+what the newer one wrote). To change the layout (e.g. the materialised tidy frames of issue 15,
+or the ``events`` table a webhook receiver will feed, issue 16): write ``_migrate_to_N(conn)``
+that only adds (new tables, new nullable columns; ``CREATE TABLE IF NOT EXISTS``), put it in
+``_MIGRATIONS``, add the same definitions to ``_DDL`` (what a new store is created with) and bump
+:data:`SCHEMA_VERSION`. Caches derived from documents carry their own format number (like
+``interviews.rows_version``) so a new format needs no migration: stale rows are ignored and
+rebuilt from the documents.
+
+Versions: 1 — documents, listings, sync state, cached frame rows. 2 — ``postings.sync_started_at``
+(unfinished pulls are visible), ``application_id``, errors of stage ``store`` (damaged copies).
 
 Examples
 --------
@@ -29,28 +61,53 @@ Examples
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
+import shlex
 import sqlite3
+import stat
 import threading
 import time
+import warnings
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, DataError
+from .errors import (
+    ConfigError,
+    DataError,
+    StorePermissionWarning,
+    UnfinishedSyncWarning,
+    warning_stacklevel,
+)
 
 try:  # optional speed-up: the standard library is the fallback
     import orjson as _orjson
 except ImportError:  # pragma: no cover
     _orjson = None  # type: ignore[assignment]
 
-__all__ = ["Store", "SyncState", "default_store_path", "pack_document", "unpack_document"]
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA_VERSION",
+    "Store",
+    "SyncState",
+    "UnfinishedSync",
+    "default_store_path",
+    "pack_document",
+    "unpack_document",
+]
 
-_SCHEMA_VERSION = 1
+#: The store layout this version writes (see "Schema versions and migrations" above).
+SCHEMA_VERSION = 2
+#: ``PRAGMA application_id`` of a milo_analytics store ("MILO" in ASCII).
+APPLICATION_ID = 0x4D494C4F
+#: Modes of what the store creates: readable by its owner only.
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -61,7 +118,8 @@ CREATE TABLE IF NOT EXISTS postings (
     posting_id TEXT PRIMARY KEY,
     doc BLOB,                 -- PostingResponse (zlib JSON), NULL when not fetched
     source TEXT,              -- API base URL the posting was pulled from (no key)
-    synced_at REAL            -- end of the last complete listing, epoch seconds
+    synced_at REAL,           -- end of the last complete listing, epoch seconds
+    sync_started_at REAL      -- start of the last pull (v2), epoch seconds
 );
 CREATE TABLE IF NOT EXISTS questions (
     posting_id TEXT NOT NULL,
@@ -82,8 +140,8 @@ CREATE TABLE IF NOT EXISTS interviews (
     posting_id TEXT NOT NULL,
     doc BLOB,                 -- last good InterviewDataResponse, NULL if never fetched well
     fingerprint TEXT,         -- candidate-record fingerprint the good copy corresponds to
-    state TEXT NOT NULL,      -- 'ok' or 'error' (the last fetch)
-    stage TEXT,               -- on error: 'fetch' or 'parse'
+    state TEXT NOT NULL,      -- 'ok' or 'error' (the last fetch, or a damaged copy)
+    stage TEXT,               -- on error: 'fetch', 'parse' or 'store' (damaged copy)
     error TEXT,               -- on error: the message (never the API key)
     attempts INTEGER NOT NULL DEFAULT 0,
     fetched_at REAL,
@@ -92,6 +150,32 @@ CREATE TABLE IF NOT EXISTS interviews (
 );
 CREATE INDEX IF NOT EXISTS interviews_posting ON interviews (posting_id);
 """
+
+#: Tables of a milo_analytics store (any version so far): a file with other tables is not ours.
+_OUR_TABLES = frozenset({"meta", "postings", "questions", "candidates", "interviews"})
+
+
+def _statements(ddl: str) -> list[str]:
+    lines = [line.split("--", 1)[0] for line in ddl.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _add_columns(conn: sqlite3.Connection, table: str, columns: Sequence[tuple[str, str]]) -> None:
+    have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+    for name, kind in columns:
+        if name not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
+def _migrate_to_2(conn: sqlite3.Connection) -> None:
+    """1 → 2: when the last pull started (unfinished pulls become visible). Also adds the
+    cached-rows columns that early version-1 stores lack."""
+    _add_columns(conn, "interviews", [("rows", "BLOB"), ("rows_version", "INTEGER")])
+    _add_columns(conn, "postings", [("sync_started_at", "REAL")])
+
+
+#: ``version -> step`` turning a store of ``version - 1`` into ``version``.
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _migrate_to_2}
 
 
 def default_store_path() -> Path:
@@ -149,6 +233,13 @@ _pack = pack_document
 
 _unpack = unpack_document
 
+#: What a damaged blob raises when decoded.
+_DECODE_ERRORS = (ValueError, TypeError, zlib.error)
+
+
+def _when(epoch: float | None) -> _dt.datetime | None:
+    return None if epoch is None else _dt.datetime.fromtimestamp(epoch, _dt.UTC)
+
 
 @dataclass(frozen=True)
 class SyncState:
@@ -164,7 +255,7 @@ class SyncState:
     has_document : bool
         Whether a good copy is stored (it may be stale when ``state == "error"``).
     stage, error : str or None
-        Where and why the last fetch failed.
+        Where and why the last fetch failed (``"store"``: the stored copy was damaged).
     attempts : int
         Failed fetches since the last good one.
     fetched_at : float or None
@@ -182,14 +273,160 @@ class SyncState:
     fetched_at: float | None = None
 
 
+@dataclass(frozen=True)
+class UnfinishedSync:
+    """A posting whose last pull into the store did not finish (still running, or stopped).
+
+    Frames built from the store then hold what that pull saved: documents of interviews
+    listed so far, not the candidates it had not reached yet.
+
+    Attributes
+    ----------
+    posting_id : str
+    started_at : datetime or None
+        When that pull started (UTC); None for a store written before schema version 2.
+    first_saved_at : datetime or None
+        When the store saved the posting's first interview document still held (a lower
+        bound of the start when ``started_at`` is unknown).
+    last_finished_at : datetime or None
+        The end of the last pull that did finish, or None (never: the first pull stopped).
+    documents : int
+        Interview-data documents the store holds for the posting.
+    candidates : int
+        Candidate records the store holds for the posting.
+
+    Examples
+    --------
+    >>> u = UnfinishedSync("P1", None, None, None, documents=431, candidates=0)
+    >>> u.cli_message().endswith("run `milo-analytics pull P1` to finish it")
+    True
+    """
+
+    posting_id: str
+    started_at: _dt.datetime | None
+    first_saved_at: _dt.datetime | None
+    last_finished_at: _dt.datetime | None
+    documents: int
+    candidates: int
+
+    def _what(self) -> str:
+        if self.started_at is not None:
+            when = f"started {self.started_at:%Y-%m-%d %H:%M:%S} UTC"
+        elif self.first_saved_at is not None:
+            when = f"its first document saved {self.first_saved_at:%Y-%m-%d %H:%M:%S} UTC"
+        else:
+            when = "start time unknown"
+        last = (
+            f"the last complete pull ended {self.last_finished_at:%Y-%m-%d %H:%M:%S} UTC"
+            if self.last_finished_at is not None
+            else "no pull of it ever finished"
+        )
+        return (
+            f"posting {self.posting_id}: the last pull has not finished ({when}; still running, "
+            f"or interrupted; {last}): the store holds {self.documents:,} interview "
+            f"document{'s' if self.documents != 1 else ''} and {self.candidates:,} candidate "
+            f"record{'s' if self.candidates != 1 else ''} of it, loaded as they are (candidates "
+            "the pull had not listed yet are missing)"
+        )
+
+    def warning(self) -> UnfinishedSyncWarning:
+        """The warning a load gives: one message, a Python and a CLI way to finish the pull."""
+        return UnfinishedSyncWarning(
+            self._what(),
+            python_hint=f"run load_posting({self.posting_id!r}, refresh=True) to finish it",
+            cli_hint=f"run `milo-analytics pull {self.posting_id}` to finish it",
+            sync=self,
+        )
+
+    def message(self) -> str:
+        """The warning as a Python user reads it (names ``load_posting``)."""
+        return str(self.warning())
+
+    def cli_message(self) -> str:
+        """The warning as the command line prints it (names ``milo-analytics pull``)."""
+        return self.warning().cli_message()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly values (times as ISO-8601 strings)."""
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            out[key] = value.isoformat() if isinstance(value, _dt.datetime) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> UnfinishedSync:
+        """The inverse of :meth:`to_dict`."""
+        kw = dict(values)
+        for key in ("started_at", "first_saved_at", "last_finished_at"):
+            if isinstance(kw.get(key), str):
+                kw[key] = _dt.datetime.fromisoformat(kw[key])
+        return cls(**kw)
+
+
+def _mode(path: Path) -> int | None:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+
+
+def _default_folder() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("milo_analytics"))
+
+
+def _make_private_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents, each ``0700`` whatever the umask."""
+    missing = []
+    here = folder
+    while not here.exists():
+        missing.append(here)
+        if here.parent == here:
+            break
+        here = here.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:  # another process made it first
+            continue
+        os.chmod(path, FOLDER_MODE)  # the umask may have removed bits; never added any
+
+
+def _create_private_file(path: Path) -> None:
+    """Create an empty ``0600`` file (a new store) unless it exists; umask-independent."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+
+
 class Store:
     """Local SQLite store of raw API documents and sync state.
 
     Parameters
     ----------
     path
-        The SQLite file; created with its folder when missing. Default:
+        The SQLite file; created (``0600``, its new folders ``0700``) when missing. Default:
         :func:`default_store_path`. ``":memory:"`` keeps everything in memory.
+
+    Raises
+    ------
+    ConfigError
+        The path is a folder, or the file or folder cannot be written.
+    DataError
+        The file is not a milo_analytics store (another application's SQLite database, or not
+        SQLite at all), it is damaged, or it was written by a newer milo_analytics.
+
+    Warns
+    -----
+    StorePermissionWarning
+        The existing file (or its ``-wal``/``-shm`` files, or the default folder) can be read
+        by other users; the message names the ``chmod`` to run.
 
     Examples
     --------
@@ -204,6 +441,8 @@ class Store:
             path = default_store_path()
         self._memory = str(path) == ":memory:"
         self.path = Path(path) if not self._memory else Path(":memory:")
+        self._closed = True
+        created = False
         if not self._memory:
             self.path = self.path.expanduser()
             if self.path.exists() and self.path.is_dir():
@@ -212,11 +451,14 @@ class Store:
                     f"e.g. {self.path / 'store.sqlite3'}"
                 )
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                _make_private_folders(self.path.parent)
+                created = not self.path.exists()
+                _create_private_file(self.path)
             except OSError as exc:
+                where = self.path.parent if not self.path.parent.exists() else self.path
                 raise ConfigError(
-                    f"cannot create the store's folder {self.path.parent}: {exc}; "
-                    "pass Store(path) somewhere writable"
+                    f"cannot create the store {where}: {exc}; pass a writable path "
+                    "(Store(path), store=..., the CLI's --store) or set MILO_ANALYTICS_STORE"
                 ) from exc
         self._lock = threading.RLock()
         try:
@@ -226,46 +468,141 @@ class Store:
                 isolation_level=None,  # explicit transactions below
                 timeout=30.0,
             )
-            if not self._memory:
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.executescript(_DDL)
-            self._check_version()
-            self._migrate()
+        except sqlite3.Error as exc:
+            raise (self._sqlite_problem(exc) or self._not_a_store(exc)) from exc
+        try:
+            self._open()
         except BaseException as exc:
             with suppress(Exception):  # never leave the file open behind a failed Store()
                 self._conn.close()
-            if not isinstance(exc, sqlite3.DatabaseError):
-                raise  # e.g. DataError: a store written by a newer milo_analytics
-            problem = self._sqlite_problem(exc)
-            if problem is not None:
-                raise problem from exc
-            raise DataError(
-                f"{self.path} is not a milo_analytics store ({exc}); pass another path or "
-                "delete the file to start afresh"
-            ) from exc
+            if isinstance(exc, sqlite3.Error):
+                raise (self._sqlite_problem(exc) or self._not_a_store(exc)) from exc
+            raise  # e.g. DataError: another application's file, or a newer store
         self._closed = False
+        if not self._memory and not created:
+            self._warn_if_readable_by_others()
 
     # ------------------------------------------------------------------ lifecycle
-    def _check_version(self) -> None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            self._conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(_SCHEMA_VERSION),),
+    def _open(self) -> None:
+        """Check whose file this is (changing nothing), then set it up or migrate it."""
+        conn = self._conn
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
             )
-        elif int(row[0]) > _SCHEMA_VERSION:
+        }
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = self._stored_version(tables)
+        ours = app_id == APPLICATION_ID or (version is not None and tables <= _OUR_TABLES)
+        if tables and not ours:
+            self._refuse_foreign(tables)
+        if tables and version is None:
+            raise self._not_a_store(sqlite3.DatabaseError("its schema version is missing"))
+        if version is not None and version > SCHEMA_VERSION:
             raise DataError(
-                f"{self.path} was written by a newer milo_analytics (store schema {row[0]}); "
+                f"{self.path} was written by a newer milo_analytics (store schema {version}); "
                 "upgrade milo_analytics or use another store path"
             )
+        if not self._memory:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        if version == SCHEMA_VERSION and app_id == APPLICATION_ID:
+            return  # nothing to write: read-only stores open too
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            tables = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                )
+            }
+            version = self._stored_version(tables)  # another process may have migrated it
+            if not tables:
+                for statement in _statements(_DDL):
+                    conn.execute(statement)
+            elif version is not None:
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    _MIGRATIONS[step](conn)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
 
-    def _migrate(self) -> None:
-        cols = {r[1] for r in self._conn.execute("PRAGMA table_info(interviews)")}
-        for name, kind in (("rows", "BLOB"), ("rows_version", "INTEGER")):
-            if name not in cols:
-                self._conn.execute(f"ALTER TABLE interviews ADD COLUMN {name} {kind}")
+    def _stored_version(self, tables: set[str]) -> int | None:
+        """The schema version in ``meta``; None when there is none."""
+        if "meta" not in tables:
+            return None
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            return int(row[0]) if row is not None else None
+        except (sqlite3.OperationalError, TypeError, ValueError):  # another application's meta
+            return None
+
+    def _refuse_foreign(self, tables: set[str]) -> None:
+        names = ", ".join(sorted(tables)[:8]) + (", ..." if len(tables) > 8 else "")
+        raise DataError(
+            f"{self.path} is a SQLite database of another application (tables: {names}), not a "
+            "milo_analytics store; it was left untouched (milo_analytics never adds its tables "
+            "to another file): pass the path of a new or existing milo_analytics store "
+            "(Store(path), store=..., the CLI's --store) or set MILO_ANALYTICS_STORE"
+        )
+
+    def _not_a_store(self, exc: BaseException) -> DataError:
+        """The error for a file SQLite cannot read as a database, or a damaged store."""
+        text = str(exc).lower()
+        aside = f"mv {shlex.quote(str(self.path))} {shlex.quote(str(self.path) + '.damaged')}"
+        if "not a database" in text:
+            return DataError(
+                f"{self.path} is not a milo_analytics store: it is not a SQLite database ({exc}) "
+                "— another file given as the store by mistake, or a store whose first page was "
+                f"overwritten; pass another path (Store(path), store=..., the CLI's --store), or "
+                f"if it was the store, move it aside ({aside}) and pull again: everything in a "
+                "store can be re-pulled from the API"
+            )
+        return DataError(
+            f"the store at {self.path} is damaged ({exc}); move it aside ({aside}) and pull "
+            "again: everything in a store can be re-pulled from the API"
+        )
+
+    def _warn_if_readable_by_others(self) -> None:
+        loose: list[Path] = []
+        for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            mode = _mode(p)
+            if mode is not None and mode & 0o077:
+                loose.append(p)
+        folder = self.path.parent
+        folder_mode = _mode(folder)
+        loose_folder = (
+            folder_mode is not None
+            and folder_mode & 0o077
+            and folder.resolve() == _default_folder().resolve()
+        )
+        if not loose and not loose_folder:
+            return
+        what = [f"{p} is {stat.filemode(p.stat().st_mode)}" for p in loose]
+        fixes = []
+        if loose:
+            fixes.append("chmod 600 " + " ".join(shlex.quote(str(p)) for p in loose))
+        if loose_folder:
+            what.append(f"its folder {folder} is {stat.filemode(folder.stat().st_mode)}")
+            fixes.append(f"chmod 700 {shlex.quote(str(folder))}")
+        paths = [str(p) for p in loose] + ([str(folder)] if loose_folder else [])
+        warnings.warn(
+            StorePermissionWarning(
+                f"the store {self.path} holds candidate names and emails but other users can "
+                f"read it ({'; '.join(what)}); run: {' && '.join(fixes)}",
+                paths=paths,
+            ),
+            stacklevel=warning_stacklevel(),
+        )
 
     @property
     def closed(self) -> bool:
@@ -274,6 +611,8 @@ class Store:
 
     def close(self) -> None:
         """Close the database connection (idempotent)."""
+        if not hasattr(self, "_lock"):
+            return  # __init__ failed before the connection existed
         with self._lock:
             if not self._closed:
                 self._closed = True
@@ -292,12 +631,9 @@ class Store:
     def __repr__(self) -> str:
         if self._closed:
             return f"Store(path={str(self.path)!r}, closed)"
-        with self._lock:
-            n_p = self._conn.execute("SELECT COUNT(*) FROM postings").fetchone()[0]
-            n_c = self._conn.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
-            n_i = self._conn.execute(
-                "SELECT COUNT(*) FROM interviews WHERE doc IS NOT NULL"
-            ).fetchone()[0]
+        n_p = self._query("SELECT COUNT(*) FROM postings")[0][0]
+        n_c = self._query("SELECT COUNT(*) FROM candidates")[0][0]
+        n_i = self._query("SELECT COUNT(*) FROM interviews WHERE doc IS NOT NULL")[0][0]
         return f"Store(path={str(self.path)!r}, postings={n_p}, candidates={n_c}, interviews={n_i})"
 
     # ------------------------------------------------------------------ plumbing
@@ -308,24 +644,33 @@ class Store:
             self._ensure_open()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise (self._sqlite_problem(exc) or exc) from exc
+            except sqlite3.DatabaseError as exc:
+                raise self._problem(exc) from exc
             try:
                 yield self._conn
             except BaseException as exc:
                 with suppress(sqlite3.Error):  # e.g. SQLite already rolled back a full disk
                     self._conn.execute("ROLLBACK")
-                problem = self._sqlite_problem(exc)
-                if problem is not None:
-                    raise problem from exc
+                if isinstance(exc, sqlite3.DatabaseError):
+                    raise self._problem(exc) from exc
                 raise
             else:
                 try:
                     self._conn.execute("COMMIT")
-                except sqlite3.OperationalError as exc:
+                except sqlite3.DatabaseError as exc:
                     with suppress(sqlite3.Error):
                         self._conn.execute("ROLLBACK")
-                    raise (self._sqlite_problem(exc) or exc) from exc
+                    raise self._problem(exc) from exc
+
+    def _problem(self, exc: sqlite3.DatabaseError) -> Exception:
+        """A clear error for a SQLite failure: one the user can fix (read-only, locked, disk
+        full), a damaged file; the SQLite error itself for anything else (a bug)."""
+        problem = self._sqlite_problem(exc)
+        if problem is not None:
+            return problem
+        if not isinstance(exc, sqlite3.OperationalError):  # corrupt / not a database
+            return self._not_a_store(exc)
+        return exc
 
     def _sqlite_problem(self, exc: BaseException) -> ConfigError | DataError | None:
         """A clear error for SQLite failures the user can fix (read-only, locked, disk full),
@@ -365,7 +710,10 @@ class Store:
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             self._ensure_open()
-            return self._conn.execute(sql, params).fetchall()
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise self._problem(exc) from exc
 
     # ------------------------------------------------------------------ postings
     def posting_ids(self) -> list[str]:
@@ -376,17 +724,28 @@ class Store:
         """Whether the posting was ever pulled into this store."""
         return bool(self._query("SELECT 1 FROM postings WHERE posting_id=?", (posting_id,)))
 
-    def posting(self, posting_id: str) -> dict[str, Any] | None:
-        """The stored PostingResponse, or None."""
+    def posting(
+        self, posting_id: str, *, damaged: list[tuple[str, str]] | None = None
+    ) -> dict[str, Any] | None:
+        """The stored PostingResponse, or None.
+
+        A stored document that no longer decodes is None too; with ``damaged`` (a list) it is
+        reported there as ``(posting_id, message)`` instead of raising.
+        """
         rows = self._query("SELECT doc FROM postings WHERE posting_id=?", (posting_id,))
-        return _unpack(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        return self._decode(rows[0][0], posting_id, "posting document", damaged)
 
     def posting_info(self, posting_id: str) -> dict[str, Any] | None:
-        """``{"source", "synced_at"}`` of a stored posting, or None."""
+        """``{"source", "synced_at", "sync_started_at"}`` of a stored posting, or None."""
         rows = self._query(
-            "SELECT source, synced_at FROM postings WHERE posting_id=?", (posting_id,)
+            "SELECT source, synced_at, sync_started_at FROM postings WHERE posting_id=?",
+            (posting_id,),
         )
-        return {"source": rows[0][0], "synced_at": rows[0][1]} if rows else None
+        if not rows:
+            return None
+        return {"source": rows[0][0], "synced_at": rows[0][1], "sync_started_at": rows[0][2]}
 
     def save_posting(
         self, posting_id: str, doc: Mapping[str, Any] | None, *, source: str | None = None
@@ -400,6 +759,15 @@ class Store:
                 (posting_id, None if doc is None else _pack(doc), source),
             )
 
+    def mark_sync_started(self, posting_id: str, when: float | None = None) -> None:
+        """Record the start of a pull of the posting (it stays unfinished until
+        :meth:`mark_synced`)."""
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE postings SET sync_started_at=? WHERE posting_id=?",
+                (time.time() if when is None else when, posting_id),
+            )
+
     def mark_synced(self, posting_id: str, when: float | None = None) -> None:
         """Record the end of a complete pull of the posting."""
         with self.transaction() as c:
@@ -408,11 +776,68 @@ class Store:
                 (time.time() if when is None else when, posting_id),
             )
 
+    def unfinished_sync(self, posting_id: str) -> UnfinishedSync | None:
+        """What the store holds from a pull of the posting that did not finish, or None.
+
+        A pull is unfinished when it was started (:meth:`mark_sync_started`) and no complete
+        pull ended after that start; for stores written before schema version 2 (no start
+        recorded), when a pull stored documents but never finished. A posting stored by hand
+        (no ``source``) is never "unfinished".
+
+        Examples
+        --------
+        >>> with Store(":memory:") as s:
+        ...     s.save_posting("P1", {"id": "P1"}, source="http://127.0.0.1:1/api/v2")
+        ...     s.mark_sync_started("P1", when=100.0)
+        ...     s.unfinished_sync("P1").documents, s.mark_synced("P1", when=200.0)
+        ...     s.unfinished_sync("P1") is None
+        (0, None)
+        True
+        """
+        info = self.posting_info(posting_id)
+        if info is None or info["source"] is None:
+            return None
+        started, finished = info["sync_started_at"], info["synced_at"]
+        if finished is not None and (started is None or finished >= started):
+            return None
+        n_docs, first = self._query(
+            "SELECT COUNT(*), MIN(fetched_at) FROM interviews WHERE posting_id=? "
+            "AND doc IS NOT NULL",
+            (posting_id,),
+        )[0]
+        if started is None and not n_docs:
+            return None  # an old store's posting with nothing pulled: nothing to say
+        n_cands = self._query("SELECT COUNT(*) FROM candidates WHERE posting_id=?", (posting_id,))
+        return UnfinishedSync(
+            posting_id=posting_id,
+            started_at=_when(started),
+            first_saved_at=_when(first),
+            last_finished_at=_when(finished),
+            documents=int(n_docs),
+            candidates=int(n_cands[0][0]),
+        )
+
     def clear_posting(self, posting_id: str) -> None:
         """Forget everything stored for one posting (one transaction)."""
         with self.transaction() as c:
             for table in ("questions", "candidates", "interviews", "postings"):
                 c.execute(f"DELETE FROM {table} WHERE posting_id=?", (posting_id,))
+
+    # ------------------------------------------------------------------ decoding
+    def _decode(self, blob: Any, key: str, what: str, damaged: list[tuple[str, str]] | None) -> Any:
+        """``unpack_document(blob)``; a damaged blob raises DataError naming it, or with
+        ``damaged`` is reported there (``(key, message)``) and decodes to None."""
+        try:
+            return _unpack(blob)
+        except _DECODE_ERRORS as exc:
+            message = f"the stored {what} is damaged ({type(exc).__name__}: {exc})"
+            if damaged is None:
+                raise DataError(
+                    f"{message} in the store at {self.path} ({key}); pull the posting again "
+                    "to replace it"
+                ) from None
+            damaged.append((key, message))
+            return None
 
     # ------------------------------------------------------------------ listings
     def _save_listing(
@@ -433,30 +858,53 @@ class Store:
                 rows,
             )
 
-    def _listing(self, table: str, posting_id: str) -> list[dict[str, Any]]:
-        """A posting's stored documents of ``table``, in listing order."""
+    def _listing(
+        self, table: str, id_column: str, posting_id: str, damaged: list[tuple[str, str]] | None
+    ) -> Iterator[dict[str, Any]]:
+        """A posting's stored documents of ``table``, in listing order, decoded one at a time
+        (damaged ones skipped and reported in ``damaged``, or raising without it)."""
         rows = self._query(
-            f"SELECT doc FROM {table} WHERE posting_id=? ORDER BY position", (posting_id,)
+            f"SELECT {id_column}, doc FROM {table} WHERE posting_id=? ORDER BY position",
+            (posting_id,),
         )
-        return [_unpack(r[0]) for r in rows]
+        what = "question" if table == "questions" else "candidate record"
+        for i in range(len(rows)):
+            key, blob = rows[i]
+            rows[i] = None  # type: ignore[call-overload]
+            doc = self._decode(blob, key, what, damaged)
+            if doc is not None:
+                yield doc
 
     # ------------------------------------------------------------------ questions
     def save_questions(self, posting_id: str, docs: Iterable[Mapping[str, Any]]) -> None:
         """Replace the posting's questions with ``docs`` (today's definitions), atomically."""
         self._save_listing("questions", "question_id", "id", posting_id, docs)
 
-    def questions(self, posting_id: str) -> list[dict[str, Any]]:
-        """The stored QuestionResponse dicts of a posting, in listing order."""
-        return self._listing("questions", posting_id)
+    def questions(
+        self, posting_id: str, *, damaged: list[tuple[str, str]] | None = None
+    ) -> list[dict[str, Any]]:
+        """The stored QuestionResponse dicts of a posting, in listing order (``damaged``: see
+        :meth:`iter_candidates`)."""
+        return list(self._listing("questions", "question_id", posting_id, damaged))
 
     # ------------------------------------------------------------------ candidates
     def save_candidates(self, posting_id: str, docs: Iterable[Mapping[str, Any]]) -> None:
         """Replace the posting's candidate listing with ``docs`` (every page), atomically."""
         self._save_listing("candidates", "interview_id", "interview_id", posting_id, docs)
 
-    def candidates(self, posting_id: str) -> list[dict[str, Any]]:
+    def upsert_candidates(
+        self, posting_id: str, rows: Iterable[tuple[int, Mapping[str, Any]]]
+    ) -> None:
+        """Insert or replace candidate records ``(position, document)`` without touching the
+        others (a pull stores the records listed so far as it goes; :meth:`save_candidates`
+        replaces the whole listing at its end)."""
+        self.record_fetches(candidates=[(posting_id, pos, doc) for pos, doc in rows])
+
+    def candidates(
+        self, posting_id: str, *, damaged: list[tuple[str, str]] | None = None
+    ) -> list[dict[str, Any]]:
         """The stored CandidateResponse dicts of a posting, in listing order."""
-        return self._listing("candidates", posting_id)
+        return list(self.iter_candidates(posting_id, damaged=damaged))
 
     def candidate_ids(self, posting_id: str) -> list[str]:
         """The interview ids of the posting's stored listing, in listing order."""
@@ -466,15 +914,16 @@ class Store:
         )
         return [r[0] for r in rows]
 
-    def iter_candidates(self, posting_id: str) -> Iterator[dict[str, Any]]:
-        """Like :meth:`candidates`, decoding one record at a time (for very large postings)."""
-        rows = self._query(
-            "SELECT doc FROM candidates WHERE posting_id=? ORDER BY position", (posting_id,)
-        )
-        for i in range(len(rows)):
-            blob = rows[i][0]
-            rows[i] = None  # type: ignore[call-overload]
-            yield _unpack(blob)
+    def iter_candidates(
+        self, posting_id: str, *, damaged: list[tuple[str, str]] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Like :meth:`candidates`, decoding one record at a time (for very large postings).
+
+        A stored record that no longer decodes raises :class:`~milo_analytics.errors.DataError`;
+        with ``damaged`` (a list) it is skipped and reported there as
+        ``(interview_id, message)`` (the next pull lists it again).
+        """
+        return self._listing("candidates", "interview_id", posting_id, damaged)
 
     # ------------------------------------------------------------------ interviews
     def save_interview(
@@ -499,15 +948,19 @@ class Store:
         self,
         ok: Iterable[Sequence[Any]] = (),
         failed: Iterable[tuple[str, str, str, str]] = (),
+        candidates: Iterable[tuple[str, int, Mapping[str, Any]]] = (),
     ) -> None:
-        """Record a batch of fetch results in one transaction.
+        """Record a batch of fetch results (and the candidate records listed with them) in one
+        transaction.
 
         ``ok`` rows are ``(interview_id, posting_id, document, fingerprint)``, optionally
         followed by ``rows`` and ``rows_version`` (the document's frame rows, packed, as
         :func:`milo_analytics.load.prepare_document` makes them); the document is a dict or
         already packed with :func:`pack_document`. ``failed`` rows are
         ``(interview_id, posting_id, stage, error)`` (an earlier good copy is kept, marked
-        stale). Each document lands together with its sync state: all of the batch or none.
+        stale). ``candidates`` rows are ``(posting_id, position, CandidateResponse)``, inserted
+        or replaced one by one (see :meth:`upsert_candidates`). Each document lands together
+        with its sync state and the candidate records: all of the batch or none.
         """
         now = time.time()
         ok_rows = []
@@ -518,7 +971,14 @@ class Store:
             blob = doc if isinstance(doc, bytes) else _pack(doc)
             ok_rows.append((iid, pid, blob, fp, now, rows, version))
         bad_rows = [(i, p, st, e, now) for i, p, st, e in failed]
+        cand_rows = [(str(d.get("interview_id")), p, pos, _pack(d)) for p, pos, d in candidates]
         with self.transaction() as c:
+            if cand_rows:
+                c.executemany(
+                    "INSERT OR REPLACE INTO candidates (interview_id, posting_id, position, doc) "
+                    "VALUES (?, ?, ?, ?)",
+                    cand_rows,
+                )
             if ok_rows:
                 c.executemany(
                     "INSERT OR REPLACE INTO interviews (interview_id, posting_id, doc, "
@@ -542,10 +1002,36 @@ class Store:
         """Record a failed fetch; an earlier good copy (if any) is kept but marked stale."""
         self.record_fetches(failed=[(interview_id, posting_id, stage, error)])
 
+    def mark_damaged(self, damaged: Iterable[tuple[str, str]]) -> int:
+        """Mark stored interview documents that no longer decode for refetch.
+
+        ``damaged`` holds ``(interview_id, message)``. Each copy is dropped and its state set
+        to ``error`` with stage ``store``, so the next pull fetches it again (the refetch rule)
+        and, until then, loads list it in ``errors``. Returns the number marked.
+        """
+        rows = [(message, iid) for iid, message in damaged]
+        if rows:
+            with self.transaction() as c:
+                c.executemany(
+                    "UPDATE interviews SET doc=NULL, rows=NULL, rows_version=NULL, "
+                    "fingerprint=NULL, state='error', stage='store', error=? "
+                    "WHERE interview_id=?",
+                    rows,
+                )
+        return len(rows)
+
+    def saved_since(self, when: float) -> int:
+        """Interview documents stored (fetched well) at or after epoch seconds ``when``."""
+        return int(
+            self._query(
+                "SELECT COUNT(*) FROM interviews WHERE state='ok' AND fetched_at >= ?", (when,)
+            )[0][0]
+        )
+
     def interview(self, interview_id: str) -> dict[str, Any] | None:
-        """The stored good InterviewDataResponse, or None."""
+        """The stored good InterviewDataResponse, or None (DataError if it is damaged)."""
         rows = self._query("SELECT doc FROM interviews WHERE interview_id=?", (interview_id,))
-        return _unpack(rows[0][0]) if rows else None
+        return self._decode(rows[0][0], interview_id, "interview document", None) if rows else None
 
     def interviews(self, posting_id: str) -> dict[str, dict[str, Any]]:
         """``interview_id -> good document`` for every interview of the posting with one."""
@@ -554,7 +1040,7 @@ class Store:
             "ORDER BY interview_id",
             (posting_id,),
         )
-        return {r[0]: _unpack(r[1]) for r in rows}
+        return {r[0]: self._decode(r[1], r[0], "interview document", None) for r in rows}
 
     def iter_interview_blobs(
         self, posting_id: str

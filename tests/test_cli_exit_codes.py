@@ -1,0 +1,255 @@
+"""Exit status of every data command as a user's shell sees it: real `milo-analytics`
+processes on success (0), failure (1, one line), usage error (2) and Ctrl-C (SIGINT → 130 and
+one line, "interrupted; N documents saved, run the same command to resume" when a pull was
+running; issue 11 "Interrupts"). `push-weights` and `rollback` are tested with the push work.
+
+The interrupted commands pull from a sandbox that answers each request after 0.2 s; SIGINT
+is sent once the store holds a document (never after a fixed delay), while the pull still has
+seconds of work left.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from milo_analytics.frames import RESULT_STATUSES
+from milo_analytics.sandbox import Sandbox, WorldConfig, generate_world, run_sandbox
+from milo_analytics.sandbox.world import demo_world_path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = demo_world_path()
+INTERRUPTED = "milo-analytics: interrupted"
+
+
+def start(*args: str, key: str = "", cwd: Path | None = None) -> subprocess.Popen[str]:
+    """`milo-analytics ARGS` in a new process, as a terminal starts it (SIGINT as default)."""
+    env = {k: v for k, v in os.environ.items() if k != "MILO_ANALYTICS_STORE"}
+    env.update(PYTHONPATH=str(ROOT), HEYMILO_API_KEY=key)
+    return subprocess.Popen(
+        [sys.executable, "-m", "milo_analytics.cli", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell's background job ignores SIGINT; a terminal's Ctrl-C does not
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def run(*args: str, key: str = "", timeout: float = 600) -> tuple[int, str, str]:
+    proc = start(*args, key=key)
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def stored_documents(path: Path) -> int:
+    if not path.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM interviews WHERE doc IS NOT NULL").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
+def interrupt_when_stored(proc: subprocess.Popen[str], store: Path) -> tuple[str, str]:
+    """Send SIGINT once the store holds a document; return (stdout, stderr)."""
+    deadline = time.monotonic() + 300
+    while stored_documents(store) < 1:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "nothing was stored"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    return proc.communicate(timeout=120)
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def slow() -> Iterator[Sandbox]:
+    """150 candidates at 0.2 s per request: a pull takes tens of seconds."""
+    world = generate_world(WorldConfig(seed=8, n_candidates=150, n_second=0))
+    with run_sandbox(world, latency=0.2) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def demo_store(demo_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo world pulled once by a `milo-analytics pull` process (its success case)."""
+    store = tmp_path_factory.mktemp("exit") / "store.sqlite3"
+    ids = [p["id"] for p in demo_sandbox.world.postings]
+    code, out, err = run("pull", *ids, "--store", str(store), "--base-url",
+                         demo_sandbox.base_url, "-q", key=demo_sandbox.api_key)  # fmt: skip
+    assert code == 0, err
+    assert err == "" and all(f"{pid}: " in out for pid in ids)
+    return store
+
+
+def csr_posting(demo_sandbox: Sandbox) -> str:
+    return max(demo_sandbox.world.candidates, key=lambda p: len(demo_sandbox.world.candidates[p]))
+
+
+# --------------------------------------------------------------------------- success
+
+
+def test_data_commands_succeed_with_0(demo_sandbox, demo_store, tmp_path):
+    pid = csr_posting(demo_sandbox)
+    offline = ["--store", str(demo_store), "--offline"]
+    code, out, err = run("pull", pid, *offline)
+    assert (code, err) == (0, ""), err
+    code, out, err = run("report", pid, *offline, "-o", str(tmp_path / "r.html"))
+    assert code == 0 and (tmp_path / "r.html").exists(), err
+    code, out, err = run("audit", pid, "-d", str(DEMO / "demographics.csv"), *offline)
+    assert code == 0 and "Flag rule" in out, err
+    code, out, err = run(
+        "suggest-weights", pid, "--outcomes", str(DEMO / "outcomes.csv"), "--outcomes-key",
+        "external_id", "--on-conflict", "unknown", "--n-boot", "20", *offline,
+    )  # fmt: skip
+    assert code == 0 and "recommendation" in out, err
+
+
+def test_audit_fail_on_flag_exits_2(demo_sandbox, demo_store):
+    """The demo's planted speech-score gap is a flag (data/demo/README.md)."""
+    pid = csr_posting(demo_sandbox)
+    code, out, err = run("audit", pid, "-d", str(DEMO / "demographics.csv"), "--store",
+                         str(demo_store), "--offline", "--fail-on-flag")  # fmt: skip
+    assert code == 2 and "FLAG" in out, err
+
+
+def test_sandbox_succeeds_with_0():
+    code, out, err = run("sandbox", "--world", str(DEMO), "--duration", "0.5")
+    assert code == 0 and "sandbox stopped" in out, err
+
+
+@pytest.mark.slow
+def test_demo_succeeds_with_0(tmp_path):
+    code, out, err = run("demo", "--out", str(tmp_path / "d"), "-q")
+    assert code == 0 and err == "", err
+    assert "Report:" in out and (tmp_path / "d" / "milo-report.html").exists()
+
+
+# --------------------------------------------------------------------------- failure and usage
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pull", "NOPE1234", "--offline"],
+        ["report", "NOPE1234", "--offline"],
+        ["audit", "NOPE1234", "-d", str(DEMO / "demographics.csv"), "--offline"],
+        ["suggest-weights", "NOPE1234", "--outcomes", str(DEMO / "outcomes.csv"), "--offline"],
+        ["sandbox", "--world", "/nonexistent/world"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_failures_exit_1_with_one_line(args, demo_store, tmp_path):
+    if args[0] != "sandbox":
+        args = [*args, "--store", str(demo_store)]
+    code, out, err = run(*args)
+    assert code == 1, (out, err)
+    assert one_line(err).startswith("milo-analytics: error:")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pull"],  # a posting is required
+        ["report", "P1", "--outcomes", "/nonexistent.csv"],
+        ["audit", "P1"],  # -d is required
+        ["suggest-weights", "P1", "--target", "salary"],
+        ["demo", "--out", __file__],  # a file, not a folder
+        ["sandbox", "--port", "many"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_usage_errors_exit_2(args):
+    code, out, err = run(*args)
+    assert code == 2, (out, err)
+    assert "Usage:" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+def test_ctrl_c_during_pull_exits_130_saying_what_was_saved_and_resumes(slow, tmp_path):
+    pid = slow.world.postings[0]["id"]
+    store = tmp_path / "s.sqlite3"
+    args = ["pull", pid, "--store", str(store), "--base-url", slow.base_url, "-q",
+            "--concurrency", "2"]  # fmt: skip
+    proc = start(*args, key=slow.api_key)
+    out, err = interrupt_when_stored(proc, store)
+    assert proc.returncode == 130, err
+    line = one_line(err)  # the loader's Python-worded log line is not printed as well
+    saved = stored_documents(store)
+    assert line == (
+        f"{INTERRUPTED}; {saved:,} document{'s' if saved != 1 else ''} saved, run the same "
+        "command to resume"
+    )
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in err
+    # running the same command resumes: only the documents not saved are fetched
+    total = sum(1 for c in slow.world.candidates[pid] if c["status"] in RESULT_STATUSES)
+    code, out, err = run(*args, key=slow.api_key)
+    assert code == 0, err
+    assert f"{total - saved:,} fetched, {saved:,} unchanged" in out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report", "-o", "{tmp}/r.html"],
+        ["audit", "-d", str(DEMO / "demographics.csv")],
+        ["suggest-weights", "--outcomes", str(DEMO / "outcomes.csv")],
+    ],
+    ids=lambda c: c[0],
+)
+def test_ctrl_c_during_the_pull_of_any_data_command_exits_130(slow, tmp_path, command):
+    pid = slow.world.postings[0]["id"]
+    store = tmp_path / "s.sqlite3"
+    name, *rest = command
+    rest = [a.replace("{tmp}", str(tmp_path)) for a in rest]
+    proc = start(name, pid, *rest, "--store", str(store), "--base-url", slow.base_url,
+                 key=slow.api_key)  # fmt: skip
+    _out, err = interrupt_when_stored(proc, store)
+    assert proc.returncode == 130, err
+    assert one_line(err).startswith(f"{INTERRUPTED}; ")
+    assert one_line(err).endswith("saved, run the same command to resume")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_ctrl_c_during_demo_exits_130(tmp_path):
+    out_dir = tmp_path / "d"
+    proc = start("demo", "--out", str(out_dir), "-q")
+    _out, err = interrupt_when_stored(proc, out_dir / "store.sqlite3")
+    assert proc.returncode == 130, err
+    # the demo starts afresh on every run: no "resume" promise
+    assert one_line(err) == INTERRUPTED
+
+
+def test_ctrl_c_stops_the_sandbox_cleanly_with_0():
+    """Ctrl-C is how the sandbox is meant to stop ("Press Ctrl-C to stop."): a clean exit."""
+    proc = start("sandbox", "--world", str(DEMO))
+    line = ""
+    while "Press Ctrl-C" not in line:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line or proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.strip().endswith("sandbox stopped") and err == ""
