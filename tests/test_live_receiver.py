@@ -232,7 +232,6 @@ def test_wrong_token_oversized_non_json_and_replays(tmp_path, caplog):
         tmp_path / "s.sqlite3", process=False, max_body_bytes=2048, rate_cap=None
     ) as rec:
         token = rec.url.rsplit("/", 1)[1]
-        good = rec.url.split(str(rec.port), 1)[1]
         # wrong token, or no token: 404 with no body (constant-time compare)
         for path in ("/", "/hooks/", "/hooks/" + token[:-1], "/hooks/" + token + "x",
                      "/hooks/" + token.upper(), "/hooks/" + token + "/"):  # fmt: skip
