@@ -1308,15 +1308,47 @@ def _client_for(base_url: str | None, **options: Any) -> Any:
     return HeyMiloClient(base_url=base_url, **options)
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM (systemd, docker stop) stops like Ctrl-C: cleanly, recorded in the store."""
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Any:
+    """SIGTERM (systemd, docker stop) stops like Ctrl-C: cleanly, recorded in the store.
+    The previous handler is restored afterwards."""
     import signal
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    with contextlib.suppress(ValueError):  # not the main thread (tests calling main())
-        signal.signal(signal.SIGTERM, handler)
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _log_to_stderr(level: int) -> Any:
+    """Log records of ``level`` and above to stderr while a command runs (then as before)."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(level)
+    if level > logging.DEBUG:  # one line per HTTP request is for --log-level debug
+
+        def quiet_http(record: logging.LogRecord) -> bool:
+            return record.levelno >= logging.WARNING or not record.name.startswith("http")
+
+        handler.addFilter(quiet_http)
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, previous) if previous else level)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
 
 
 EventsOption = Annotated[
@@ -1395,11 +1427,9 @@ def listen_cmd(
         raise ConfigError(
             f"--log-level {log_level!r} is not a level; use debug, info, warning or error"
         )
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
-    _stop_on_sigterm()
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_log_to_stderr(level))
+        stack.enter_context(_stop_on_sigterm())
         st = stack.enter_context(Store(store))
         client = stack.enter_context(_client_for(base_url, max_connections=concurrency))
         receiver = WebhookReceiver(

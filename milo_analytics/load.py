@@ -2393,7 +2393,8 @@ def _refresh_from_events(
     client: Any, store: Store, posting_id: str, plan: RefreshPlan, concurrency: int
 ) -> PullReport:
     """The ``"events"`` path of ``refresh="auto"``: the posting and its questions (two
-    requests), and the posting's queued events when no receiver is up to process them."""
+    requests), and the posting's queued events when no receiver is up to process them (one
+    started with ``process=False`` only records them)."""
     t0 = time.perf_counter()
     report = PullReport(posting_id, path="events", reason=plan.reason)
     try:
@@ -2404,7 +2405,7 @@ def _refresh_from_events(
     store.save_questions(posting_id, list(client.questions.list(posting_id, raw=True)))
     from .live.queue import process_events, receiver_alive  # the event queue's rule
 
-    if not receiver_alive(store):
+    if not receiver_alive(store, processing=True):  # e.g. a receiver that only records
         while True:
             due = store.due_events(posting_id=posting_id, limit=1000)
             if not due:

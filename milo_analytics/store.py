@@ -184,6 +184,7 @@ CREATE TABLE IF NOT EXISTS listener_runs (
     stopped_at REAL,            -- NULL: still running, or killed
     pid INTEGER,
     heartbeat REAL,             -- seconds between heartbeats
+    processes INTEGER,          -- 1: it processes the queue; 0: it only records events
     rejected INTEGER NOT NULL DEFAULT 0,  -- deliveries with the right token that were refused
     last_rejected_at REAL
 );
@@ -1381,16 +1382,21 @@ class Store:
 
     # listener runs: when a receiver was up (heartbeats), and refused authentic deliveries
     def start_listener_run(
-        self, *, when: float | None = None, pid: int | None = None, heartbeat: float = 30.0
+        self,
+        *,
+        when: float | None = None,
+        pid: int | None = None,
+        heartbeat: float = 30.0,
+        processes: bool = True,
     ) -> int:
-        """Record that a receiver started (beating every ``heartbeat`` seconds); returns the
-        run id its heartbeats use."""
+        """Record that a receiver started (beating every ``heartbeat`` seconds; processing the
+        queue or only recording events); returns the run id its heartbeats use."""
         when = time.time() if when is None else when
         with self.transaction() as c:
             cur = c.execute(
-                "INSERT INTO listener_runs (started_at, last_seen_at, pid, heartbeat) "
-                "VALUES (?, ?, ?, ?)",
-                (when, when, pid, heartbeat),
+                "INSERT INTO listener_runs (started_at, last_seen_at, pid, heartbeat, processes) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (when, when, pid, heartbeat, int(processes)),
             )
             return int(cur.lastrowid or 0)
 
@@ -1424,17 +1430,17 @@ class Store:
         """Receiver runs that were up at or after ``since`` (all when None; runs that did not
         record a stop are always included), oldest first:
         ``run_id``, ``started_at``, ``last_seen_at``, ``stopped_at``, ``pid``, ``heartbeat``,
-        ``rejected``, ``last_rejected_at``."""
+        ``processes``, ``rejected``, ``last_rejected_at``."""
         sql = (
-            "SELECT run_id, started_at, last_seen_at, stopped_at, pid, heartbeat, rejected, "
-            "last_rejected_at FROM listener_runs"
+            "SELECT run_id, started_at, last_seen_at, stopped_at, pid, heartbeat, processes, "
+            "rejected, last_rejected_at FROM listener_runs"
         )
         params: tuple[Any, ...] = ()
         if since is not None:  # a run that did not stop may be up still (or was killed)
             sql += " WHERE last_seen_at >= ? OR stopped_at IS NULL"
             params = (since,)
         names = ["run_id", "started_at", "last_seen_at", "stopped_at", "pid", "heartbeat",
-                 "rejected", "last_rejected_at"]  # fmt: skip
+                 "processes", "rejected", "last_rejected_at"]  # fmt: skip
         rows = self._query(sql + " ORDER BY started_at, run_id", params)
         return [dict(zip(names, r, strict=True)) for r in rows]
 

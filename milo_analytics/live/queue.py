@@ -61,19 +61,26 @@ def event_id_of(event: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def receiver_alive(store: Store, *, now: float | None = None) -> bool:
-    """Whether a webhook receiver on this store is up now (a recent heartbeat, not stopped).
+def receiver_alive(
+    store: Store, *, now: float | None = None, processing: bool = False
+) -> bool:
+    """Whether a webhook receiver on this store is up now (a recent heartbeat, not stopped);
+    with ``processing``, one that processes the queue (not only records events).
 
     Examples
     --------
     >>> with Store(":memory:") as s:
-    ...     run = s.start_listener_run(when=100.0, heartbeat=30.0)
+    ...     run = s.start_listener_run(when=100.0, heartbeat=30.0, processes=False)
     ...     receiver_alive(s, now=130.0), receiver_alive(s, now=170.0)
+    ...     receiver_alive(s, now=130.0, processing=True)
     (True, False)
+    False
     """
     now = time.time() if now is None else now
     return any(
-        r["stopped_at"] is None and heartbeat_is_recent(r, now)
+        r["stopped_at"] is None
+        and heartbeat_is_recent(r, now)
+        and (not processing or r["processes"] != 0)
         for r in store.listener_runs(since=now - 3600)
     )
 

@@ -408,7 +408,9 @@ class WebhookReceiver:
                 client = HeyMiloClient(max_connections=max(self.concurrency, 1))
                 self._own_client = True
             self._client = client
-        self._run_id = self._store.start_listener_run(pid=os.getpid(), heartbeat=self.heartbeat)
+        self._run_id = self._store.start_listener_run(
+            pid=os.getpid(), heartbeat=self.heartbeat, processes=self.process
+        )
         self._writer = _EventWriter(self._intake, self._run_id, self._committed)
         if self.process:
             self.worker = EventWorker(
