@@ -43,7 +43,9 @@ def test_refresh_plan_rules_in_order():
         assert refresh_plan(s, "P1", now=now).path == "events"
         # ... unless the listing is older than the interval
         plan = refresh_plan(s, "P1", now=now, full_listing_hours=0.1)
-        assert plan.path == "listing" and "ended 0.2 h ago (full listing every 0.1 h)" in plan.reason
+        assert (
+            plan.path == "listing" and "ended 0.2 h ago (full listing every 0.1 h)" in plan.reason
+        )
         # its heartbeats stop (killed): covered up to its last heartbeat only
         assert refresh_plan(s, "P1", now=now + 120).path == "listing"
         # a restart after a clean stop leaves a gap of 5 s: the listing runs
@@ -65,7 +67,7 @@ def test_refresh_plan_rules_in_order():
 
 
 def test_refresh_argument_is_checked():
-    with pytest.raises(ConfigError, match="refresh must be True .* or 'auto'"):
+    with pytest.raises(ConfigError, match=r"refresh must be True .* or 'auto'"):
         load_posting("P1", store=":memory:", refresh="yes")
     with pytest.raises(ConfigError, match="full_listing_hours must be a number of hours >= 0"):
         load_posting("P1", store=":memory:", refresh="auto", full_listing_hours=-1)
@@ -79,7 +81,11 @@ def test_document_fingerprint_matches_the_listed_record_until_it_changes():
     doc = {k: listed[k] for k in ("status", "score", "workflow")}  # what the document repeats
     state = SyncState("I1", "P1", "ok", document_fingerprint(doc), True, via="webhook")
     assert not needs_fetch(listed, state)
-    for change in ({"score": 12.0}, {"status": "shortlisted"}, {"workflow": {"last_activity_at": 9}}):
+    for change in (
+        {"score": 12.0},
+        {"status": "shortlisted"},
+        {"workflow": {"last_activity_at": 9}},
+    ):
         assert needs_fetch({**listed, **change}, state)
     # a copy from the listing keeps comparing the whole record
     state = SyncState("I1", "P1", "ok", candidate_fingerprint(listed), True, via="listing")

@@ -65,6 +65,7 @@ __all__ = [
     "DEFAULT_CHECKS_TOML",
     "CheckConfig",
     "CheckReport",
+    "drift_verdict",
     "load_check_config",
     "run_checks",
 ]
@@ -454,11 +455,8 @@ def _adverse_impact(
     ratios = audit.table["impact_ratio"].dropna()
     lowest = float(ratios.min()) if len(ratios) else None
     n_fail = sum(p.level == "fail" for p in problems)
-    message = (
-        "no flag under the rule"
-        if not problems
-        else "; ".join(p.text for p in problems[:3]) + (" ..." if len(problems) > 3 else "")
-    )
+    problems.sort(key=lambda p: p.level != "fail")  # the failing flags first
+    message = "no flag under the rule" if not problems else _first(problems)
     return CheckResult(
         pid,
         "adverse_impact",
@@ -471,6 +469,12 @@ def _adverse_impact(
     )
 
 
+def _first(problems: list[Problem], shown: int = 1) -> str:
+    """The first problems' texts, and how many more there are."""
+    more = len(problems) - shown
+    return "; ".join(p.text for p in problems[:shown]) + (f" (+{more} more)" if more > 0 else "")
+
+
 def _worst(problems: Iterable[Problem]) -> str:
     levels = {p.level for p in problems}
     for lv in ("error", "fail", "warn"):
@@ -479,16 +483,37 @@ def _worst(problems: Iterable[Problem]) -> str:
     return "pass"
 
 
+def drift_verdict(n_before: int, n_after: int, d: float, p: float, cfg: DriftConfig) -> str:
+    """The drift rule on one variable: ``"skip"`` (fewer than ``min_n`` interviews on a side),
+    ``"fail"`` (|d| ≥ ``min_effect`` and Mann–Whitney p < ``alpha``), ``"warn"`` (a shift that
+    large, not significant) or ``"pass"``. Its false-positive rate and power are measured in
+    ``benchmarks/bench_checks.py`` (docs/methods.md §10).
+
+    Examples
+    --------
+    >>> cfg = DriftConfig()
+    >>> drift_verdict(300, 100, 0.45, 1e-4, cfg), drift_verdict(300, 100, 0.1, 1e-4, cfg)
+    ('fail', 'pass')
+    >>> drift_verdict(300, 20, 0.9, 1e-4, cfg), drift_verdict(300, 100, 0.4, 0.2, cfg)
+    ('skip', 'warn')
+    """
+    if min(n_before, n_after) < cfg.min_n:
+        return "skip"
+    shifted = math.isfinite(d) and abs(d) >= cfg.min_effect
+    if not shifted:
+        return "pass"
+    return "fail" if math.isfinite(p) and p < cfg.alpha else "warn"
+
+
 def _drift_checks(data: Any, pid: str, cfg: DriftConfig) -> list[CheckResult]:
     from ..analysis._common import interview_times
     from ..analysis.drift import drift
 
     threshold = f"|d| ≥ {cfg.min_effect:g} and p < {cfg.alpha:g}, n ≥ {cfg.min_n} per side"
-    wanted = list(cfg.variables)
     one = data.filter(posting_id=pid)
-    variables = [v for v in wanted if v != "questions"]
-    if "questions" in wanted:
-        variables += [str(c) for c in one.score_matrix(pid).columns] if len(one.scores) else []
+    variables = [v for v in cfg.variables if v != "questions"]
+    if "questions" in cfg.variables and len(one.scores):
+        variables += [str(c) for c in one.score_matrix(pid).columns]
     times = interview_times(one)
     times = times[times.index.isin(one.interviews["interview_id"])].dropna()
     if times.empty:
@@ -503,7 +528,7 @@ def _drift_checks(data: Any, pid: str, cfg: DriftConfig) -> list[CheckResult]:
     try:
         result = drift(one.filter(start=start, on="interviewed_at"), split=split)
         comparison = result.comparison.set_index("variable")
-    except (InsufficientDataError, MiloError):
+    except MiloError:  # e.g. no completed interview in the window
         comparison = pd.DataFrame()
     out = []
     for v in variables:
@@ -515,64 +540,24 @@ def _drift_checks(data: Any, pid: str, cfg: DriftConfig) -> list[CheckResult]:
         nb, na = int(row["n_before"]), int(row["n_after"])
         d = float(row["d"]) if pd.notna(row["d"]) else math.nan
         p = float(row["mw_p"]) if pd.notna(row["mw_p"]) else math.nan
-        details = {
-            "window": window,
-            "n_before": nb,
-            "n_after": na,
-            "d": d,
-            "mw_p": p,
-            "mean_before": row["mean_before"],
-            "mean_after": row["mean_after"],
-        }
-        if min(nb, na) < cfg.min_n:
-            out.append(
-                CheckResult(
-                    pid,
-                    name,
-                    "skip",
-                    d,
-                    threshold,
-                    f"too few interviews to judge: {na} recent, {nb} before "
-                    f"(need {cfg.min_n} each; {window})",
-                    details=details,
-                )
-            )
-            continue
-        shifted = math.isfinite(d) and abs(d) >= cfg.min_effect
-        significant = math.isfinite(p) and p < cfg.alpha
+        details = {"window": window, "split": split, "n_before": nb, "n_after": na, "d": d, "mw_p": p,
+                   "mean_before": row["mean_before"], "mean_after": row["mean_after"]}  # fmt: skip
+        status = drift_verdict(nb, na, d, p, cfg)
         direction = "up" if d > 0 else "down"
         text = (
             f"mean {row['mean_before']:.3g} → {row['mean_after']:.3g} (d={d:+.2f}, "
             f"Mann-Whitney p={p:.2g}; {window})"
         )
-        if shifted and significant:
-            out.append(
-                CheckResult(
-                    pid,
-                    name,
-                    "fail",
-                    d,
-                    threshold,
-                    f"{v} shifted {direction}: {text}",
-                    [Problem(f"{v}|{direction}", "fail", text)],
-                    details,
-                )
-            )
-        elif shifted:
-            out.append(
-                CheckResult(
-                    pid,
-                    name,
-                    "warn",
-                    d,
-                    threshold,
-                    f"a shift of this size, not significant: {text}",
-                    [Problem(f"{v}|{direction}", "warn", text)],
-                    details,
-                )
-            )
-        else:
-            out.append(CheckResult(pid, name, "pass", d, threshold, text, details=details))
+        problems = (
+            [Problem(f"{v}|{direction}", status, text)] if status in (*_ALERTING, "warn") else []
+        )
+        message = {
+            "skip": f"too few interviews to judge: {na} recent, {nb} before (need {cfg.min_n} "
+            f"each; {window})",
+            "fail": f"{v} shifted {direction}: {text}",
+            "warn": f"a shift this large, not significant: {text}",
+        }.get(status, text)
+        out.append(CheckResult(pid, name, status, d, threshold, message, problems, details))
     return out
 
 
@@ -779,7 +764,6 @@ def run_checks(
         if isinstance(config, CheckConfig)
         else (load_check_config(config) if config is not None else CheckConfig())
     )
-    now = time.time() if now is None else now
     own_store = not isinstance(store, Store)
     st = store if isinstance(store, Store) else Store(store)
     try:
@@ -797,6 +781,7 @@ def run_checks(
                 )
             else:
                 data = load_postings(ids, store=st, refresh=False)
+        now = time.time() if now is None else now  # after the pull: it is part of the past
         demo = demographics(data) if callable(demographics) else demographics
         oc = outcomes(data) if callable(outcomes) else outcomes
         results: list[CheckResult] = []
