@@ -1355,8 +1355,8 @@ EventsOption = Annotated[
     list[str] | None,
     typer.Option(
         "--events",
-        help="Webhook event to register (repeat it; default: interview_completed and "
-        "report_available).",
+        help="Webhook event to register (repeat it; default: report_available, one fetch "
+        "per interview).",
     ),
 ]
 

@@ -61,9 +61,7 @@ def event_id_of(event: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def receiver_alive(
-    store: Store, *, now: float | None = None, processing: bool = False
-) -> bool:
+def receiver_alive(store: Store, *, now: float | None = None, processing: bool = False) -> bool:
     """Whether a webhook receiver on this store is up now (a recent heartbeat, not stopped);
     with ``processing``, one that processes the queue (not only records events).
 

@@ -31,10 +31,12 @@ __all__ = [
     "register_webhooks",
 ]
 
-#: What ``register_webhooks`` subscribes to by default: the two events after which an
-#: interview has (or is about to have) results. ``interview_started`` costs a delivery and
-#: fetches nothing (the receiver records it and skips it).
-DEFAULT_EVENTS = ("interview_completed", "report_available")
+#: What ``register_webhooks`` subscribes to by default: ``report_available``, after which an
+#: interview's results are final — one delivery and one fetch per interview. Adding
+#: ``interview_completed`` costs a second fetch of most interviews (it usually arrives before
+#: the report: the document says ``evaluating``) and brings nothing the next full listing would
+#: not (benchmarks/bench_live.py); ``interview_started`` is recorded and fetches nothing.
+DEFAULT_EVENTS = ("report_available",)
 
 
 def hook_url(base_url: str, token: str) -> str:
