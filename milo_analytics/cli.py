@@ -1443,7 +1443,10 @@ def listen_cmd(
             concurrency=concurrency,
         )
         stack.enter_context(receiver)
-        typer.echo(f"listening on {receiver.masked_url} (store: {st.path})")
+        bound = f"http://{host}:{receiver.port}/hooks/****"
+        typer.echo(f"listening on {bound} (store: {st.path})")
+        if public_url:
+            typer.echo(f"  HeyMilo delivers to {receiver.masked_url}")
         typer.echo("  the token (****) is kept in the store; it is never printed")
         for posting in register or []:
             rows = register_webhooks(client, posting, receiver.url, events=events or DEFAULT_EVENTS)

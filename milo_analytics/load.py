@@ -2096,7 +2096,9 @@ def refresh_interviews(
     :func:`fetch_document` (the same client, retries and rate limiter as a pull) and written
     with :meth:`~milo_analytics.store.Store.record_fetches` (the same store path), together
     with the interview's candidate record: the stored one updated with the document's status,
-    score, workflow and metadata, or one made from the document. A finished document is stored
+    score, workflow and metadata, or one made from the document (which has no ``created_at``,
+    and ``interviewed_at`` only from ``completed_at``, until the next full listing brings
+    HeyMilo's own record). A finished document is stored
     with a :func:`document_fingerprint`, so the next full listing does not fetch it again
     unless its status, score or last activity changed. An unfinished one (``not_ready``,
     ``in_progress``, ``evaluating``) updates the candidate record only, as a pull would list it.
