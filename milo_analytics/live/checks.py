@@ -564,136 +564,84 @@ def _drift_checks(data: Any, pid: str, cfg: DriftConfig) -> list[CheckResult]:
 def _data_quality(
     data: Any, store: Store, pid: str, cfg: DataQualityConfig, now: float
 ) -> list[CheckResult]:
-    from ..load import refresh_plan
+    return [
+        _load_errors(data, pid, cfg),
+        _unfinished_sync(store, pid, cfg),
+        _freshness(store, pid, cfg, now),
+        _event_queue(store, pid, cfg, now),
+    ]
 
-    out = []
-    # load errors
-    errs = (
-        data.errors[
-            data.errors["interview_id"].isin(
-                data.candidates.loc[data.candidates["posting_id"] == pid, "interview_id"]
-            )
-        ]
-        if len(data.errors)
-        else data.errors
-    )
+
+def _load_errors(data: Any, pid: str, cfg: DataQualityConfig) -> CheckResult:
+    ids = data.candidates.loc[data.candidates["posting_id"] == pid, "interview_id"]
+    errs = data.errors[data.errors["interview_id"].isin(ids)]
     n_docs = int((data.interviews["posting_id"] == pid).sum())
     n_err = len(errs)
     share = n_err / max(1, n_docs + n_err)
+    status = "fail" if share > cfg.max_error_share else ("warn" if n_err else "pass")
     problems = [
-        Problem(f"{r.interview_id}|{r.stage}", "warn", f"{r.interview_id} [{r.stage}] {r.error}")
+        Problem(f"{r.interview_id}|{r.stage}", status, f"{r.interview_id} [{r.stage}] {r.error}")
         for r in errs.itertuples(index=False)
     ]
-    status = "fail" if share > cfg.max_error_share else ("warn" if n_err else "pass")
-    for p in problems:
-        p.level = "fail" if status == "fail" else "warn"
-    out.append(
-        CheckResult(
-            pid,
-            "load_errors",
-            status,
-            share,
-            f"≤ {cfg.max_error_share:.1%} of documents",
-            f"{n_err:,} of {n_docs + n_err:,} documents failed to load ({share:.1%})"
-            + (f": {problems[0].text}" if problems else ""),
-            problems,
-        )
-    )
-    # unfinished pull
+    message = f"{n_err:,} of {n_docs + n_err:,} documents failed to load ({share:.1%})"
+    if problems:
+        message += f": {_first(problems)}"
+    threshold = f"≤ {cfg.max_error_share:.1%} of documents"
+    return CheckResult(pid, "load_errors", status, share, threshold, message, problems)
+
+
+def _unfinished_sync(store: Store, pid: str, cfg: DataQualityConfig) -> CheckResult:
     sync = store.unfinished_sync(pid)
     if sync is None or cfg.unfinished_sync == "ignore":
-        out.append(
-            CheckResult(
-                pid,
-                "unfinished_sync",
-                "pass",
-                0.0,
-                cfg.unfinished_sync,
-                "the last pull finished" if sync is None else "ignored",
-            )
-        )
-    else:
-        lv = cfg.unfinished_sync
-        out.append(
-            CheckResult(
-                pid,
-                "unfinished_sync",
-                lv,
-                1.0,
-                cfg.unfinished_sync,
-                sync.cli_message(),
-                [Problem("unfinished", lv, sync.cli_message())],
-            )
-        )
-    # freshness
-    info = store.posting_info(pid) or {}
-    synced = info.get("synced_at")
+        message = "the last pull finished" if sync is None else "ignored"
+        return CheckResult(pid, "unfinished_sync", "pass", 0.0, cfg.unfinished_sync, message)
+    level, message = cfg.unfinished_sync, sync.cli_message()
+    return CheckResult(pid, "unfinished_sync", level, 1.0, cfg.unfinished_sync, message,
+                       [Problem("unfinished", level, message)])  # fmt: skip
+
+
+def _freshness(store: Store, pid: str, cfg: DataQualityConfig, now: float) -> CheckResult:
+    from ..load import refresh_plan
+
+    synced = (store.posting_info(pid) or {}).get("synced_at")
     if synced is None:
-        age = math.inf
-        how = "never listed completely"
+        age, how = math.inf, "never listed completely"
+    elif refresh_plan(store, pid, full_listing_hours=math.inf, now=now).path == "events":
+        age, how = 0.0, "kept up to date by the webhook receiver since the last complete listing"
     else:
-        plan = refresh_plan(store, pid, full_listing_hours=math.inf, now=now)
-        if plan.path == "events":
-            age, how = (
-                0.0,
-                "kept up to date by the webhook receiver since the last complete listing",
-            )
-        else:
-            age = (now - synced) / 3600
-            how = f"last complete listing {age:.1f} h ago"
+        age = (now - synced) / 3600
+        how = f"last complete listing {age:.1f} h ago"
     status = "fail" if age > cfg.max_age_hours else "pass"
-    out.append(
-        CheckResult(
-            pid,
-            "freshness",
-            status,
-            None if math.isinf(age) else age,
-            f"≤ {cfg.max_age_hours:g} h",
-            how,
-            [Problem("stale", "fail", how)] if status == "fail" else [],
-        )
-    )
-    # event queue
+    problems = [Problem("stale", "fail", how)] if status == "fail" else []
+    value = None if math.isinf(age) else age
+    return CheckResult(pid, "freshness", status, value, f"≤ {cfg.max_age_hours:g} h", how, problems)
+
+
+def _event_queue(store: Store, pid: str, cfg: DataQualityConfig, now: float) -> CheckResult:
     pending = store.events(posting_id=pid, states=["pending"]) + [
         e for e in store.events(states=["pending"]) if e["posting_id"] is None
     ]
-    late = [e for e in pending if now - e["received_at"] > cfg.max_queue_minutes * 60]
-    since = info.get("sync_started_at") or 0.0
-    failed = [e for e in store.events(posting_id=pid, states=["failed"], since=since)]
+    listed = (store.posting_info(pid) or {}).get("sync_started_at") or 0.0
+    failed = store.events(posting_id=pid, states=["failed"], since=listed)
     problems = [
-        Problem(
-            f"late|{e['event_id']}",
-            "fail",
-            f"event {e['event_type']} for {e['interview_id']} waiting since "
-            f"{(now - e['received_at']) / 60:.0f} min ({e['error'] or 'not processed'})",
-        )
-        for e in late
-    ]
+        Problem(f"late|{e['event_id']}", "fail",
+                f"event {e['event_type']} for {e['interview_id']} waiting since "
+                f"{(now - e['received_at']) / 60:.0f} min ({e['error'] or 'not processed'})")
+        for e in pending
+        if now - e["received_at"] > cfg.max_queue_minutes * 60
+    ]  # fmt: skip
     problems += [
-        Problem(
-            f"failed|{e['event_id']}",
-            "warn",
-            f"event {e['event_type']} for {e['interview_id']} failed: {e['error']}",
-        )
+        Problem(f"failed|{e['event_id']}", "warn",
+                f"event {e['event_type']} for {e['interview_id']} failed: {e['error']}")
         for e in failed
-    ]
+    ]  # fmt: skip
     oldest = max((now - e["received_at"]) / 60 for e in pending) if pending else 0.0
     message = (
         f"{len(pending):,} waiting (oldest {oldest:.0f} min), {len(failed):,} failed since the "
         "last complete listing"
     )
-    out.append(
-        CheckResult(
-            pid,
-            "event_queue",
-            _worst(problems),
-            oldest,
-            f"≤ {cfg.max_queue_minutes:g} min waiting",
-            message,
-            problems,
-        )
-    )
-    return out
+    threshold = f"≤ {cfg.max_queue_minutes:g} min waiting"
+    return CheckResult(pid, "event_queue", _worst(problems), oldest, threshold, message, problems)
 
 
 # --------------------------------------------------------------------------- run_checks
