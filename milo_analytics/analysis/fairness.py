@@ -264,7 +264,9 @@ def _levels(
     use_eeo1 = layout == "eeo1"
     if layout == "auto":
         use_eeo1 = all(c in _EEO1 for c in cols) and all(
-            set(frame.loc[known, c].astype("str")) <= set(_EEO1[c]) for c in cols
+            # over the distinct values: iterating 100,000 arrow strings took 0.1 s per call
+            set(frame.loc[known, c].astype("str").unique()) <= set(_EEO1[c])
+            for c in cols
         )
     elif layout not in ("eeo1", "observed"):
         raise DataError(f"layout={layout!r}; use 'auto', 'eeo1' or 'observed'")
