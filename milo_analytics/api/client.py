@@ -129,7 +129,7 @@ def _from_environment(value: Any, *, scale: float = 1.0, integer: bool = False) 
             f"{unit}; set it to e.g. {2 * shown:g}, to 'none' for no limit, or unset it for "
             f"the default {shown:g}"
         )
-    return int(number * scale) if integer or scale != 1.0 else number
+    return max(1, round(number * scale)) if integer or scale != 1.0 else number
 
 
 _DEADLINE_DEFAULT = _env_default(DEFAULT_DEADLINE, ENV_DEADLINE)
