@@ -303,3 +303,51 @@ def test_status_errors_carry_both_renderings(status, path, python, cli_fix):
     err = error_from_response(httpx.Response(status, json={"error": {"message": "x"}}), "GET", path)
     assert python in str(err) and cli_fix not in str(err)
     assert cli_fix in err.cli_message() and not python_syntax(err.cli_message())
+
+
+# --------------------------------------------------------------------------- push-weights
+def test_push_weights_speaks_cli_in_the_cli_and_python_in_python(sandbox, tmp_path):
+    """The dry-run note, the 'keep' refusal, a conflict and a file that is not a suggestion."""
+    from _push_harness import make_suggestion
+
+    from milo_analytics import WeightSuggestion, push_weights
+
+    pid = sandbox.world.truth["csr_posting_id"]
+    with sandbox.client() as client:
+        qs = [q for q in client.questions.list(pid, raw=True) if not q["not_scored"]]
+        q = next(q for q in qs if float(q["score_weight"]).is_integer())
+        suggestion = make_suggestion(client, pid, {q["id"]: 1 if q["score_weight"] != 1 else 2})
+    path = tmp_path / "suggestion.json"
+    suggestion.to_json(path)
+    keep = WeightSuggestion.from_json(path)
+    keep.recommendation = "keep"
+    keep_path = tmp_path / "keep.json"
+    keep.to_json(keep_path)
+    base = ["--base-url", sandbox.base_url, "--audit-dir", str(tmp_path / "audit")]
+
+    code, out, err = cli("push-weights", str(path), *base, key=sandbox.api_key)
+    assert code == 0 and err == "", err
+    assert "Dry run: nothing was written. Pass --apply to write." in out
+    assert not python_syntax(out), python_syntax(out)
+    line = cli_error("push-weights", str(keep_path), *base, "--apply", key=sandbox.api_key)
+    assert line.endswith("Keep today's weights, or pass --allow-keep to push them anyway.")
+    array = tmp_path / "array.json"
+    array.write_text("[1, 2]", encoding="utf-8")
+    line = cli_error("push-weights", str(array), *base, key=sandbox.api_key)
+    assert "write one with `milo-analytics suggest-weights -o FILE`. Nothing was sent." in line
+
+    with sandbox.client() as client:
+        dry = push_weights(client, keep).summary()
+        assert "Pass apply=True to write." in dry and "Applying it needs allow_keep=True." in dry
+        assert "Applying it needs --allow-keep." in push_weights(client, keep).summary(cli=True)
+        text = python_error(lambda: push_weights(client, keep, apply=True))
+        assert text.endswith("or pass allow_keep=True to push them anyway.")
+        text = python_error(lambda: push_weights(client, array))
+        assert "write one with suggest_weights(...).to_json(path)" in text
+
+        client.questions.update(pid, q["id"], score_weight=9)  # someone edits it meanwhile
+        code, _out, err = cli("push-weights", str(path), *base, "--apply", key=sandbox.api_key)
+        assert code == 3 and not python_syntax(err), err  # conflict: nothing written
+        assert f"Run `milo-analytics suggest-weights {pid}` again, or pass --force" in err
+        text = python_error(lambda: push_weights(client, path, apply=True))
+        assert "run suggest_weights again, or pass force=True to overwrite" in text
