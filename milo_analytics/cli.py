@@ -1477,7 +1477,7 @@ def report_command(
     path = report.save_html(output)
     typer.echo(_counts(data))
     for problem in report.problems:
-        typer.echo(f"note: {problem}")
+        typer.echo(f"note: {cli_text(problem)}")
     typer.echo(f"Report: {path}")
     if xlsx is not None:
         typer.echo(f"Excel:  {report.to_excel(xlsx)}")
@@ -1501,7 +1501,7 @@ def _print_summary(data: Any, report: Any, suggestion: Any, audit: Any) -> None:
     else:
         typer.echo(f"  weight suggestion: {suggestion.recommendation}")
     for problem in report.problems:
-        typer.echo(f"  note: {problem}")
+        typer.echo(f"  note: {cli_text(problem)}")
 
 
 # --------------------------------------------------------------------------- entry point

@@ -54,6 +54,7 @@ __all__ = [
     "MiloError",
     "MiloWarning",
     "NotFoundError",
+    "Note",
     "PushConflictError",
     "PushError",
     "RateLimitError",
@@ -127,6 +128,40 @@ class MiloError(Exception):
         if self.cli_hint is None:
             return str(self)
         return with_hint(self.detail, self.cli_hint)
+
+
+class Note(str):
+    """A message kept as text (a ``str``, in Python's words) that carries its command-line
+    wording in ``.cli``: the notes of a push plan, the problems of a report. The CLI prints
+    :meth:`cli_message`.
+
+    Examples
+    --------
+    >>> n = Note("needs allow_keep=True", cli="needs --allow-keep")
+    >>> n, n.cli_message()
+    ('needs allow_keep=True', 'needs --allow-keep')
+    >>> Note.of(MiloError("bad", python_hint="pass x=1", cli_hint="pass --x 1"), "Audit: ")
+    'Audit: bad; pass x=1'
+    """
+
+    cli: str
+
+    def __new__(cls, text: str, *, cli: str | None = None) -> Note:
+        note = super().__new__(cls, text)
+        note.cli = str(text) if cli is None else cli
+        return note
+
+    @classmethod
+    def of(cls, exc: BaseException, prefix: str = "", clean: Any = None) -> Note:
+        """``prefix`` + the error's message, with its CLI wording when it has one; ``clean``
+        (e.g. a redaction) is applied to both texts."""
+        cli = exc.cli_message() if isinstance(exc, MiloError) else str(exc)
+        tidy = clean or (lambda text: text)
+        return cls(prefix + tidy(str(exc)), cli=prefix + tidy(cli))
+
+    def cli_message(self) -> str:
+        """The note as the command line prints it."""
+        return self.cli
 
 
 class MiloWarning(UserWarning):

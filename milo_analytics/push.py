@@ -74,6 +74,7 @@ from .calibrate import PAST_SCORES_NOTE, WeightSuggestion
 from .errors import (
     DataError,
     MiloError,
+    Note,
     NotFoundError,
     PushConflictError,
     PushError,
@@ -146,25 +147,6 @@ class PushInterrupted(KeyboardInterrupt):
         self.applied = applied
         self.unknown = unknown
         self.cli_message = cli_message
-
-
-class Note(str):
-    """A note of a :class:`PushResult` (a ``str``, in Python's words) that carries its command
-    line wording in ``.cli``; ``PushResult.summary(cli=True)`` prints that.
-
-    Examples
-    --------
-    >>> n = Note("needs allow_keep=True", cli="needs --allow-keep")
-    >>> n, n.cli
-    ('needs allow_keep=True', 'needs --allow-keep')
-    """
-
-    cli: str
-
-    def __new__(cls, text: str, *, cli: str | None = None) -> Note:
-        note = super().__new__(cls, text)
-        note.cli = text if cli is None else cli
-        return note
 
 
 class RollbackIncompleteWarning(UserWarning):
@@ -1017,7 +999,7 @@ def push_weights(
     if not apply:
         if blocked.any():
             conflict = _conflict_error(plan, posting_id)
-            result.notes.insert(0, Note(str(conflict), cli=conflict.cli_message()))
+            result.notes.insert(0, Note.of(conflict))
         result.notes.append(
             Note(
                 "Dry run: nothing was written. Pass apply=True to write.",

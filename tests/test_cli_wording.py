@@ -22,9 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 
-from milo_analytics import load_documents, load_posting, read_demographics, read_outcomes
+from milo_analytics import (
+    build_report,
+    load_documents,
+    load_posting,
+    read_demographics,
+    read_outcomes,
+)
 from milo_analytics.analysis.fairness import bias_audit
 from milo_analytics.api import HeyMiloClient
 from milo_analytics.api.errors import error_from_response
@@ -210,6 +217,30 @@ def test_an_unknown_flag_value_is_a_usage_error_naming_the_flag(flag, value, pyt
 
 
 # --------------------------------------------------------------------------- more raise sites
+def test_a_report_sections_problem_is_printed_in_cli_words(tmp_path, demo_data):
+    """A section that cannot be computed leaves a note in the report; the command prints it
+    with the CLI's fix. Demographics whose race/ethnicity answers are all declined."""
+    demo = pd.read_csv(DEMO / "demographics.csv")
+    demo["race_ethnicity"] = "Decline to state"
+    path = tmp_path / "declined.csv"
+    demo.to_csv(path, index=False)
+    retail = "1E25DF5A"  # Retail Sales Associate (data/demo/README.md)
+    code, out, err = cli(
+        "report", retail, "--documents", str(DEMO), "--demographics", str(path),
+        "-o", str(tmp_path / "r.html"),
+    )  # fmt: skip
+    assert code == 0 and err == "", err
+    (note,) = [line for line in out.splitlines() if line.startswith("note: ")]
+    assert "have a known race/ethnicity (0%" in note
+    assert note.endswith("(--race-column), or pass --min-known-share 0 to audit anyway")
+    assert not python_syntax(note), note
+    data = demo_data.filter(posting_id=[retail])
+    report = build_report(data, demographics=read_demographics(path, data=data))
+    (problem,) = report.problems
+    assert problem.endswith("(race_ethnicity= of read_demographics), or pass "
+                            "min_known_share=0 to audit anyway")  # fmt: skip
+
+
 def test_an_unsupported_score_scale_names_the_flag():
     line = cli_error("pull", CSR, "--documents", str(DEMO), "--score-scale", "7")
     assert line.endswith("pass --score-scale 5 (1–5 scores) or 10 (1–10 scores), or leave it "
