@@ -651,20 +651,26 @@ def sandbox_cmd(
         str,
         typer.Option(
             metavar="WORLD",
-            help="'demo' (the packaged demo world) or a folder written by World.save().",
+            help="'demo' (the packaged demo world) or a folder written by --write-demo.",
         ),
     ] = "demo",
     api_key: Annotated[
         str | None,
         typer.Option(help="Key the server accepts (random when omitted; printed once on start)."),
     ] = None,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
-    latency: Annotated[float, typer.Option(help="Seconds added to every response.")] = 0.0,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")
+    ] = 0,
+    latency: Annotated[float, typer.Option(min=0.0, help="Seconds added to every response.")] = 0.0,
     rate_limit: Annotated[
-        int | None, typer.Option(help="Requests per minute per key (429 past it).")
+        int | None, typer.Option(min=1, help="Requests per minute per key (429 past it).")
     ] = None,
-    error_rate: Annotated[float, typer.Option(help="Share of requests answered 5xx.")] = 0.0,
-    drop_rate: Annotated[float, typer.Option(help="Share of connections dropped.")] = 0.0,
+    error_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests answered 5xx.")
+    ] = 0.0,
+    drop_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of connections dropped.")
+    ] = 0.0,
     malformed: Annotated[
         list[str] | None,
         typer.Option(
@@ -672,7 +678,7 @@ def sandbox_cmd(
         ),
     ] = None,
     interview_delay: Annotated[
-        float, typer.Option(help="Seconds per interview stage for ingested candidates.")
+        float, typer.Option(min=0.0, help="Seconds per interview stage for ingested candidates.")
     ] = 0.0,
     seed: Annotated[
         int, typer.Option(help="Seed (faults and new ids; with --write-demo the world).")
@@ -689,7 +695,8 @@ def sandbox_cmd(
         ),
     ] = None,
     duration: Annotated[
-        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
+        float | None,
+        typer.Option(min=0.0, help="Stop after this many seconds (default: until Ctrl-C)."),
     ] = None,
 ) -> None:
     """Serve a local HeyMilo-compatible API (v2 and v4) over a synthetic world, or write one.
@@ -728,6 +735,13 @@ def sandbox_cmd(
     except (FileNotFoundError, ValueError) as exc:
         from .errors import ConfigError
 
+        folder = Path(world).expanduser()
+        if world != "demo" and not (folder / "postings.json").is_file():
+            what = "a sandbox world folder (no postings.json)" if folder.is_dir() else "a folder"
+            raise ConfigError(
+                f"--world {world!r} is neither 'demo' nor {what}; pass --world demo or a "
+                "folder written by `milo-analytics sandbox --write-demo DIR`"
+            ) from None
         raise ConfigError(str(exc)) from None
     with sb:
         typer.echo(f"HeyMilo sandbox serving {sb.world!r}")

@@ -86,7 +86,10 @@ def test_bad_world_folder_is_a_clear_error(
 ) -> None:
     assert main(["sandbox", "--world", str(tmp_path / "missing")]) == 1
     err = capsys.readouterr().err
-    assert "missing" in err and "World.save()" in err
+    assert "missing" in err and "`milo-analytics sandbox --write-demo DIR`" in err
+    assert "World.save()" not in err  # the CLI names its own command, not the Python call
+    assert main(["sandbox", "--world", str(tmp_path)]) == 1  # a folder, but not a world
+    assert "(no postings.json)" in capsys.readouterr().err
 
 
 def _free_port() -> int:
