@@ -975,10 +975,20 @@ def audit_cmd(
     base_url: BaseUrlOption = None,
     exclude_below: Annotated[
         float,
-        typer.Option("--exclude-below", help="Exclude categories under this share (0 = none)."),
+        typer.Option(
+            "--exclude-below",
+            min=0.0,
+            max=1.0,
+            help="Exclude categories under this share (0 = none).",
+        ),
     ] = 0.02,
-    min_n: Annotated[int, typer.Option("--min-n", help="Smallest category n for a flag.")] = 30,
-    alpha: Annotated[float, typer.Option("--alpha", help="Significance level for flags.")] = 0.05,
+    min_n: Annotated[
+        int, typer.Option("--min-n", min=0, help="Smallest category n for a flag.")
+    ] = 30,
+    alpha: Annotated[
+        float,
+        typer.Option("--alpha", min=0.0, max=1.0, help="Significance level for flags."),
+    ] = 0.05,
     fail_on_flag: Annotated[
         bool, typer.Option("--fail-on-flag", help="Exit with status 2 when anything is flagged.")
     ] = False,
