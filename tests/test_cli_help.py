@@ -95,8 +95,8 @@ def test_choices_flags_and_defaults_read_plainly(monkeypatch: pytest.MonkeyPatch
     assert "Usage: milo-analytics audit [OPTIONS] POSTING\n" in text
     usage = help_text("report", monkeypatch=monkeypatch).splitlines()[0]
     assert usage == "Usage: milo-analytics report [OPTIONS] POSTINGS..."
-    # "[default: 30]" is never split over two lines
-    assert re.search(r"--min-n N .*\n?.*\[default: 30\]", text)
+    # "[default: 30; x>=0]" is never split over two lines
+    assert re.search(r"--min-n N .*\n?.*\[default: 30; x>=0\]", text)
 
 
 def test_help_of_a_real_process_at_80_columns() -> None:
