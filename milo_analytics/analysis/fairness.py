@@ -378,7 +378,12 @@ def impact_ratios(
     if exclude_base not in ("all", "known"):
         raise DataError(f"exclude_base={exclude_base!r}; use 'all' or 'known'")
     if not 0 <= exclude_below < 1:
-        raise DataError(f"exclude_below={exclude_below!r} must be a share in [0, 1), e.g. 0.02")
+        raise DataError(
+            f"the share under which categories are excluded must be in [0, 1); got "
+            f"{exclude_below!r}",
+            python_hint="pass exclude_below= e.g. 0.02 (0: exclude none)",
+            cli_hint="pass --exclude-below e.g. 0.02 (0: exclude none)",
+        )
 
     df = frame[[*cols, outcome]].reset_index(drop=True)
     notes: list[str] = []

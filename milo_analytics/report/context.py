@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MiloError
+from ..errors import MiloError, Note
 from ..frames import InterviewData
 from .columns import VALUE_LABELS, VALUE_WORDS, plain_words, value_words
 from .document import MAX_TABLE_ROWS, Block, Section, _fmt_value, _records, _table_html
@@ -200,8 +200,8 @@ class Context:
         """Run one part; on failure add an error block to ``section`` and return None."""
         try:
             return fn()
-        except MiloError as exc:
-            message = f"{label}: {self.redact(str(exc))}"
+        except MiloError as exc:  # with its CLI wording too (what `milo-analytics report` prints)
+            message = Note.of(exc, f"{label}: ", self.redact)
         except (ImportError, AttributeError, NotImplementedError) as exc:
             if self.strict and not isinstance(exc, ImportError | NotImplementedError):
                 raise
