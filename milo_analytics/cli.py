@@ -1743,18 +1743,24 @@ def listen_cmd(
                 data = load_postings([posting], client=client, store=st, progress=False)
                 typer.echo(f"  {posting}: pulled once: {_counts(data)}")
         t0 = time.monotonic()
+        interrupted = False
         try:
             typer.echo("Press Ctrl-C to stop.")
             while receiver.running and (duration is None or time.monotonic() - t0 < duration):
                 time.sleep(0.2)
         except KeyboardInterrupt:
-            pass
+            # Ctrl-C exits 130 as in every command; every acknowledged event is already stored
+            interrupted = True
         stats = receiver.stats
-    typer.echo(
+    summary = (
         f"receiver stopped: {stats.get('recorded', 0):,} events recorded, "
         f"{stats.get('duplicates', 0):,} duplicates, "
         f"{stats.get('stored', 0) + stats.get('unfinished', 0):,} processed with a fetch"
     )
+    if interrupted:
+        echo_err(f"milo-analytics: {summary}; events not yet fetched resume on the next listen")
+        raise SystemExit(EXIT_INTERRUPTED)
+    typer.echo(summary)
 
 
 webhooks_app = typer.Typer(

@@ -261,3 +261,24 @@ def test_ctrl_c_stops_the_sandbox_with_130_and_one_line():
     assert "Traceback" not in out + err and "sandbox stopped" not in out
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{base_url}/postings", timeout=5)
+
+
+def test_ctrl_c_stops_the_receiver_with_130_and_one_line(sandbox, tmp_path):
+    """`listen` is stopped with Ctrl-C like the sandbox: exit 130, one line on stderr saying
+    what it recorded (every acknowledged event is already in the store)."""
+    proc = start(
+        "listen", "--store", str(tmp_path / "s.sqlite3"), "--port", "0",
+        "--base-url", sandbox.base_url, key=sandbox.api_key,
+    )  # fmt: skip
+    line = ""
+    while "Press Ctrl-C" not in line:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line or proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    # stderr also carries the receiver's log (the masked URL it listened on); one line after it
+    logged, _, after = err.rpartition("****\n")
+    assert "INFO milo_analytics.live" in logged
+    assert one_line(after).startswith("milo-analytics: receiver stopped: 0 events recorded")
+    assert "Traceback" not in out + err
