@@ -104,6 +104,9 @@ def test_first_pull_killed_then_offline_and_report_show_what_is_stored(
     out, err = rep.communicate(timeout=240)
     assert rep.returncode == 0, err
     assert f"{have:,} completed interviews" in out and "has not finished" in err
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Incomplete data:" in page and "Pulls that did not finish" in page
+    assert f"milo-analytics pull {pid}" in page
 
     # Python: a warning of its own class, and the machine-readable attribute
     with pytest.warns(UnfinishedSyncWarning) as caught:

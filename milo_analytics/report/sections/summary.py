@@ -85,6 +85,9 @@ def _posting(
         checked.append(_a("validity against outcomes", "#validity"))
     out: dict[str, Any] = {}
     parts = [f"<p><strong>Checked:</strong> {html.escape(checked[0])}, {checked[1]}"]
+    sync = next(
+        (u for u in getattr(ctx.data, "unfinished_syncs", ()) or () if u.posting_id == pid), None
+    )
     parts[0] += "".join(f", {c}" for c in checked[2:])
     found_rows: list[dict[str, Any]] = []
     next_steps: list[str] = []
@@ -191,6 +194,21 @@ def _posting(
         next_steps.append(
             f"Cronbach's α = {alpha:.2f} is under .70: look at the questions with a low "
             "item–rest r in " + _a("questions and reliability", "#questions") + "."
+        )
+    if sync is not None:
+        out["unfinished_sync"] = True
+        parts.insert(
+            0,
+            "<p><strong><span class='milo-verdict-flag'>Incomplete data:</span></strong> the "
+            f"last pull of this posting did not finish; everything below comes from the "
+            f"{_plural(sync.documents, 'interview document')} it saved ("
+            + _a("data quality", "#data-quality")
+            + ").</p>",
+        )
+        next_steps.insert(
+            0,
+            f"Finish the pull (<code>milo-analytics pull {html.escape(pid)}</code>) and build "
+            "this report again before acting on it.",
         )
     name = ctx.posting_name(pid)
     sec.blocks.append(
