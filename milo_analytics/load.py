@@ -10,7 +10,15 @@ house). It has three layers:
   ``World.save()`` folder, or an in-memory world).
 * :func:`load_posting` / :func:`load_postings` — pull from the API into a local
   :class:`~milo_analytics.store.Store` (incremental, concurrent, fault tolerant) and build the
-  frames from the store.
+  frames from the store (:func:`frames_from_store`).
+
+Underneath, documents are parsed one by one into parse products
+(:class:`~milo_analytics.frames.FrameParts`: a document's frame rows, and what became of it),
+which one assembly step turns into the frames (order, duplicates, validation, score scale).
+The store keeps the parse products materialised (:mod:`milo_analytics.materialised`), so a
+load from the store parses only the documents that changed since the last load; the
+materialised and the rebuilt frames are the same by construction (the same assembly), and
+the tests compare them.
 
 The ``errors`` frame lists only documents that failed to load or parse, one row each, with a
 ``stage``: ``fetch`` (the request still failed after the client's retries), ``parse`` (a
@@ -1072,6 +1080,13 @@ def _record_postings(records: FrameParts) -> dict[str, str]:
     return dict(zip(parsed["key"].tolist(), parsed["posting_id"].tolist(), strict=True))
 
 
+def _is(column: pd.Series, value: str | None) -> np.ndarray:
+    """Where a text column equals ``value`` (None: where it is missing), as a bool array."""
+    if value is None:
+        return column.isna().to_numpy()
+    return (column == value).to_numpy(dtype=bool, na_value=False)
+
+
 def _na(value: Any) -> Any:
     """None for a missing value of a frame (NaN/NA), the value otherwise."""
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
@@ -1131,47 +1146,40 @@ def _assemble(
     # candidate records: failures in listing order; of several records of one interview the
     # last parsed one counts
     cd = candidates.docs
-    c_stage = cd["stage"].to_numpy(dtype=object, na_value=None)
     c_order = cd["order"].to_numpy()
-    c_ids = cd["interview_id"].to_numpy(dtype=object, na_value=None)
-    c_errors = cd["error"].to_numpy(dtype=object, na_value=None)
-    bad = np.flatnonzero(c_stage == STAGE_CANDIDATE)
+    bad = np.flatnonzero(_is(cd["stage"], STAGE_CANDIDATE))
     for i in bad[np.argsort(c_order[bad], kind="stable")]:
-        fail(c_ids[i], STAGE_CANDIDATE, c_errors[i])
-    parsed = np.flatnonzero((c_stage == None) | (c_stage == STAGE_VALIDATE))  # noqa: E711
+        fail(_na(cd["interview_id"].iat[i]), STAGE_CANDIDATE, cd["error"].iat[i])
+    parsed = np.flatnonzero(_is(cd["stage"], None) | _is(cd["stage"], STAGE_VALIDATE))
     parsed = parsed[np.argsort(c_order[parsed], kind="stable")]
-    c_keys = cd["key"].to_numpy(dtype=object, na_value="")
-    counted = parsed[~pd.Series(c_keys[parsed]).duplicated(keep="last").to_numpy()]
-    usable_c = counted[c_stage[counted] == None]  # noqa: E711
-    invalid_c = counted[c_stage[counted] == STAGE_VALIDATE]
-    c_post = cd["posting_id"].to_numpy(dtype=object, na_value="")
+    counted = parsed[~cd["key"].take(parsed).duplicated(keep="last").to_numpy()]
+    usable_c = counted[_is(cd["stage"].take(counted), None)]
+    invalid_c = counted[_is(cd["stage"].take(counted), STAGE_VALIDATE)]
     in_order = usable_c[frame_order(cd["posting_id"].take(usable_c), cd["key"].take(usable_c))]
     frames: dict[str, pd.DataFrame] = {}
     frames["candidates"] = take_rows(
         candidates.frames["candidates"], candidates.row_counts("candidates"), in_order
     )
+    counted_keys = cd["key"].take(counted).reset_index(drop=True)
+    counted_posts = cd["posting_id"].take(counted).reset_index(drop=True)
 
     # interview data, in frame order: by the posting a document names (else its candidate
     # record's), then interview id
     idocs = interviews.docs
     i_post = idocs["posting_id"]
     if i_post.isna().any():
-        record_post = pd.Index(c_keys[counted]).get_indexer(idocs["key"])
-        fallback = np.full(len(idocs), "", dtype=object)
-        found = record_post >= 0
-        fallback[found] = c_post[counted][record_post[found]]
-        i_post = i_post.fillna(pd.Series(fallback, dtype="str"))
+        record = pd.Index(counted_keys).get_indexer(idocs["key"])
+        fallback = counted_posts.reindex(record).reset_index(drop=True).fillna("")
+        i_post = i_post.fillna(fallback)
     i_keys = idocs["key"]
     ranked = frame_order(i_post, i_keys)
-    i_stage = idocs["stage"].to_numpy(dtype=object, na_value=None)
-    i_ids = idocs["interview_id"].to_numpy(dtype=object, na_value=None)
-    i_errors = idocs["error"].to_numpy(dtype=object, na_value=None)
-    failed_docs = ranked[np.isin(i_stage[ranked], [STAGE_PARSE, STAGE_STORE])]
-    for i in failed_docs:
-        fail(i_ids[i], str(i_stage[i]), i_errors[i])
+    i_stage = idocs["stage"]
+    failed = _is(i_stage, STAGE_PARSE) | _is(i_stage, STAGE_STORE)
+    for i in ranked[failed[ranked]]:
+        fail(_na(idocs["interview_id"].iat[i]), i_stage.iat[i], idocs["error"].iat[i])
     # a candidate record with values outside the ranges leaves with its interview's rows
-    dropped = i_keys.isin(c_keys[invalid_c]).to_numpy(dtype=bool)
-    usable_i = (i_stage == None) & ~dropped  # noqa: E711
+    dropped = isin(i_keys, cd["key"].take(invalid_c))
+    usable_i = _is(i_stage, None) & ~dropped
     in_order = ranked[usable_i[ranked]]
     for name in PART_FRAMES["interviews"]:
         frames[name] = take_rows(interviews.frames[name], interviews.row_counts(name), in_order)
@@ -1192,20 +1200,22 @@ def _assemble(
     )
     _drop_violations(frames, problems, fail)
     problems.items.clear()
-    i_post_values = i_post.to_numpy(dtype=object, na_value="")
-    invalid = [(c_post[i], c_keys[i], 0, c_errors[i]) for i in invalid_c]
+    invalid = [
+        (_na(cd["posting_id"].iat[i]) or "", cd["key"].iat[i], 0, cd["error"].iat[i])
+        for i in invalid_c
+    ]
     invalid += [
-        (i_post_values[i], i_ids[i], 1, i_errors[i])
-        for i in np.flatnonzero(i_stage == STAGE_VALIDATE)
+        (_na(i_post.iat[i]) or "", idocs["interview_id"].iat[i], 1, idocs["error"].iat[i])
+        for i in np.flatnonzero(_is(i_stage, STAGE_VALIDATE))
     ]
     for _post, iid, _kind, message in sorted(invalid, key=lambda v: v[:3]):
         fail(iid, STAGE_VALIDATE, message)
 
     # score scale, per posting (postings may differ: the guides use 1–5, the spec 1–10),
     # from the scored items that passed validation
-    seen = set(p_rows) | {k[0] for k in q_rows} | {c_post[i] for i in counted}
-    with_rows = (i_stage == None) | (i_stage == STAGE_VALIDATE)  # noqa: E711
-    seen |= {p for p in idocs["posting_id"].to_numpy(dtype=object, na_value=None)[with_rows] if p}
+    seen = set(p_rows) | {k[0] for k in q_rows} | set(counted_posts.dropna().unique())
+    with_rows = _is(i_stage, None) | _is(i_stage, STAGE_VALIDATE)
+    seen |= set(idocs["posting_id"][with_rows].dropna().unique())
     top = _top_scores(frames["scores"])
     scales: dict[str, int | None] = {}
     for pid in seen:

@@ -67,9 +67,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import MiloError
-from .frames import PART_DOC_COLUMNS, PART_FRAMES, SCHEMAS, FrameParts, frame_order, isin
+from .frames import PART_DOC_COLUMNS, PART_FRAMES, SCHEMAS, FrameParts, frame_order
 from .store import FrameSegment, Store
 
 __all__ = [
@@ -162,15 +163,49 @@ def encode(parts: FrameParts) -> dict[str, bytes]:
 
 
 def decode(kind: str, blobs: dict[str, bytes]) -> FrameParts:
-    """The inverse of :func:`encode` (dtypes restored from the stored pandas metadata)."""
+    """The inverse of :func:`encode` (dtypes restored from the stored pandas metadata).
+
+    Examples
+    --------
+    >>> from milo_analytics.frames import FrameParts
+    >>> parts = FrameParts.empty("interviews")
+    >>> back = decode("interviews", encode(parts))
+    >>> all(back.frames[n].dtypes.equals(parts.frames[n].dtypes) for n in parts.frames)
+    True
+    """
+    return _parts(kind, {name: [_table(data)] for name, data in blobs.items()})
+
+
+def _table(blob: bytes) -> pa.Table:
+    stream = pa.ipc.open_stream(
+        pa.py_buffer(blob), options=_READ, memory_pool=pa.system_memory_pool()
+    )
+    return stream.read_all()
+
+
+def _parts(kind: str, tables: dict[str, list[pa.Table]]) -> FrameParts:
+    """FrameParts from the Arrow tables of several segments: concatenated as Arrow (no copy),
+    then turned into pandas once per frame (text columns stay in the Arrow buffers)."""
 
     def frame(name: str) -> pd.DataFrame:
-        stream = pa.ipc.open_stream(
-            pa.py_buffer(blobs[name]), options=_READ, memory_pool=pa.system_memory_pool()
-        )
-        return stream.read_all().to_pandas(use_threads=False)
+        return pa.concat_tables(tables[name]).to_pandas(use_threads=False)
 
     return FrameParts(kind, frame("docs"), {name: frame(name) for name in PART_FRAMES[kind]})
+
+
+def _keep(kind: str, segment: dict[str, pa.Table], keep: np.ndarray) -> dict[str, pa.Table]:
+    """A segment's tables restricted to the documents where ``keep`` is true (and their rows)."""
+    docs = segment["docs"]
+    out = {"docs": docs.filter(pa.array(keep))}
+    for name in PART_FRAMES[kind]:
+        counts = docs.column(f"n_{name}").to_numpy()
+        out[name] = segment[name].filter(pa.array(np.repeat(keep, counts)))
+    return out
+
+
+def _isin(keys: pa.ChunkedArray, wanted: Sequence[str]) -> np.ndarray:
+    found = pc.is_in(keys, value_set=pa.array(list(wanted), type=keys.type))
+    return found.fill_null(False).to_numpy(zero_copy_only=False)
 
 
 @dataclass
@@ -212,6 +247,19 @@ def read(store: Store, posting_id: str, kind: str) -> Materialised:
     Nothing materialised is used when it is of another :func:`frames_format`, when the
     triggers that keep it consistent are missing, or when a document is recorded as held by
     a segment that is not there: then every document is parsed again.
+
+    Examples
+    --------
+    >>> from milo_analytics.load import frames_from_store
+    >>> with Store(":memory:") as store:
+    ...     store.save_posting("P1", {"id": "P1"})
+    ...     store.save_candidates("P1", [{"interview_id": "I1", "posting_id": "P1",
+    ...                                   "status": "pending"}])
+    ...     before = read(store, "P1", "candidates").missing
+    ...     _ = frames_from_store(store, ["P1"])  # parses the record, saves its products
+    ...     after = read(store, "P1", "candidates")
+    ...     before, after.missing, after.current.docs["key"].tolist()
+    (['I1'], [], ['I1'])
     """
     with store.snapshot():
         changes = store.frame_changes(posting_id)
@@ -225,22 +273,25 @@ def read(store: Store, posting_id: str, kind: str) -> Materialised:
         missing = store.frame_missing(posting_id, kind, everything=not usable)
         if not usable:
             return Materialised(posting_id, kind, FrameParts.empty(kind), missing, changes, savable)
-        pieces = []
+        tables: dict[str, list[pa.Table]] = {n: [] for n in ("docs", *PART_FRAMES[kind])}
         dead = held = 0
         for segment, documents, live in segments:
             held += documents
             dead += documents - live
             if not live:
                 continue
-            parts = decode(kind, store.frame_segment_parts(segment))
-            keys = parts.docs["key"]
+            parts = {n: _table(b) for n, b in store.frame_segment_parts(segment).items()}
+            keys = parts["docs"].column("key")
             keep = np.ones(len(keys), dtype=bool)
             if live < documents:
-                keep &= isin(keys, store.frame_segment_members(posting_id, kind, segment))
+                keep &= _isin(keys, store.frame_segment_members(posting_id, kind, segment))
             if missing:
-                keep &= ~isin(keys, missing)
-            pieces.append(parts.take(np.flatnonzero(keep)))
-    current = FrameParts.concat(kind, pieces)
+                keep &= ~_isin(keys, missing)
+            if not keep.all():
+                parts = _keep(kind, parts, keep)
+            for name, table in parts.items():
+                tables[name].append(table)
+    current = _parts(kind, tables) if tables["docs"] else FrameParts.empty(kind)
     return Materialised(posting_id, kind, current, missing, changes, savable, dead, held)
 
 
@@ -257,6 +308,22 @@ def posting_parts(
     Saving stops, without an error, when the store cannot be written (read-only, locked) or
     a document of the posting changed meanwhile: the products returned are still right for
     what was read.
+
+    Examples
+    --------
+    >>> from milo_analytics.frames import FrameParts
+    >>> with Store(":memory:") as store:
+    ...     store.save_posting("P1", {"id": "P1"})
+    ...     store.save_candidates("P1", [{"interview_id": "I1", "posting_id": "P1"}])
+    ...     seen = []
+    ...     def parse(rows):  # what milo_analytics.load passes: rows -> FrameParts
+    ...         seen.extend(r[0] for r in rows)
+    ...         return FrameParts.build("candidates", {"key": [r[0] for r in rows]}, {
+    ...             "candidates": FrameParts.empty("candidates").frames["candidates"]})
+    ...     first = posting_parts(store, "P1", "candidates", parse)
+    ...     again = posting_parts(store, "P1", "candidates", parse)  # read, not parsed
+    ...     seen, again.docs["key"].tolist()
+    (['I1'], ['I1'])
     """
     found = read(store, posting_id, kind)
     pieces = [found.current]

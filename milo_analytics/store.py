@@ -1390,8 +1390,8 @@ class Store:
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            for row in self._query(
-                f"SELECT {columns} FROM {table} WHERE posting_id=? AND doc IS NOT NULL "
+            for row in self._query(  # "+posting_id": look up by id, never scan the posting
+                f"SELECT {columns} FROM {table} WHERE +posting_id=? AND doc IS NOT NULL "
                 f"AND interview_id IN ({marks})",
                 (posting_id, *chunk),
             ):
