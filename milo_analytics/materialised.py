@@ -100,8 +100,9 @@ COMPACT_DEAD_SHARE = 0.25
 #: runs of frame order (each small segment of changed documents interleaves with the big ones).
 COMPACT_RUNS = 256
 #: Compression of the Arrow buffers: zstd reads as fast as lz4 here (decoding 490 MB of
-#: columns takes ~0.3 s either way) and stores a third of lz4's bytes.
-COMPRESSION = "zstd"
+#: columns takes ~0.3 s either way) and stores a third of lz4's bytes. (A pyarrow built
+#: without zstd writes uncompressed buffers; the codec is part of :func:`frames_format`.)
+COMPRESSION = "zstd" if pa.Codec.is_available("zstd") else None
 #: One thread: on a shared 2-core machine Arrow's thread pool made decoding 3–8× slower.
 #: (Decoded into the system allocator: Arrow's default, mimalloc, spent 3× its system time.)
 _READ = pa.ipc.IpcReadOptions(use_threads=False)
@@ -280,7 +281,20 @@ def read(store: Store, posting_id: str, kind: str) -> Materialised:
             dead += documents - live
             if not live:
                 continue
-            parts = {n: _table(b) for n, b in store.frame_segment_parts(segment).items()}
+            try:
+                parts = _segment_tables(kind, store.frame_segment_parts(segment), documents)
+            except _Unreadable as exc:
+                # the materialisation is a cache: parse every document again (and save the
+                # products afresh, which drops the unreadable segment)
+                logger.warning(
+                    "materialised frames of posting %s are unreadable (segment %d: %s); "
+                    "parsing its documents again",
+                    posting_id,
+                    segment,
+                    exc,
+                )
+                missing = store.frame_missing(posting_id, kind, everything=True)
+                return Materialised(posting_id, kind, FrameParts.empty(kind), missing, changes)
             keys = parts["docs"].column("key")
             keep = np.ones(len(keys), dtype=bool)
             if live < documents:
@@ -293,6 +307,27 @@ def read(store: Store, posting_id: str, kind: str) -> Materialised:
                 tables[name].append(table)
     current = _parts(kind, tables) if tables["docs"] else FrameParts.empty(kind)
     return Materialised(posting_id, kind, current, missing, changes, savable, dead, held)
+
+
+class _Unreadable(Exception):
+    """Internal: a stored segment does not decode, or does not hold what it says."""
+
+
+def _segment_tables(kind: str, blobs: dict[str, bytes], documents: int) -> dict[str, pa.Table]:
+    """A segment's tables, checked: every part there, ``documents`` documents, and as many
+    rows in each frame as the documents' row counts add up to."""
+    names = ("docs", *PART_FRAMES[kind])
+    if set(blobs) != set(names):
+        raise _Unreadable(f"parts {sorted(blobs)}, expected {sorted(names)}")
+    try:
+        tables = {name: _table(blobs[name]) for name in names}
+        docs = tables["docs"]
+        counts = {n: pc.sum(docs.column(f"n_{n}")).as_py() or 0 for n in PART_FRAMES[kind]}
+    except (pa.ArrowException, KeyError, ValueError, OSError) as exc:
+        raise _Unreadable(f"{type(exc).__name__}: {exc}") from None
+    if docs.num_rows != documents or any(tables[n].num_rows != counts[n] for n in counts):
+        raise _Unreadable("row counts do not add up")
+    return tables
 
 
 def posting_parts(

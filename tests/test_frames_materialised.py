@@ -416,6 +416,48 @@ def test_missing_triggers_mean_nothing_materialised_is_trusted(sandbox, tmp_path
     assert segments(path) == kept  # and nothing saved without the triggers
 
 
+@pytest.mark.parametrize("damage", ["not arrow", "another segment's rows"])
+def test_an_unreadable_materialisation_is_parsed_again_and_replaced(
+    sandbox, tmp_path, caplog, damage
+):
+    """The materialisation is a cache of the documents: a blob that does not decode, or one
+    that decodes but does not hold what its segment says, costs a rebuild, never a load."""
+    pid = sandbox.world.postings[0]["id"]
+    path = tmp_path / "store.sqlite3"
+    pull(sandbox, path, [pid])
+    with Store(path) as store:  # a second, small segment of interviews
+        iid = finished(sandbox, pid)[0]
+        store.save_interview(iid, pid, dict(store.interview(iid), score=61.0), "fp")
+    both(path, [pid])
+    conn = sqlite3.connect(path)
+    with conn:
+        big, small = [
+            r[0]
+            for r in conn.execute(
+                "SELECT segment FROM frame_segments WHERE kind='interviews' ORDER BY documents DESC"
+            )
+        ]
+        if damage == "not arrow":
+            conn.execute(
+                "UPDATE frame_parts SET data = ? WHERE segment = ? AND part = 'scores'",
+                (b"\x00" * 64, big),
+            )
+        else:
+            conn.execute("UPDATE frame_parts SET data = (SELECT data FROM frame_parts WHERE "
+                         "segment = ? AND part = 'scores') WHERE segment = ? AND part = 'scores'",
+                         (small, big))  # fmt: skip
+    conn.close()
+    with caplog.at_level("WARNING", logger="milo_analytics.materialised"):
+        data = both(path, [pid])
+    assert "unreadable" in caplog.text
+    assert data.interviews.set_index("interview_id").loc[iid, "score"] == 61.0
+    assert big not in segments(path) and small not in segments(path)  # replaced
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="milo_analytics.materialised"):
+        both(path, [pid])
+    assert "unreadable" not in caplog.text
+
+
 def test_compaction_rewrites_in_frame_order_and_stays_equal(sandbox_factory, tmp_path, monkeypatch):
     sb = sandbox_factory(world=WorldConfig(seed=7, n_candidates=50, n_second=0, unfinished_rate=0))
     pid = sb.world.postings[0]["id"]
