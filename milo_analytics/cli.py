@@ -545,6 +545,23 @@ def sandbox_cmd(
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
     ] = None,
+    simulate: Annotated[
+        int,
+        typer.Option(
+            "--simulate",
+            min=0,
+            help="Once a webhook is registered, ingest this many candidates into its posting; "
+            "they are interviewed (see --interview-delay) and the webhooks fire.",
+        ),
+    ] = 0,
+    simulate_posting: Annotated[
+        str | None,
+        typer.Option(
+            "--simulate-posting",
+            help="With --simulate: the posting (default: the first one "
+            "a webhook is registered for).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a local HeyMilo-compatible API (v2 and v4) over a synthetic world, or write one.
 
@@ -586,6 +603,8 @@ def sandbox_cmd(
         typer.echo(f"HeyMilo sandbox serving {sb.world!r}")
         typer.echo(f"  HEYMILO_BASE_URL={sb.base_url}   (also {sb.base_url_v4})")
         typer.echo(f"  HEYMILO_API_KEY={sb.api_key}")
+        if simulate:
+            _simulate_when_registered(sb, simulate, simulate_posting)
         t0 = time.monotonic()
         try:  # Ctrl-C is the documented way to stop: a clean stop, exit status 0
             typer.echo("Press Ctrl-C to stop.")
@@ -594,6 +613,38 @@ def sandbox_cmd(
         except KeyboardInterrupt:
             pass
         typer.echo("sandbox stopped")
+
+
+def _simulate_when_registered(sb: Any, n: int, posting: str | None) -> None:
+    """In the background: wait for an active webhook (of ``posting``), then ingest ``n``
+    candidates into its posting through the API, so that the sandbox interviews them and
+    fires the webhooks (``sandbox --simulate``)."""
+    import threading
+
+    def run() -> None:
+        while sb.running:
+            hooks = [
+                h
+                for h in list(sb.world.webhooks)
+                if h.get("is_active") and (posting is None or h["posting_id"] == posting)
+            ]
+            if hooks:
+                break
+            time.sleep(0.2)
+        else:
+            return
+        pid = posting or hooks[0]["posting_id"]
+        people = [
+            {"name": f"Simulated Candidate {i + 1}", "email": f"simulated{i + 1}@example.org"}
+            for i in range(n)
+        ]
+        with sb.client() as client:
+            for start in range(0, n, 100):
+                client.candidates.ingest_bulk(pid, people[start : start + 100])
+        typer.echo(f"  simulated {n} interviews on posting {pid} (webhooks fire as they finish)")
+
+    typer.echo(f"  --simulate {n}: waiting for a webhook to be registered")
+    threading.Thread(target=run, name="milo-sandbox-simulate", daemon=True).start()
 
 
 # === data (pull) ===
@@ -1245,6 +1296,407 @@ def _print_summary(data: Any, report: Any, suggestion: Any, audit: Any) -> None:
         typer.echo(f"  weight suggestion: {suggestion.recommendation}")
     for problem in report.problems:
         typer.echo(f"  note: {problem}")
+
+
+# === live: listen, webhooks, check (issue 16) ===
+
+
+def _client_for(base_url: str | None, **options: Any) -> Any:
+    """A HeyMiloClient from HEYMILO_API_KEY and --base-url."""
+    from .api import HeyMiloClient
+
+    return HeyMiloClient(base_url=base_url, **options)
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Any:
+    """SIGTERM (systemd, docker stop) stops like Ctrl-C: cleanly, recorded in the store.
+    The previous handler is restored afterwards."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _log_to_stderr(level: int) -> Any:
+    """Log records of ``level`` and above to stderr while a command runs (then as before)."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(level)
+    if level > logging.DEBUG:  # one line per HTTP request is for --log-level debug
+
+        def quiet_http(record: logging.LogRecord) -> bool:
+            return record.levelno >= logging.WARNING or not record.name.startswith("http")
+
+        handler.addFilter(quiet_http)
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, previous) if previous else level)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+
+EventsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--events",
+        help="Webhook event to register (repeat it; default: report_available, one fetch "
+        "per interview).",
+    ),
+]
+
+
+@app.command("listen")
+def listen_cmd(
+    store: StoreOption = None,
+    base_url: BaseUrlOption = None,
+    host: Annotated[
+        str,
+        typer.Option(help="Address to bind. The default is reachable from this machine only."),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind (0 picks a free one).")] = 8765,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="URL HeyMilo reaches the receiver at, without the token (e.g. your TLS "
+            "proxy's https://hooks.example.org); used by --register.",
+        ),
+    ] = None,
+    register: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--register",
+            help="Posting to register the receiver's URL for (repeat it); a posting the "
+            "store never listed completely is pulled once after registering.",
+        ),
+    ] = None,
+    events: EventsOption = None,
+    max_body_bytes: Annotated[
+        int, typer.Option("--max-body-bytes", min=1, help="Largest request body (413 past it).")
+    ] = 1024 * 1024,
+    rate_cap: Annotated[
+        int,
+        typer.Option(
+            "--rate-cap", min=0, help="Requests per minute per source address (0: no cap)."
+        ),
+    ] = 1200,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Documents fetched at once.")
+    ] = 4,
+    duration: Annotated[
+        float | None,
+        typer.Option(help="Stop after this many seconds (default: until Ctrl-C or SIGTERM)."),
+    ] = None,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning or error.")
+    ] = "info",
+) -> None:
+    """Receive HeyMilo webhooks into the store and fetch each event's interview.
+
+    Every delivery is recorded in the store before it is acknowledged; a worker fetches the
+    interview through the same client and store path as `pull`. The URL carries a secret
+    token kept in the store (printed masked): register it with `--register POSTING` or
+    `milo-analytics webhooks register`. To receive from the internet, put a TLS reverse proxy
+    in front (see the README). Ctrl-C or SIGTERM stops cleanly (exit 0).
+    Example: `milo-analytics listen --register 13D77095 --public-url https://hooks.example.org`.
+    """
+    from .errors import ConfigError
+    from .live import WebhookReceiver, register_webhooks
+    from .live.webhooks import DEFAULT_EVENTS
+    from .load import load_postings
+    from .store import Store
+
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        raise ConfigError(
+            f"--log-level {log_level!r} is not a level; use debug, info, warning or error"
+        )
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_log_to_stderr(level))
+        stack.enter_context(_stop_on_sigterm())
+        st = stack.enter_context(Store(store))
+        client = stack.enter_context(_client_for(base_url, max_connections=concurrency))
+        receiver = WebhookReceiver(
+            st,
+            client,
+            host=host,
+            port=port,
+            public_url=public_url,
+            max_body_bytes=max_body_bytes,
+            rate_cap=rate_cap or None,
+            concurrency=concurrency,
+        )
+        stack.enter_context(receiver)
+        bound = f"http://{host}:{receiver.port}/hooks/****"
+        typer.echo(f"listening on {bound} (store: {st.path})")
+        if public_url:
+            typer.echo(f"  HeyMilo delivers to {receiver.masked_url}")
+        typer.echo("  the token (****) is kept in the store; it is never printed")
+        for posting in register or []:
+            rows = register_webhooks(client, posting, receiver.url, events=events or DEFAULT_EVENTS)
+            for r in rows:
+                what = "registered" if r["created"] else "already registered"
+                typer.echo(f"  {posting}: {r['event_type']} {what} ({r['webhook_id']})")
+            info = st.posting_info(posting)
+            if info is None or info["synced_at"] is None:
+                data = load_postings([posting], client=client, store=st, progress=False)
+                typer.echo(f"  {posting}: pulled once: {_counts(data)}")
+        t0 = time.monotonic()
+        try:
+            typer.echo("Press Ctrl-C to stop.")
+            while receiver.running and (duration is None or time.monotonic() - t0 < duration):
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+        stats = receiver.stats
+    typer.echo(
+        f"receiver stopped: {stats.get('recorded', 0):,} events recorded, "
+        f"{stats.get('duplicates', 0):,} duplicates, "
+        f"{stats.get('stored', 0) + stats.get('unfinished', 0):,} processed with a fetch"
+    )
+
+
+webhooks_app = typer.Typer(
+    help="Register, list and delete HeyMilo webhooks (one per posting and event type).",
+    no_args_is_help=True,
+)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+def _store_token(store: Path | None, *, create: bool) -> tuple[str | None, Path]:
+    from .store import Store
+
+    with Store(store) as st:
+        return st.webhook_token(create=create), st.path
+
+
+@webhooks_app.command("register")
+def webhooks_register_cmd(
+    posting: PostingArg,
+    url: Annotated[
+        str,
+        typer.Option(
+            "--url",
+            help="The receiver's public URL (e.g. https://hooks.example.org); /hooks/<token> "
+            "is added with the token from --store unless the URL already holds it.",
+        ),
+    ],
+    events: EventsOption = None,
+    store: StoreOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Register the receiver's URL for a posting's events, idempotently.
+
+    HeyMilo registers one event type per webhook; a (posting, event, URL) already registered
+    is kept, never duplicated. Example: `milo-analytics webhooks register 13D77095 --url
+    https://hooks.example.org`.
+    """
+    from .live import register_webhooks
+    from .live.webhooks import DEFAULT_EVENTS, hook_url, mask_token
+
+    token = str(_store_token(store, create=True)[0])
+    full = url if token in url else hook_url(url, token)
+    if full.startswith("http://") and not any(h in full for h in ("127.0.0.1", "localhost")):
+        echo_err(
+            "milo-analytics: warning: the URL is plain http: the token travels in clear text; "
+            "use an https:// URL (a TLS reverse proxy)"
+        )
+    with _client_for(base_url) as client:
+        rows = register_webhooks(client, posting, full, events=events or DEFAULT_EVENTS)
+    for r in rows:
+        what = "registered" if r["created"] else "already registered"
+        typer.echo(
+            f"{posting}: {r['event_type']} {what} ({r['webhook_id']}) -> "
+            f"{mask_token(r['webhook_url'], token)}"
+        )
+
+
+@webhooks_app.command("list")
+def webhooks_list_cmd(
+    posting: Annotated[
+        str | None, typer.Option("--posting", help="Only this posting's webhooks.")
+    ] = None,
+    store: StoreOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """List the account's active webhooks (this store's token is masked)."""
+    from .live import list_webhooks
+    from .live.webhooks import mask_token
+
+    token, _ = _store_token(store, create=False)
+    with _client_for(base_url) as client:
+        rows = list_webhooks(client, posting)
+    if not rows:
+        typer.echo("no active webhooks" + (f" for posting {posting}" if posting else ""))
+    for r in rows:
+        typer.echo(
+            f"{r['webhook_id']}  {r['posting_id']}  {r['event_type']:<20} "
+            f"{mask_token(r['webhook_url'], token)}"
+        )
+
+
+@webhooks_app.command("delete")
+def webhooks_delete_cmd(
+    webhook_ids: Annotated[
+        list[str] | None, typer.Argument(help="Webhook ids to delete (see `webhooks list`).")
+    ] = None,
+    posting: Annotated[
+        str | None,
+        typer.Option("--posting", help="Delete every active webhook of this posting."),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="With --posting: only those pointing at this URL."),
+    ] = None,
+    store: StoreOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Deactivate webhooks, idempotently (one already gone is reported, not an error)."""
+    from .live import delete_webhooks
+    from .live.webhooks import mask_token
+
+    token, _ = _store_token(store, create=False)
+    with _client_for(base_url) as client:
+        rows = delete_webhooks(client, webhook_ids=webhook_ids or (), posting_id=posting, url=url)
+    if not rows:
+        typer.echo("nothing to delete")
+    for r in rows:
+        if r["deleted"]:
+            typer.echo(
+                f"deleted {r['webhook_id']} ({r.get('posting_id')} {r.get('event_type')} -> "
+                f"{mask_token(str(r.get('webhook_url')), token)})"
+            )
+        else:
+            typer.echo(f"{r['webhook_id']}: not active (already deleted, or unknown)")
+
+
+#: Exit status of `check` when the checks could not run.
+EXIT_CHECKS_NOT_RUN = 3
+
+
+@app.command("check")
+def check_cmd(
+    postings: Annotated[list[str], typer.Argument(help="Posting (interviewer) ids to check.")],
+    store: StoreOption = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file of thresholds (default: the documented defaults).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    demographics: DemographicsFileOption = None,
+    demographics_key: DemographicsKeyOption = JoinKey.email,
+    outcomes: OutcomesFileOption = None,
+    outcomes_key: OutcomesKeyOption = JoinKey.email,
+    on_conflict: OnConflictOption = OnConflict.error,
+    pull: Annotated[
+        bool,
+        typer.Option(
+            "--pull",
+            help="First bring the store up to date (webhook events while a receiver ran, "
+            "else the candidate listing).",
+        ),
+    ] = False,
+    base_url: BaseUrlOption = None,
+    since: Annotated[
+        bool,
+        typer.Option(
+            "--since", help="Alert only for problems new since the previous check's snapshot."
+        ),
+    ] = False,
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the results as JSON.", dir_okay=False),
+    ] = None,
+    no_save: Annotated[
+        bool, typer.Option("--no-save", help="Do not keep this run as a snapshot.")
+    ] = False,
+) -> None:
+    """Monitoring for cron and CI: adverse impact, drift and data quality, with thresholds.
+
+    Checks per posting: adverse_impact (the audit's flag rule; needs --demographics),
+    drift:score and drift:speech_score (the last 28 days against the half year before),
+    load_errors, unfinished_sync, freshness, event_queue. Exit status: 0 nothing alerts
+    (warnings may print), 1 a check failed (with --since: a new problem), 2 usage error,
+    3 the checks could not run. Example (cron): `milo-analytics check 13D77095 -d eeo.csv
+    --pull --since --json check.json`. Thresholds: `--config checks.toml`, keys in
+    docs/methods.md section 10.
+    """
+    from .errors import MiloError
+    from .live import run_checks
+
+    def side(data: Any, which: str) -> Any:
+        oc, demo = read_side_files(
+            data,
+            outcomes=outcomes if which == "outcomes" else None,
+            demographics=demographics if which == "demographics" else None,
+            outcomes_key=outcomes_key,
+            demographics_key=demographics_key,
+            on_conflict=on_conflict,
+            say=lambda line: None,
+        )
+        return oc if which == "outcomes" else demo
+
+    try:
+        with contextlib.ExitStack() as stack:
+            client = stack.enter_context(_client_for(base_url)) if pull else None
+            report = run_checks(
+                postings,
+                store=store,
+                config=config,
+                demographics=(lambda d: side(d, "demographics")) if demographics else None,
+                outcomes=(lambda d: side(d, "outcomes")) if outcomes else None,
+                pull=pull,
+                client=client,
+                since=since,
+                save=not no_save,
+            )
+    except MiloError as exc:
+        echo_err(f"milo-analytics: error: the checks could not run: {cli_text(exc)}")
+        raise SystemExit(EXIT_CHECKS_NOT_RUN) from None
+    typer.echo(f"{'posting':<10} {'check':<20} {'status':<6} {'new':>3}  message")
+    for r in report.table.itertuples(index=False):
+        new = "" if pd_isna(r.new) else str(int(r.new))
+        mark = "!" if r.alert else " "
+        typer.echo(f"{r.posting_id:<10} {r.check:<20} {r.status:<6}{mark}{new:>3}  {r.message}")
+    for note in report.notes:
+        typer.echo(note)
+    if json_out:
+        report.to_json(json_out)
+        typer.echo(f"json: {json_out}")
+    alerts = report.alerts
+    if len(alerts):
+        names = ", ".join(f"{r.check} ({r.posting_id})" for r in alerts.itertuples(index=False))
+        typer.echo(f"ALERT: {names}")
+        raise SystemExit(report.exit_code)
+    warned = int((report.table["status"] == "warn").sum())
+    typer.echo("nothing alerts" + (f" ({_plural(warned, 'warning')})" if warned else ""))
+
+
+def pd_isna(value: Any) -> bool:
+    """``pandas.isna`` for one value, without importing pandas for ``--help``."""
+    import pandas as pd
+
+    return bool(pd.isna(value))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -53,6 +53,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime as _dt
 import gc
 import gzip
 import hashlib
@@ -104,16 +105,23 @@ from .store import (
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "InterviewRefresh",
     "PullReport",
+    "RefreshPlan",
     "candidate_fingerprint",
+    "document_fingerprint",
+    "fetch_document",
     "frames_from_documents",
     "frames_from_store",
+    "heartbeat_is_recent",
     "load_documents",
     "load_posting",
     "load_postings",
     "needs_fetch",
     "prepare_document",
     "pull_posting",
+    "refresh_interviews",
+    "refresh_plan",
     "resolve_concurrency",
 ]
 
@@ -1585,7 +1593,40 @@ def needs_fetch(candidate: Mapping[str, Any], state: SyncState | None) -> bool:
         return False
     if state is None or state.state != "ok" or not state.has_document:
         return True
+    if state.fingerprint is not None and state.fingerprint.startswith(DOCUMENT_FINGERPRINT):
+        # a copy brought by a webhook: compared on the fields its document carries
+        return state.fingerprint != document_fingerprint(candidate)
     return state.fingerprint != candidate_fingerprint(candidate)
+
+
+#: How a fingerprint made by :func:`document_fingerprint` begins.
+DOCUMENT_FINGERPRINT = "doc:"
+
+
+def document_fingerprint(record: Mapping[str, Any]) -> str:
+    """Fingerprint of the fields an interview-data document shares with its candidate record.
+
+    A document fetched because of a webhook comes without its candidate record, and the
+    document lacks the record's ``interviewed_at``, ``shortlisted`` and ``dismissed``; so its
+    copy is stored with this fingerprint of status, score and last activity (what DESIGN.md's
+    refetch rule watches), and :func:`needs_fetch` compares a listed record on the same fields:
+    the next full listing fetches the interview again only if one of them changed.
+
+    Examples
+    --------
+    >>> doc = {"status": "completed", "score": 71.0, "workflow": {"last_activity_at": 5.0}}
+    >>> listed = dict(doc, interviewed_at=4.0, shortlisted=False)
+    >>> document_fingerprint(doc) == document_fingerprint(listed)
+    True
+    >>> document_fingerprint(doc) == document_fingerprint(dict(listed, score=60.0))
+    False
+    """
+    wf = record.get("workflow")
+    last = wf.get("last_activity_at") if isinstance(wf, Mapping) else None
+    key = [record.get("status"), record.get("score"), last]
+    return (
+        DOCUMENT_FINGERPRINT + hashlib.sha1(json.dumps(key, default=str).encode()).hexdigest()[:20]
+    )
 
 
 @dataclass
@@ -1609,6 +1650,11 @@ class PullReport:
         Wall time of the pull.
     fetch_seconds : float
         Wall time of the interview-data phase (after the listings).
+    path : str
+        ``"listing"`` (the candidate listing was paged through) or ``"events"`` (with
+        ``refresh="auto"``: webhook events kept the store complete, no listing page was read).
+    reason : str
+        With ``refresh="auto"``: why this path (see :func:`refresh_plan`).
     """
 
     posting_id: str
@@ -1619,6 +1665,8 @@ class PullReport:
     unchanged: int = 0
     seconds: float = 0.0
     fetch_seconds: float = 0.0
+    path: str = "listing"
+    reason: str = ""
 
 
 def _interactive() -> bool:
@@ -1930,6 +1978,58 @@ def pull_posting(
     return report
 
 
+def fetch_document(client: Any, interview_id: str) -> tuple[str, Any]:
+    """Request, validate and pack one interview-data document (safe in a worker thread).
+
+    The one fetch of the data path: the pull (:func:`pull_posting`) and the webhook receiver
+    (:func:`refresh_interviews`) both use it.
+
+    Returns
+    -------
+    tuple
+        ``("ok", (packed document, packed rows or None, rows version))`` as
+        :func:`prepare_document` makes them, or ``(stage, exception)``: stage ``fetch`` (an
+        ``APIError`` after the client's retries) or ``parse`` (a body that is not JSON, or a
+        malformed document).
+
+    Raises
+    ------
+    AuthenticationError
+        The key is wrong: nothing else will work either.
+    """
+    from .api.errors import MalformedResponseError
+
+    try:
+        doc = client.interviews.data(interview_id, raw=True)
+    except AuthenticationError:
+        raise
+    except MalformedResponseError as exc:
+        return STAGE_PARSE, exc
+    except Exception as exc:  # APIError after retries, or unexpected: keep going
+        return STAGE_FETCH, exc
+    try:
+        return "ok", prepare_document(interview_id, doc)
+    except DataError as exc:
+        return STAGE_PARSE, exc
+
+
+def failure_message(exc: BaseException) -> str:
+    """How a failed document's error reads in ``errors`` (never the API key: the client's
+    errors do not carry it).
+
+    Examples
+    --------
+    >>> failure_message(DataError("interview I1: malformed document: no score"))
+    'malformed document: no score'
+    >>> failure_message(TimeoutError("slow"))
+    'TimeoutError: slow'
+    """
+    message = str(exc) if isinstance(exc, MiloError) else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, DataError) and ": " in message:
+        message = message.split(": ", 1)[1]  # drop the "interview X" prefix
+    return message
+
+
 def _fetch_all(
     client: Any,
     store: Store,
@@ -1941,32 +2041,12 @@ def _fetch_all(
     concurrency: int,
     take_listed: Callable[[], list[tuple[str, int, dict[str, Any]]]] = list,
 ) -> None:
-    from .api.errors import MalformedResponseError
-
-    def fetch(iid: str) -> tuple[str, Any]:
-        """In a worker thread: request, validate and pack one document.
-
-        Returns ``("ok", packed)`` or ``(stage, exception)``; AuthenticationError propagates.
-        """
-        try:
-            doc = client.interviews.data(iid, raw=True)
-        except AuthenticationError:
-            raise
-        except MalformedResponseError as exc:
-            return STAGE_PARSE, exc
-        except Exception as exc:  # APIError after retries, or unexpected: keep going
-            return STAGE_FETCH, exc
-        try:
-            return "ok", prepare_document(iid, doc)
-        except DataError as exc:
-            return STAGE_PARSE, exc
-
     results: queue.SimpleQueue[tuple[str, str, str, Any]] = queue.SimpleQueue()
 
     def work(iid: str, fp: str) -> None:
         """In a worker thread: fetch one document and hand the outcome to the main thread."""
         try:
-            status, payload = fetch(iid)
+            status, payload = fetch_document(client, iid)
         except BaseException as exc:  # AuthenticationError, or a bug: re-raised by the main thread
             status, payload = _RAISE, exc
         results.put((iid, fp, status, payload))
@@ -2010,14 +2090,7 @@ def _fetch_all(
                     ok.append((iid, posting_id, payload[0], fp, payload[1], payload[2]))
                 else:
                     first_exc = first_exc or payload
-                    message = (
-                        str(payload)
-                        if isinstance(payload, MiloError)
-                        else f"{type(payload).__name__}: {payload}"
-                    )
-                    if isinstance(payload, DataError):
-                        message = message.split(": ", 1)[1]  # drop the "interview X" prefix
-                    failed.append((iid, posting_id, status, message))
+                    failed.append((iid, posting_id, status, failure_message(payload)))
             in_flight += submit(len(batch))
             # each document commits together with its sync state (and its candidate record)
             store.record_fetches(ok, failed, take_listed())
@@ -2249,6 +2322,11 @@ def _candidate_from_document(blob: bytes) -> dict[str, Any] | None:
         return None  # the document itself is reported (stage "store") and marked
     if not isinstance(doc, Mapping):
         return None
+    return _candidate_fields(doc)
+
+
+def _candidate_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The candidate-record fields an interview-data document repeats."""
     keys = ("interview_id", "posting_id", "candidate_id", "name", "email", "status", "score",
             "workflow", "metadata", "shortlisted", "dismissed")  # fmt: skip
     return {"object": "candidate", **{k: doc[k] for k in keys if k in doc}}
@@ -2272,6 +2350,420 @@ def _mark_damaged_documents(store: Store, data: InterviewData, already: set[str]
         logger.warning("could not mark %d damaged documents for refetch: %s", len(marks), exc)
 
 
+# --------------------------------------------------------------------------- the webhook path
+# Issue 16: interviews fetched because a webhook said they changed (milo_analytics.live), and
+# load_posting(refresh="auto"), which relies on them instead of the candidate listing while a
+# receiver keeps the store complete. Same fetch (fetch_document), same store path
+# (Store.record_fetches), same `errors` as a pull; only how the interviews are chosen differs.
+
+#: Hours between two complete candidate listings with ``refresh="auto"`` (webhooks carry no
+#: recruiter overrides, and a delivery can be lost while a receiver looks up).
+DEFAULT_FULL_LISTING_HOURS = 24.0
+#: Events that can mean an interview has results; a webhook for one of them must point at the
+#: store's receiver for ``refresh="auto"`` to skip the listing.
+RESULT_EVENTS = ("report_available", "interview_completed")
+#: Unfinished statuses of a document, as a candidate record spells them.
+_RECORD_STATUS = {"not_ready": "pending"}
+
+
+@dataclass(frozen=True)
+class InterviewRefresh:
+    """What :func:`refresh_interviews` did with one interview.
+
+    Attributes
+    ----------
+    interview_id : str
+    outcome : str
+        ``"stored"`` (a finished document and its candidate record), ``"unfinished"`` (no results
+        yet: the candidate record only) or ``"failed"``.
+    posting_id : str or None
+        The posting, from the document (or the caller's hint when the document never came).
+    stage, error : str or None
+        On failure: ``fetch`` or ``parse`` (as in ``errors``), or ``posting`` (the posting could
+        not be stored), and the message.
+    transient : bool
+        A failure worth trying again later (no connection, 429, 5xx).
+    """
+
+    interview_id: str
+    outcome: str
+    posting_id: str | None = None
+    stage: str | None = None
+    error: str | None = None
+    transient: bool = False
+
+
+def _is_transient(exc: BaseException) -> bool:
+    from .errors import APIConnectionError, RateLimitError, ServerError
+
+    return isinstance(exc, APIConnectionError | RateLimitError | ServerError)
+
+
+def _ensure_posting(client: Any, store: Store, posting_id: str, source: str | None) -> None:
+    """Store the posting and its questions when the store does not know it yet.
+
+    Raises DataError when the store's copy of the posting came from another API base URL.
+    """
+    info = store.posting_info(posting_id)
+    if info is not None and info["source"] and source and info["source"] != source:
+        raise DataError(
+            f"posting {posting_id} in the store at {store.path} was pulled from "
+            f"{info['source']}, but this client talks to {source}; use one store per account"
+        )
+    if info is not None and store.posting(posting_id, damaged=[]) is not None:
+        return
+    try:
+        posting = client.postings.retrieve(posting_id, raw=True)
+    except NotFoundError as exc:
+        raise _posting_not_found(posting_id, client, exc) from None
+    store.save_posting(posting_id, posting if isinstance(posting, dict) else None, source=source)
+    store.save_questions(posting_id, list(client.questions.list(posting_id, raw=True)))
+
+
+def refresh_interviews(
+    client: Any,
+    store: Store,
+    interview_ids: Iterable[str],
+    *,
+    posting_hints: Mapping[str, str | None] | None = None,
+    completed_at: Mapping[str, float] | None = None,
+    via: str = "webhook",
+    concurrency: int = 8,
+) -> dict[str, InterviewRefresh]:
+    """Fetch named interviews and store them the way a pull does, without the listing.
+
+    The webhook receiver (:class:`milo_analytics.live.WebhookReceiver`) calls this with the
+    interview ids of the events it acknowledged. Each document is fetched with
+    :func:`fetch_document` (the same client, retries and rate limiter as a pull) and written
+    with :meth:`~milo_analytics.store.Store.record_fetches` (the same store path), together
+    with the interview's candidate record: the stored one updated with the document's status,
+    score, workflow and metadata, or one made from the document (which has no ``created_at``,
+    and ``interviewed_at`` only from ``completed_at``, until the next full listing brings
+    HeyMilo's own record). A finished document is stored
+    with a :func:`document_fingerprint`, so the next full listing does not fetch it again
+    unless its status, score or last activity changed. An unfinished one (``not_ready``,
+    ``in_progress``, ``evaluating``) updates the candidate record only, as a pull would list it.
+    A posting the store does not know yet is stored first (its document and questions: two
+    requests). Failures are recorded like a pull's (``errors``, stage ``fetch`` or ``parse``).
+
+    Parameters
+    ----------
+    client
+        A :class:`~milo_analytics.api.HeyMiloClient`.
+    store
+        The :class:`~milo_analytics.store.Store` to update.
+    interview_ids
+        The interviews to fetch (duplicates are fetched once).
+    posting_hints
+        ``interview_id -> posting_id`` as the events said: used only to record a failure when
+        no document came (the document's own ``posting_id`` is what counts).
+    completed_at
+        ``interview_id -> epoch seconds`` used as ``interviewed_at`` of a finished interview's
+        candidate record when the store has none with it (the receiver passes when its first
+        result event arrived; the next full listing replaces it with HeyMilo's own time).
+    via
+        Recorded with each document (``Store`` column ``interviews.via``).
+    concurrency
+        Requests in flight at once (capped at the client's pool).
+
+    Returns
+    -------
+    dict
+        ``interview_id -> InterviewRefresh``.
+
+    Raises
+    ------
+    AuthenticationError
+        The key is wrong (nothing is recorded: the caller keeps its events).
+
+    Examples
+    --------
+    >>> from milo_analytics.sandbox import run_sandbox, WorldConfig  # doctest: +SKIP
+    >>> with run_sandbox(WorldConfig(seed=1, n_candidates=20, n_second=0)) as sb:  # doctest: +SKIP
+    ...     iid = next(iter(sb.world.interview_data))
+    ...     with sb.client() as client, Store(":memory:") as store:
+    ...         refresh_interviews(client, store, [iid])[iid].outcome
+    'stored'
+    """
+    ids = [i for i in dict.fromkeys(interview_ids) if isinstance(i, str) and i]
+    if not ids:
+        return {}
+    hints = dict(posting_hints or {})
+    times = dict(completed_at or {})
+    pool_size = getattr(client, "max_connections", concurrency)
+    workers = max(1, min(concurrency, len(ids), pool_size if isinstance(pool_size, int) else 8))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="milo-refresh") as pool:
+        fetched = list(pool.map(lambda iid: (iid, fetch_document(client, iid)), ids))
+    source = str(getattr(client, "base_url", "") or "") or None
+    out: dict[str, InterviewRefresh] = {}
+    ok: list[tuple[Any, ...]] = []
+    failed: list[tuple[str, str, str, str]] = []
+    records: list[tuple[str, int, dict[str, Any]]] = []
+    postings_ready: dict[str, BaseException | None] = {}
+    for iid, (status, payload) in fetched:
+        if status != "ok":
+            pid = hints.get(iid) or _known_posting(store, iid)
+            message = failure_message(payload)
+            out[iid] = InterviewRefresh(iid, "failed", pid, status, message, _is_transient(payload))
+            if pid:
+                failed.append((iid, pid, status, message))
+            continue
+        blob, rows, version = payload
+        doc = unpack_document(blob)
+        pid = str(doc["posting_id"])  # validated by prepare_document
+        if pid not in postings_ready:
+            try:
+                _ensure_posting(client, store, pid, source)
+                postings_ready[pid] = None
+            except AuthenticationError:
+                raise
+            except (MiloError, OSError) as exc:
+                postings_ready[pid] = exc
+        problem = postings_ready[pid]
+        if problem is not None:
+            out[iid] = InterviewRefresh(
+                iid, "failed", pid, "posting", failure_message(problem), _is_transient(problem)
+            )
+            continue
+        finished = rows is not None
+        stored = store.candidate_record(iid)
+        record = dict(stored[2]) if stored is not None and stored[0] == pid else {}
+        record.update(_candidate_fields(doc))
+        record["status"] = _RECORD_STATUS.get(record.get("status"), record.get("status"))
+        if finished and record.get("interviewed_at") is None and iid in times:
+            record["interviewed_at"] = times[iid]
+        position = (
+            stored[1]
+            if stored is not None and stored[0] == pid
+            else store.next_candidate_position(pid) + len(records)
+        )
+        records.append((pid, position, record))
+        if finished:
+            ok.append((iid, pid, blob, document_fingerprint(doc), rows, version))
+            out[iid] = InterviewRefresh(iid, "stored", pid)
+        else:
+            out[iid] = InterviewRefresh(iid, "unfinished", pid)
+    store.record_fetches(ok, failed, records, via=via)
+    for iid, r in out.items():
+        if r.outcome == "failed":
+            logger.warning("interview %s: %s failed: %s", iid, r.stage, r.error)
+    return out
+
+
+def _known_posting(store: Store, interview_id: str) -> str | None:
+    """The posting the store files an interview under (its candidate record or document)."""
+    record = store.candidate_record(interview_id)
+    if record is not None:
+        return record[0]
+    state = store.interview_states([interview_id]).get(interview_id)
+    return None if state is None else state.posting_id
+
+
+@dataclass(frozen=True)
+class RefreshPlan:
+    """How ``load_posting(..., refresh="auto")`` brings one posting up to date.
+
+    Attributes
+    ----------
+    posting_id : str
+    path : str
+        ``"listing"`` (a full pull: every candidate page) or ``"events"`` (no listing page: the
+        posting and its questions, plus any events no receiver is processing).
+    reason : str
+        Why, in words (the first rule of :func:`refresh_plan` that decided).
+    """
+
+    posting_id: str
+    path: str
+    reason: str
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h"
+
+
+#: Seconds a heartbeat may be late (a busy machine delays the heartbeat thread) beyond two
+#: heartbeat intervals before a receiver that did not stop counts as down.
+HEARTBEAT_GRACE = 5.0
+
+
+def heartbeat_is_recent(run: Mapping[str, Any], now: float) -> bool:
+    """Whether a receiver run that did not stop still beats (``listener_runs`` row).
+
+    Examples
+    --------
+    >>> run = {"last_seen_at": 100.0, "heartbeat": 30.0}
+    >>> heartbeat_is_recent(run, 160.0), heartbeat_is_recent(run, 170.0)
+    (True, False)
+    """
+    beat = float(run.get("heartbeat") or 30.0)
+    return now - float(run["last_seen_at"]) <= 2 * beat + HEARTBEAT_GRACE
+
+
+def _coverage_gap(
+    runs: list[dict[str, Any]], start: float, now: float
+) -> tuple[float, float] | None:
+    """The first stretch of ``[start, now]`` no receiver run covers, or None.
+
+    A run covers ``[started_at, stopped_at]``; one that did not stop covers up to ``now`` while
+    its heartbeats are recent (:func:`heartbeat_is_recent`), else up to its last heartbeat (it
+    was killed some time after it).
+    """
+    spans = []
+    for r in runs:
+        end = r["stopped_at"]
+        if end is None:
+            end = now if heartbeat_is_recent(r, now) else r["last_seen_at"]
+        spans.append((r["started_at"], end))
+    covered = start
+    for begin, end in sorted(spans):
+        if begin > covered:
+            return covered, begin
+        covered = max(covered, end)
+        if covered >= now:
+            return None
+    return (covered, now) if covered < now else None
+
+
+def refresh_plan(
+    store: Store,
+    posting_id: str,
+    *,
+    client: Any = None,
+    full_listing_hours: float = DEFAULT_FULL_LISTING_HOURS,
+    now: float | None = None,
+) -> RefreshPlan:
+    """Decide whether ``refresh="auto"`` may skip the candidate listing of a posting.
+
+    The listing is skipped (path ``"events"``) only when all of these hold, checked in order;
+    the first that fails says why the posting is listed in full (path ``"listing"``):
+
+    1. the store has a complete listing of the posting, and the last pull finished;
+    2. that listing is younger than ``full_listing_hours`` (recruiter overrides send no event,
+       and a periodic full listing also catches deliveries HeyMilo never made);
+    3. a webhook receiver on this store was up from the start of that listing until now, with
+       no gap between runs (heartbeats in the store's ``listener_runs``; a run that stops
+       heartbeating counts as down from its last heartbeat);
+    4. it refused no delivery that carried the right token (too large, not JSON, over the
+       rate cap: such an event may be lost);
+    5. with ``client``: HeyMilo has an active webhook of the posting for ``report_available``
+       or ``interview_completed`` pointing at this store's receiver (one request,
+       ``GET /webhooks``; without ``client`` this is not checked).
+
+    Examples
+    --------
+    >>> with Store(":memory:") as s:
+    ...     refresh_plan(s, "P1").reason
+    'posting P1 was never listed completely into this store'
+    """
+    now = time.time() if now is None else now
+    info = store.posting_info(posting_id)
+    if info is None or info["synced_at"] is None:
+        return RefreshPlan(
+            posting_id,
+            "listing",
+            f"posting {posting_id} was never listed completely into this store",
+        )
+    if store.unfinished_sync(posting_id) is not None:
+        return RefreshPlan(posting_id, "listing", "the last pull did not finish")
+    started = info["sync_started_at"] if info["sync_started_at"] is not None else info["synced_at"]
+    age = now - info["synced_at"]
+    if age >= full_listing_hours * 3600:
+        return RefreshPlan(
+            posting_id,
+            "listing",
+            f"the last complete listing ended {_hours(age)} ago (full listing every "
+            f"{full_listing_hours:g} h)",
+        )
+    runs = store.listener_runs(since=started)
+    gap = _coverage_gap(runs, started, now)
+    if gap is not None:
+        begin, end = (_dt.datetime.fromtimestamp(t, _dt.UTC) for t in gap)
+        return RefreshPlan(
+            posting_id,
+            "listing",
+            f"no webhook receiver on this store was up from {begin:%Y-%m-%d %H:%M:%S} to "
+            f"{end:%H:%M:%S} UTC ({gap[1] - gap[0]:.1f} s) since the last complete listing "
+            "started",
+        )
+    rejected = sum(
+        int(r["rejected"])
+        for r in runs
+        if r["rejected"] and (r["last_rejected_at"] or 0) >= started
+    )
+    if rejected:
+        return RefreshPlan(
+            posting_id,
+            "listing",
+            f"the receiver refused {rejected} deliver{'y' if rejected == 1 else 'ies'} with the "
+            "right token since the last complete listing (events may be lost)",
+        )
+    if client is not None:
+        from .errors import APIError
+
+        token = store.webhook_token(create=False)
+        try:
+            hooks = [] if token is None else list(client.webhooks.list(raw=True))
+        except AuthenticationError:
+            raise
+        except APIError as exc:
+            return RefreshPlan(posting_id, "listing", f"the webhooks could not be checked ({exc})")
+        ours = [
+            h
+            for h in hooks
+            if isinstance(h, Mapping)
+            and h.get("posting_id") == posting_id
+            and h.get("event_type") in RESULT_EVENTS
+            and h.get("is_active", True) is not False
+            and token in str(h.get("webhook_url") or h.get("url") or "")
+        ]
+        if not ours:
+            return RefreshPlan(
+                posting_id,
+                "listing",
+                f"HeyMilo has no active {' or '.join(RESULT_EVENTS)} webhook of posting "
+                f"{posting_id} pointing at this store's receiver",
+            )
+    return RefreshPlan(
+        posting_id,
+        "events",
+        f"a webhook receiver kept the store up to date since the last complete listing "
+        f"({_hours(age)} ago)",
+    )
+
+
+def _refresh_from_events(
+    client: Any, store: Store, posting_id: str, plan: RefreshPlan, concurrency: int
+) -> PullReport:
+    """The ``"events"`` path of ``refresh="auto"``: the posting and its questions (two
+    requests), and the posting's queued events when no receiver is up to process them (one
+    started with ``process=False`` only records them)."""
+    t0 = time.perf_counter()
+    report = PullReport(posting_id, path="events", reason=plan.reason)
+    try:
+        posting = client.postings.retrieve(posting_id, raw=True)
+    except NotFoundError as exc:
+        raise _posting_not_found(posting_id, client, exc) from None
+    store.save_posting(posting_id, posting if isinstance(posting, dict) else None)
+    store.save_questions(posting_id, list(client.questions.list(posting_id, raw=True)))
+    from .live.queue import process_events, receiver_alive  # the event queue's rule
+
+    if not receiver_alive(store, processing=True):  # e.g. a receiver that only records
+        while True:
+            due = store.due_events(posting_id=posting_id, limit=1000)
+            if not due:
+                break
+            counts = process_events(client, store, due, concurrency=concurrency)
+            report.fetched += counts["stored"] + counts["unfinished"]
+            report.failed += counts["failed"] + counts["retry"]
+            if counts["retry"]:
+                break  # the rest waits for its delay (the receiver, or the next load)
+    report.candidates = len(store.candidate_ids(posting_id))
+    report.seconds = report.fetch_seconds = time.perf_counter() - t0
+    logger.info("posting %s: no listing (%s)", posting_id, plan.reason)
+    return report
+
+
 # --------------------------------------------------------------------------- the public loaders
 def _check_ids(posting_ids: Any) -> list[str]:
     if isinstance(posting_ids, str):
@@ -2291,11 +2783,12 @@ def load_postings(
     *,
     client: Any = None,
     store: Store | str | Path | None = None,
-    refresh: bool = True,
+    refresh: bool | str = True,
     strict: bool = False,
     progress: ProgressArg = None,
     concurrency: int | None = None,
     score_scale: int | Mapping[str, int] | None = None,
+    full_listing_hours: float = DEFAULT_FULL_LISTING_HOURS,
 ) -> InterviewData:
     """Load several postings into one :class:`InterviewData` (see :func:`load_posting`).
 
@@ -2307,6 +2800,7 @@ def load_postings(
     ...                          store=":memory:")
     """
     ids = _check_ids(posting_ids)
+    _check_refresh(refresh, full_listing_hours)
     if client is not None or not refresh:
         concurrency = resolve_concurrency(concurrency, client)
     else:  # the client made below gets a pool of this size
@@ -2323,16 +2817,20 @@ def load_postings(
                 own_client = True
             reports = []
             for pid in ids:
-                reports.append(
-                    pull_posting(
-                        client,
-                        st,
-                        pid,
-                        strict=strict,
-                        progress=progress,
-                        concurrency=concurrency,
+                plan = None
+                if refresh == "auto":
+                    plan = refresh_plan(
+                        st, pid, client=client, full_listing_hours=full_listing_hours
                     )
+                    if plan.path == "events":
+                        reports.append(_refresh_from_events(client, st, pid, plan, concurrency))
+                        continue
+                report = pull_posting(
+                    client, st, pid, strict=strict, progress=progress, concurrency=concurrency
                 )
+                if plan is not None:
+                    report.reason = plan.reason
+                reports.append(report)
         data = frames_from_store(st, ids, score_scale=score_scale, strict=strict)
         if refresh:
             data.pull_reports = reports  # type: ignore[attr-defined]
@@ -2344,16 +2842,34 @@ def load_postings(
             st.close()
 
 
+def _check_refresh(refresh: Any, full_listing_hours: Any) -> None:
+    if not (refresh is True or refresh is False or refresh == "auto"):
+        raise ConfigError(
+            f"refresh must be True (pull), False (the store only) or 'auto' (use webhook "
+            f"events while a receiver keeps the store up to date); got {refresh!r}"
+        )
+    if (
+        isinstance(full_listing_hours, bool)
+        or not isinstance(full_listing_hours, int | float)
+        or not full_listing_hours >= 0
+    ):
+        raise ConfigError(
+            f"full_listing_hours must be a number of hours >= 0 (e.g. 24); got "
+            f"{full_listing_hours!r}"
+        )
+
+
 def load_posting(
     posting_id: str,
     *,
     client: Any = None,
     store: Store | str | Path | None = None,
-    refresh: bool = True,
+    refresh: bool | str = True,
     strict: bool = False,
     progress: ProgressArg = None,
     concurrency: int | None = None,
     score_scale: int | Mapping[str, int] | None = None,
+    full_listing_hours: float = DEFAULT_FULL_LISTING_HOURS,
 ) -> InterviewData:
     """Pull one posting's interview results into the local store and return tidy frames.
 
@@ -2375,7 +2891,12 @@ def load_posting(
         A :class:`~milo_analytics.store.Store` or the path of one; by default the store under
         the user's data directory.
     refresh
-        False: no network at all; build the frames from what the store has.
+        True: pull (page through the candidate listing, fetch what changed). False: no network
+        at all; build the frames from what the store has. ``"auto"``: like True, but when a
+        webhook receiver (:class:`milo_analytics.live.WebhookReceiver`, ``milo-analytics
+        listen``) kept the store up to date since the last complete listing, no listing page
+        is read — only the posting and its questions (see :func:`refresh_plan` for the rule);
+        every ``full_listing_hours`` a full listing still runs.
     strict
         Raise on the first document that still fails after the client's retries, or is
         malformed, instead of listing it in ``errors``.
@@ -2388,13 +2909,15 @@ def load_posting(
         at its ``max_connections`` (with a warning when ``concurrency`` was given explicitly).
     score_scale
         5 or 10 (or ``{posting_id: scale}``); detected per posting when None.
+    full_listing_hours
+        With ``refresh="auto"``: list every candidate page at least this often (default 24).
 
     Returns
     -------
     InterviewData
         ``errors`` lists only documents that failed to load or parse; unfinished interviews are
         in ``candidates`` only. After a pull, ``data.pull_reports`` holds one
-        :class:`PullReport` per posting.
+        :class:`PullReport` per posting (its ``path`` says whether the listing was read).
 
     Raises
     ------
@@ -2421,4 +2944,5 @@ def load_posting(
         progress=progress,
         concurrency=concurrency,
         score_scale=score_scale,
+        full_listing_hours=full_listing_hours,
     )

@@ -8,7 +8,7 @@ load reads those instead of the documents, parsing only the documents that chang
 
 Where they live
 ---------------
-In the SQLite store itself (schema 3, see :mod:`milo_analytics.store`), as Arrow IPC streams
+In the SQLite store itself (schema 4, see :mod:`milo_analytics.store`), as Arrow IPC streams
 (zstd-compressed buffers) in ``frame_parts``, grouped in *segments* of up to
 :data:`SEGMENT_DOCUMENTS` documents of one posting and kind (interview-data documents, or
 candidate records). ``frame_members`` says which segment holds each document's current

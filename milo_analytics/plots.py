@@ -918,3 +918,39 @@ def report_importance(rw: pd.DataFrame, *, title: str) -> go.Figure:
     base_layout(fig, title=title, height=max(300, 80 + 40 * len(rw)))
     fig.update_layout(margin=dict(l=260, r=30, t=60, b=50))
     return fig
+
+
+# === live: monitoring checks (milo_analytics.live.checks) ===
+
+_CHECK_STATUS_LEVEL = {"pass": 0, "skip": 1, "warn": 2, "fail": 3, "error": 4}
+_CHECK_STATUS_COLOUR = ["#009E73", "#BBBBBB", "#E69F00", "#D55E00", "#CC79A7"]
+
+
+def check_status_figure(table: Any, *, title: str | None = None) -> go.Figure:
+    """A grid of postings × checks coloured by status (``CheckReport.table``)."""
+    checks = list(dict.fromkeys(table["check"]))
+    postings = list(dict.fromkeys(table["posting_id"]))
+    grid = table.pivot_table(index="posting_id", columns="check", values="status", aggfunc="first")
+    grid = grid.reindex(index=postings, columns=checks)
+    levels = grid.map(lambda s: _CHECK_STATUS_LEVEL.get(s, 1))
+    n = len(_CHECK_STATUS_COLOUR)
+    scale = [
+        [edge, colour]
+        for i, colour in enumerate(_CHECK_STATUS_COLOUR)
+        for edge in (i / n, (i + 1) / n)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=levels.to_numpy(dtype=float),
+            x=checks,
+            y=postings,
+            text=grid.fillna("").to_numpy(),
+            texttemplate="%{text}",
+            colorscale=scale,
+            zmin=-0.5,
+            zmax=n - 0.5,
+            showscale=False,
+            hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
+        )
+    )
+    return base_layout(fig, title=title, height=160 + 40 * len(postings))

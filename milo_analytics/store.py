@@ -47,7 +47,11 @@ rebuilt from the documents.
 
 Versions: 1 — documents, listings, sync state, cached frame rows. 2 — ``postings.sync_started_at``
 (unfinished pulls are visible), ``application_id``, errors of stage ``store`` (damaged copies).
-3 — the materialised frames (below): tables ``frame_segments``, ``frame_parts``,
+3 — the webhook receiver's tables (issue 16, :mod:`milo_analytics.live`): ``events`` (every
+delivery acknowledged, with its processing state), ``listener_runs`` (when a receiver was up),
+``check_snapshots`` (what ``milo-analytics check`` found, for ``--since``), and
+``interviews.via`` (which path brought each document: ``listing`` or ``webhook``).
+4 — the materialised frames (below): tables ``frame_segments``, ``frame_parts``,
 ``frame_members``, ``frame_changes``, their triggers, and indexes that answer "which documents
 does this posting hold" and "which fetches failed" without reading the documents.
 
@@ -94,6 +98,7 @@ import datetime as _dt
 import json
 import os
 import re
+import secrets
 import shlex
 import sqlite3
 import stat
@@ -133,7 +138,7 @@ __all__ = [
 ]
 
 #: The store layout this version writes (see "Schema versions and migrations" above).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: ``PRAGMA application_id`` of a milo_analytics store ("MILO" in ASCII).
 APPLICATION_ID = 0x4D494C4F
 #: Modes of what the store creates: readable by its owner only.
@@ -177,10 +182,51 @@ CREATE TABLE IF NOT EXISTS interviews (
     attempts INTEGER NOT NULL DEFAULT 0,
     fetched_at REAL,
     rows BLOB,                -- the good copy's frame rows, pre-parsed (a cache; see load.py)
-    rows_version INTEGER      -- format of `rows`; another version means "parse doc again"
+    rows_version INTEGER,     -- format of `rows`; another version means "parse doc again"
+    via TEXT                  -- (v3) the path that brought doc: 'listing' or 'webhook'
 );
 CREATE INDEX IF NOT EXISTS interviews_posting ON interviews (posting_id);
 """
+
+#: Version 3 (issue 16): the webhook receiver's queue, its uptime and the checks' snapshots.
+_DDL_V3 = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,  -- "id:<the sender's id>" or "sha256:<hash of the JSON>"
+    received_at REAL NOT NULL,  -- when the receiver recorded it, epoch seconds
+    posting_id TEXT,            -- as the event said; set from the document once fetched
+    interview_id TEXT NOT NULL,
+    event_type TEXT,
+    body BLOB NOT NULL,         -- the raw request body, zlib-compressed
+    state TEXT NOT NULL,        -- 'pending', 'done', 'skipped' or 'failed'
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,       -- pending after a failed try: not before this time
+    processed_at REAL,
+    error TEXT,                 -- why it failed (or was skipped); never the key or the token
+    deliveries INTEGER NOT NULL DEFAULT 1,  -- replays of the same event are counted here
+    last_delivery_at REAL
+);
+CREATE INDEX IF NOT EXISTS events_queue ON events (state, next_attempt_at, received_at);
+CREATE INDEX IF NOT EXISTS events_posting ON events (posting_id, received_at);
+CREATE INDEX IF NOT EXISTS events_interview ON events (interview_id);
+CREATE TABLE IF NOT EXISTS listener_runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at REAL NOT NULL,
+    last_seen_at REAL NOT NULL, -- the last heartbeat
+    stopped_at REAL,            -- NULL: still running, or killed
+    pid INTEGER,
+    heartbeat REAL,             -- seconds between heartbeats
+    processes INTEGER,          -- 1: it processes the queue; 0: it only records events
+    rejected INTEGER NOT NULL DEFAULT 0,  -- deliveries with the right token that were refused
+    last_rejected_at REAL
+);
+CREATE TABLE IF NOT EXISTS check_snapshots (
+    snapshot_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at REAL NOT NULL,
+    postings TEXT NOT NULL,     -- JSON list of the posting ids checked
+    report BLOB NOT NULL        -- CheckReport.to_dict(), zlib JSON
+);
+"""
+_DDL += _DDL_V3
 
 
 def _bump(posting: str) -> str:
@@ -199,7 +245,7 @@ def _bump(posting: str) -> str:
 
 def _frame_triggers(table: str, columns: Sequence[str]) -> str:
     """Triggers keeping the materialised frames consistent with the documents of ``table``
-    (schema 3): every write that changes a document — by any code, in the same transaction —
+    (schema 4): every write that changes a document — by any code, in the same transaction —
     drops the document's materialised products (the next load parses it again) and bumps its
     posting's change counter (a load that parsed an older copy meanwhile then saves nothing).
     ``columns`` are those the products are made from, besides the ids."""
@@ -230,7 +276,7 @@ END;
 """
 
 
-#: The materialised frames (schema 3; see "Materialised frames" above): segments of parse
+#: The materialised frames (schema 4; see "Materialised frames" above): segments of parse
 #: products (Arrow IPC, one blob per frame), which segment holds each document's current
 #: products, and a change counter per posting.
 _FRAMES_DDL = (
@@ -285,6 +331,7 @@ _FRAME_TRIGGER_NAMES = tuple(re.findall(r"CREATE TRIGGER IF NOT EXISTS (\w+)", _
 #: Tables of a milo_analytics store (any version so far): a file with other tables is not ours.
 _OUR_TABLES = frozenset(
     {"meta", "postings", "questions", "candidates", "interviews"}
+    | {"events", "listener_runs", "check_snapshots"}
     | {"frame_segments", "frame_parts", "frame_members", "frame_changes"}
 )
 
@@ -318,7 +365,14 @@ def _migrate_to_2(conn: sqlite3.Connection) -> None:
 
 
 def _migrate_to_3(conn: sqlite3.Connection) -> None:
-    """2 → 3: the materialised frames (issue 15): their tables, and the triggers that keep
+    """2 → 3: the webhook receiver's tables and ``interviews.via`` (issue 16)."""
+    for statement in _statements(_DDL_V3):
+        conn.execute(statement)
+    _add_columns(conn, "interviews", [("via", "TEXT")])
+
+
+def _migrate_to_4(conn: sqlite3.Connection) -> None:
+    """3 → 4: the materialised frames (issue 15): their tables, and the triggers that keep
     them consistent with the documents. Nothing is materialised yet: the first load does it."""
     for statement in _statements(_FRAMES_DDL):
         conn.execute(statement)
@@ -328,6 +382,7 @@ def _migrate_to_3(conn: sqlite3.Connection) -> None:
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: _migrate_to_2,
     3: _migrate_to_3,
+    4: _migrate_to_4,
 }
 
 
@@ -390,6 +445,16 @@ _unpack = unpack_document
 _DECODE_ERRORS = (ValueError, TypeError, zlib.error)
 
 
+_STATE_COLUMNS = (
+    "interview_id, posting_id, state, fingerprint, doc IS NOT NULL, stage, error, attempts, "
+    "fetched_at, via"
+)
+
+
+def _sync_state(row: Sequence[Any]) -> SyncState:
+    return SyncState(row[0], row[1], row[2], row[3], bool(row[4]), *row[5:])
+
+
 def _when(epoch: float | None) -> _dt.datetime | None:
     return None if epoch is None else _dt.datetime.fromtimestamp(epoch, _dt.UTC)
 
@@ -413,6 +478,9 @@ class SyncState:
         Failed fetches since the last good one.
     fetched_at : float or None
         Epoch seconds of the last fetch.
+    via : str or None
+        The path that brought the stored copy: ``"listing"`` (a pull) or ``"webhook"`` (the
+        receiver of :mod:`milo_analytics.live`); None for copies stored before schema version 3.
     """
 
     interview_id: str
@@ -424,6 +492,7 @@ class SyncState:
     error: str | None = None
     attempts: int = 0
     fetched_at: float | None = None
+    via: str | None = None
 
 
 @dataclass(frozen=True)
@@ -1109,6 +1178,8 @@ class Store:
         ok: Iterable[Sequence[Any]] = (),
         failed: Iterable[tuple[str, str, str, str]] = (),
         candidates: Iterable[tuple[str, int, Mapping[str, Any]]] = (),
+        *,
+        via: str = "listing",
     ) -> None:
         """Record a batch of fetch results (and the candidate records listed with them) in one
         transaction.
@@ -1120,7 +1191,9 @@ class Store:
         ``(interview_id, posting_id, stage, error)`` (an earlier good copy is kept, marked
         stale). ``candidates`` rows are ``(posting_id, position, CandidateResponse)``, inserted
         or replaced one by one (see :meth:`upsert_candidates`). Each document lands together
-        with its sync state and the candidate records: all of the batch or none.
+        with its sync state and the candidate records: all of the batch or none. ``via`` names
+        the path that brought the ``ok`` documents (``"listing"``: a pull; ``"webhook"``: the
+        receiver).
         """
         now = time.time()
         ok_rows = []
@@ -1129,7 +1202,7 @@ class Store:
             rows = row[4] if len(row) > 4 else None
             version = row[5] if len(row) > 5 else None
             blob = doc if isinstance(doc, bytes) else _pack(doc)
-            ok_rows.append((iid, pid, blob, fp, now, rows, version))
+            ok_rows.append((iid, pid, blob, fp, now, rows, version, via))
         bad_rows = [(i, p, st, e, now) for i, p, st, e in failed]
         cand_rows = [(str(d.get("interview_id")), p, pos, _pack(d)) for p, pos, d in candidates]
         with self.transaction() as c:
@@ -1142,8 +1215,8 @@ class Store:
             if ok_rows:
                 c.executemany(
                     "INSERT OR REPLACE INTO interviews (interview_id, posting_id, doc, "
-                    "fingerprint, state, stage, error, attempts, fetched_at, rows, rows_version) "
-                    "VALUES (?, ?, ?, ?, 'ok', NULL, NULL, 0, ?, ?, ?)",
+                    "fingerprint, state, stage, error, attempts, fetched_at, rows, rows_version, "
+                    "via) VALUES (?, ?, ?, ?, 'ok', NULL, NULL, 0, ?, ?, ?, ?)",
                     ok_rows,
                 )
             if bad_rows:
@@ -1246,11 +1319,9 @@ class Store:
     def sync_states(self, posting_id: str) -> dict[str, SyncState]:
         """``interview_id -> SyncState`` for every interview of the posting the store tracks."""
         rows = self._query(
-            "SELECT interview_id, posting_id, state, fingerprint, doc IS NOT NULL, stage, error, "
-            "attempts, fetched_at FROM interviews WHERE posting_id=?",
-            (posting_id,),
+            f"SELECT {_STATE_COLUMNS} FROM interviews WHERE posting_id=?", (posting_id,)
         )
-        return {r[0]: SyncState(r[0], r[1], r[2], r[3], bool(r[4]), *r[5:]) for r in rows}
+        return {r[0]: _sync_state(r) for r in rows}
 
     def errors(self, posting_id: str) -> list[dict[str, Any]]:
         """The interviews whose last fetch failed: ``interview_id``, ``stage``, ``error``."""
@@ -1270,6 +1341,335 @@ class Store:
             "SELECT COUNT(*) FROM interviews WHERE state='error'"
         )[0][0]
         return out
+
+    # ------------------------------------------------------------------ webhook receiver (v3)
+    # The tables of milo_analytics.live (issue 16): the token in the receiver's URL, the queue
+    # of acknowledged events, when a receiver was up, and the checks' snapshots.
+
+    def webhook_token(self, *, create: bool = True) -> str | None:
+        """The secret token of this store's webhook URL (``/hooks/<token>``).
+
+        Made on first use (``secrets.token_urlsafe(32)``: 256 random bits) and kept in the store,
+        which only its owner can read. None when ``create=False`` and there is none yet.
+
+        Examples
+        --------
+        >>> with Store(":memory:") as s:
+        ...     token = s.webhook_token()
+        ...     len(token) >= 43 and s.webhook_token() == token
+        True
+        """
+        rows = self._query("SELECT value FROM meta WHERE key='webhook_token'")
+        if rows and rows[0][0]:
+            return str(rows[0][0])
+        if not create:
+            return None
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('webhook_token', ?)",
+                (secrets.token_urlsafe(32),),
+            )
+            return str(c.execute("SELECT value FROM meta WHERE key='webhook_token'").fetchone()[0])
+
+    def make_durable(self) -> None:
+        """Make every commit on this connection survive a power loss, not only a crash
+        (``PRAGMA synchronous=FULL``: the write-ahead log is fsynced at each commit).
+
+        The webhook receiver acknowledges an event only after it committed it on such a
+        connection. (The default, ``NORMAL``, survives a killed process but may lose the last
+        commits on a power cut; pulled documents can always be fetched again.)
+        """
+        with self._lock:
+            self._ensure_open()
+            if not self._memory:
+                self._conn.execute("PRAGMA synchronous=FULL")
+
+    def record_events(self, events: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """Record received webhook events in one transaction; True for each new one.
+
+        Each event is a mapping with ``event_id``, ``received_at``, ``interview_id``,
+        ``posting_id``, ``event_type`` and ``body`` (the raw bytes). An ``event_id`` already
+        stored is a replay: its ``deliveries`` count goes up and it is not queued again (False).
+
+        Examples
+        --------
+        >>> e = {"event_id": "sha256:1", "received_at": 5.0, "interview_id": "I1",
+        ...      "posting_id": "P1", "event_type": "report_available", "body": b"{}"}
+        >>> with Store(":memory:") as s:
+        ...     s.record_events([e, e]), s.events()[0]["deliveries"]
+        ([True, False], 2)
+        """
+        out: list[bool] = []
+        with self.transaction() as c:
+            for e in events:
+                cur = c.execute(
+                    "INSERT OR IGNORE INTO events (event_id, received_at, posting_id, "
+                    "interview_id, event_type, body, state, last_delivery_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                    (
+                        e["event_id"],
+                        e["received_at"],
+                        e.get("posting_id"),
+                        e["interview_id"],
+                        e.get("event_type"),
+                        zlib.compress(bytes(e["body"]), 1),
+                        e["received_at"],
+                    ),
+                )
+                new = cur.rowcount == 1
+                if not new:
+                    c.execute(
+                        "UPDATE events SET deliveries=deliveries + 1, last_delivery_at=? "
+                        "WHERE event_id=?",
+                        (e["received_at"], e["event_id"]),
+                    )
+                out.append(new)
+        return out
+
+    _EVENT_COLUMNS = (
+        "event_id, received_at, posting_id, interview_id, event_type, state, attempts, "
+        "next_attempt_at, processed_at, error, deliveries, last_delivery_at"
+    )
+
+    def _event_dicts(self, rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+        names = [n.strip() for n in self._EVENT_COLUMNS.split(",")]
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+    def due_events(
+        self, *, now: float | None = None, limit: int = 500, posting_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Pending events whose next try is due, oldest first (without their bodies).
+
+        ``posting_id``: only the events of that posting, and those that named no posting.
+        """
+        now = time.time() if now is None else now
+        where = "state='pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+        params: list[Any] = [now]
+        if posting_id is not None:
+            where += " AND (posting_id=? OR posting_id IS NULL)"
+            params.append(posting_id)
+        rows = self._query(
+            f"SELECT {self._EVENT_COLUMNS} FROM events WHERE {where} ORDER BY received_at LIMIT ?",
+            (*params, int(limit)),
+        )
+        return self._event_dicts(rows)
+
+    def finish_events(self, updates: Iterable[Mapping[str, Any]]) -> int:
+        """Record what processing did with events, in one transaction.
+
+        Each update has ``event_id`` and ``state`` (``"done"``, ``"skipped"``, ``"failed"``, or
+        ``"pending"`` to try again at ``next_attempt_at``), optionally ``error``, ``posting_id``
+        (the posting the fetched document belongs to) and ``attempted`` (True counts a try).
+        Returns the number of events updated.
+        """
+        now = time.time()
+        rows = [
+            (
+                u["state"],
+                u.get("error"),
+                u.get("next_attempt_at"),
+                now if u["state"] != "pending" else None,
+                1 if u.get("attempted") else 0,
+                u.get("posting_id"),
+                u["event_id"],
+            )
+            for u in updates
+        ]
+        if not rows:
+            return 0
+        with self.transaction() as c:
+            c.executemany(
+                "UPDATE events SET state=?, error=?, next_attempt_at=?, processed_at=?, "
+                "attempts=attempts + ?, posting_id=COALESCE(?, posting_id) WHERE event_id=?",
+                rows,
+            )
+        return len(rows)
+
+    def events(
+        self,
+        *,
+        posting_id: str | None = None,
+        states: Iterable[str] | None = None,
+        since: float | None = None,
+        interview_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Recorded events (without bodies), oldest first, optionally filtered by posting,
+        processing state, receipt time (``received_at >= since``) and interview."""
+        where, params = ["1=1"], []
+        if posting_id is not None:
+            where.append("posting_id=?")
+            params.append(posting_id)
+        if states is not None:
+            wanted = list(states)
+            where.append(f"state IN ({','.join('?' * len(wanted))})")
+            params.extend(wanted)
+        if since is not None:
+            where.append("received_at >= ?")
+            params.append(since)
+        if interview_id is not None:
+            where.append("interview_id=?")
+            params.append(interview_id)
+        rows = self._query(
+            f"SELECT {self._EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)} "
+            "ORDER BY received_at, event_id",
+            params,
+        )
+        return self._event_dicts(rows)
+
+    def event_body(self, event_id: str) -> bytes | None:
+        """The raw body of a recorded event (None when there is no such event)."""
+        rows = self._query("SELECT body FROM events WHERE event_id=?", (event_id,))
+        return zlib.decompress(rows[0][0]) if rows else None
+
+    def event_counts(self, posting_id: str | None = None) -> dict[str, int]:
+        """Events per processing state (all postings, or one)."""
+        sql = "SELECT state, COUNT(*) FROM events"
+        params: tuple[Any, ...] = ()
+        if posting_id is not None:
+            sql += " WHERE posting_id=?"
+            params = (posting_id,)
+        return {r[0]: int(r[1]) for r in self._query(sql + " GROUP BY state", params)}
+
+    def interview_states(self, interview_ids: Iterable[str]) -> dict[str, SyncState]:
+        """``interview_id -> SyncState`` for the given interviews the store tracks."""
+        ids = list(dict.fromkeys(interview_ids))
+        out: dict[str, SyncState] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self._query(
+                f"SELECT {_STATE_COLUMNS} FROM interviews "
+                f"WHERE interview_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update({r[0]: _sync_state(r) for r in rows})
+        return out
+
+    def candidate_record(self, interview_id: str) -> tuple[str, int, dict[str, Any]] | None:
+        """``(posting_id, position, CandidateResponse)`` of one stored candidate, or None
+        (also when the stored record no longer decodes)."""
+        rows = self._query(
+            "SELECT posting_id, position, doc FROM candidates WHERE interview_id=?",
+            (interview_id,),
+        )
+        if not rows:
+            return None
+        damaged: list[tuple[str, str]] = []
+        doc = self._decode(rows[0][2], interview_id, "candidate record", damaged)
+        return None if doc is None else (rows[0][0], int(rows[0][1]), doc)
+
+    def next_candidate_position(self, posting_id: str) -> int:
+        """The position after the posting's last stored candidate record."""
+        rows = self._query(
+            "SELECT COALESCE(MAX(position) + 1, 0) FROM candidates WHERE posting_id=?",
+            (posting_id,),
+        )
+        return int(rows[0][0])
+
+    # listener runs: when a receiver was up (heartbeats), and refused authentic deliveries
+    def start_listener_run(
+        self,
+        *,
+        when: float | None = None,
+        pid: int | None = None,
+        heartbeat: float = 30.0,
+        processes: bool = True,
+    ) -> int:
+        """Record that a receiver started (beating every ``heartbeat`` seconds; processing the
+        queue or only recording events); returns the run id its heartbeats use."""
+        when = time.time() if when is None else when
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO listener_runs (started_at, last_seen_at, pid, heartbeat, processes) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (when, when, pid, heartbeat, int(processes)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def beat_listener_run(self, run_id: int, *, when: float | None = None) -> None:
+        """A heartbeat: the receiver of ``run_id`` is up at ``when``."""
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE listener_runs SET last_seen_at=? WHERE run_id=?",
+                (time.time() if when is None else when, run_id),
+            )
+
+    def stop_listener_run(self, run_id: int, *, when: float | None = None) -> None:
+        """The receiver of ``run_id`` stopped cleanly at ``when``."""
+        when = time.time() if when is None else when
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE listener_runs SET last_seen_at=?, stopped_at=? WHERE run_id=?",
+                (when, when, run_id),
+            )
+
+    def note_rejected_delivery(self, run_id: int, *, when: float | None = None) -> None:
+        """A delivery with the right token was refused (too large, not JSON, over the rate
+        cap...): the event may be lost, so this run no longer proves the store complete."""
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE listener_runs SET rejected=rejected + 1, last_rejected_at=? WHERE run_id=?",
+                (time.time() if when is None else when, run_id),
+            )
+
+    def listener_runs(self, *, since: float | None = None) -> list[dict[str, Any]]:
+        """Receiver runs that were up at or after ``since`` (all when None; runs that did not
+        record a stop are always included), oldest first:
+        ``run_id``, ``started_at``, ``last_seen_at``, ``stopped_at``, ``pid``, ``heartbeat``,
+        ``processes``, ``rejected``, ``last_rejected_at``."""
+        sql = (
+            "SELECT run_id, started_at, last_seen_at, stopped_at, pid, heartbeat, processes, "
+            "rejected, last_rejected_at FROM listener_runs"
+        )
+        params: tuple[Any, ...] = ()
+        if since is not None:  # a run that did not stop may be up still (or was killed)
+            sql += " WHERE last_seen_at >= ? OR stopped_at IS NULL"
+            params = (since,)
+        names = ["run_id", "started_at", "last_seen_at", "stopped_at", "pid", "heartbeat",
+                 "processes", "rejected", "last_rejected_at"]  # fmt: skip
+        rows = self._query(sql + " ORDER BY started_at, run_id", params)
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+    # check snapshots (milo-analytics check --since)
+    def save_check_snapshot(
+        self, posting_ids: Sequence[str], report: Mapping[str, Any], *, when: float | None = None
+    ) -> int:
+        """Keep what a check run found; returns the snapshot id."""
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO check_snapshots (created_at, postings, report) VALUES (?, ?, ?)",
+                (
+                    time.time() if when is None else when,
+                    json.dumps(sorted(posting_ids)),
+                    _pack(dict(report)),
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def check_snapshot(
+        self, posting_id: str, *, snapshot_id: int | None = None
+    ) -> tuple[int, float, dict[str, Any]] | None:
+        """``(snapshot_id, created_at, report)``: the latest check snapshot covering
+        ``posting_id`` (or the snapshot ``snapshot_id``); None when there is none."""
+        if snapshot_id is not None:
+            rows = self._query(
+                "SELECT snapshot_id, created_at, postings, report FROM check_snapshots "
+                "WHERE snapshot_id=?",
+                (snapshot_id,),
+            )
+        else:  # the JSON list holds the id quoted; the match is confirmed below
+            rows = self._query(
+                "SELECT snapshot_id, created_at, postings, report FROM check_snapshots "
+                "WHERE instr(postings, ?) > 0 ORDER BY snapshot_id DESC LIMIT 20",
+                (json.dumps(posting_id),),
+            )
+        for sid, created, postings, blob in rows:
+            if snapshot_id is not None or posting_id in json.loads(postings):
+                return (
+                    int(sid),
+                    float(created),
+                    self._decode(blob, str(sid), "check snapshot", None),
+                )
+        return None
 
     # ------------------------------------------------------------------ materialised frames
     # SQL only: what the blobs hold and when to use them is milo_analytics.materialised's.

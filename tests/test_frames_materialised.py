@@ -633,13 +633,15 @@ def test_a_read_only_store_file_loads_the_same(sandbox, tmp_path):
     assert_same(got, want)
 
 
-def test_a_version_2_store_is_migrated_and_materialised(sandbox, tmp_path):
+def test_a_version_3_store_is_migrated_and_materialised(sandbox, tmp_path):
+    """A store of schema 3 (issue 16's layout, before the materialised frames) gets them by
+    the migration step 3 → 4, and loads the same."""
     from milo_analytics.store import _FRAME_TRIGGER_NAMES, SCHEMA_VERSION
 
     pid = sandbox.world.postings[0]["id"]
     path = tmp_path / "store.sqlite3"
     pulled = pull(sandbox, path, [pid])
-    conn = sqlite3.connect(path)  # back to the layout of schema 2
+    conn = sqlite3.connect(path)  # back to the layout of schema 3
     with conn:
         for name in _FRAME_TRIGGER_NAMES:
             conn.execute(f"DROP TRIGGER {name}")
@@ -648,7 +650,7 @@ def test_a_version_2_store_is_migrated_and_materialised(sandbox, tmp_path):
         for name in ("frame_segments", "frame_parts", "frame_members", "frame_changes"):
             conn.execute(f"DROP TABLE {name}")
         conn.execute("DELETE FROM meta WHERE key='frames_format'")
-        conn.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+        conn.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
     conn.close()
     data = both(path, [pid])
     assert_same(data, pulled)
