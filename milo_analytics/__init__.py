@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "WeightSuggestion": "milo_analytics.calibrate",
     "build_report": "milo_analytics.report",
     "frames_from_documents": "milo_analytics.load",
+    "list_postings": "milo_analytics.load",
     "load_documents": "milo_analytics.load",
     "load_posting": "milo_analytics.load",
     "load_postings": "milo_analytics.load",

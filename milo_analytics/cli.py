@@ -15,9 +15,12 @@ inside the functions so that ``milo-analytics --help`` is fast.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import re
 import sys
 import time
+import typing
 import warnings
 from collections.abc import Callable
 from enum import StrEnum
@@ -25,18 +28,138 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
+
+# --------------------------------------------------------------------------- help text
+# Help is click's plain layout (rich_markup_mode=None): paragraphs reflow to the terminal, up
+# to 80 columns, and option help wraps in its own column. Rich's panels squeezed the help
+# into a narrow column at 80 columns, broke `<email|interview_id|e xternal_id>` mid-word and
+# showed `<bool>`/`<str>` beside every option. _HelpGroup tidies every command the app has,
+# including commands added later: a metavar naming what a value is (FILE, DIR, TEXT, N,
+# NUMBER, [a|b|c] for choices, POSTING for an argument) wherever a command sets none, and a
+# formatter that never breaks a line at a hyphen (so `--sex-column` and `external_id` stay
+# whole). `code` spans of docstrings keep their backticks, which read as code in a terminal.
+
+_NO_BREAK_HYPHEN = "\u2011"  # wraps like a letter; turned back into "-" before printing
+_NO_BREAK_SPACE = "\u00a0"  # the same for the spaces inside "[default: 0.5; 0.0<=x<=1.0]"
+_EXTRAS = re.compile(r"\[(?:default|required|env var|\d|x)[^\[\]]*\]")
+
+
+def _glue(text: str) -> str:
+    text = _EXTRAS.sub(lambda m: m.group(0).replace(" ", _NO_BREAK_SPACE), text)
+    return text.replace("-", _NO_BREAK_HYPHEN)
+
+
+@functools.cache
+def _help_context_class(base: type) -> type:
+    """A click Context class whose help formatter does not break lines at hyphens."""
+
+    class NoHyphenBreakFormatter(base.formatter_class):  # type: ignore[name-defined,misc]
+        def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+            super().write_usage(_glue(prog), _glue(args), prefix)
+
+        def write_text(self, text: str) -> None:
+            super().write_text(_glue(text))
+
+        def write_dl(self, rows: Any, *args: Any, **kwargs: Any) -> None:
+            rows = [tuple(_glue(cell) for cell in row) for row in rows]
+            super().write_dl(rows, *args, **kwargs)
+
+        def getvalue(self) -> str:
+            text = super().getvalue()
+            return text.replace(_NO_BREAK_HYPHEN, "-").replace(_NO_BREAK_SPACE, " ")
+
+    return type(base.__name__, (base,), {"formatter_class": NoHyphenBreakFormatter})
+
+
+_NUMBER_METAVARS = {int: "N", float: "NUMBER"}
+
+
+def _metavar(param: Any) -> str | None:
+    """What the value of an option without a metavar is: FILE, DIR, PATH, [a|b|c], N, NUMBER,
+    TEXT (None for a flag). Works with typer's own parameters and with click's."""
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return None
+    desc = getattr(param, "type_descriptor", None)  # typer >= 0.2x (click vendored)
+    if desc is not None:
+        if desc.is_choice:
+            return "[" + "|".join(str(getattr(c, "value", c)) for c in desc.choices or ()) + "]"
+        if desc.is_path:
+            return {"file": "FILE", "dir": "DIR", "directory": "DIR"}.get(
+                str(desc.path_type), "PATH"
+            )
+        annotation = desc.annotation
+        if desc.is_list and typing.get_args(annotation):
+            annotation = typing.get_args(annotation)[0]
+        return _NUMBER_METAVARS.get(annotation, "TEXT")
+    kind = getattr(param, "type", None)  # click's parameter types
+    if getattr(kind, "choices", None):
+        return "[" + "|".join(str(getattr(c, "value", c)) for c in kind.choices) + "]"
+    if hasattr(kind, "file_okay") and hasattr(kind, "dir_okay"):
+        return "FILE" if not kind.dir_okay else "DIR" if not kind.file_okay else "PATH"
+    name = str(getattr(kind, "name", ""))
+    return "N" if "integer" in name else "NUMBER" if "float" in name else "TEXT"
+
+
+@functools.cache
+def _plain_argument_class(base: type) -> type:
+    """An argument class whose help names it by its metavar alone (no `<str>` after it) and
+    whose usage reads ``POSTING`` / ``[POSTING]`` / ``POSTING...`` as in click."""
+
+    class PlainArgument(base):  # type: ignore[valid-type,misc]
+        def display_type_rich(self, ctx: Any) -> None:
+            return None
+
+        def get_usage_pieces(self, ctx: Any) -> list[str]:
+            name = self.metavar or self.name.upper()
+            name += "..." if self.nargs != 1 else ""
+            return [name if self.required else f"[{name}]"]
+
+    return type(base.__name__, (PlainArgument,), {})
+
+
+def _tidy_help(command: Any) -> None:
+    """Give ``command`` the help layout of every milo-analytics command (see above)."""
+    if not getattr(command.context_class, "_milo_help", False):
+        command.context_class = _help_context_class(command.context_class)
+        command.context_class._milo_help = True
+    for param in command.params:
+        if param.param_type_name == "argument":
+            if param.metavar is None:
+                param.metavar = str(param.name).upper()
+            if hasattr(param, "display_type_rich") and not getattr(param, "_milo_help", False):
+                param.__class__ = _plain_argument_class(type(param))
+                param._milo_help = True
+        elif param.metavar is None:
+            param.metavar = _metavar(param)
+
+
+class _HelpGroup(typer.core.TyperGroup):
+    """The app's command group: every command (those added later too, and the commands of
+    sub-groups such as `webhooks`) gets the same help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        todo: list[Any] = [self]
+        while todo:
+            command = todo.pop()
+            _tidy_help(command)
+            todo.extend(getattr(command, "commands", {}).values())
+
 
 app = typer.Typer(
     name="milo-analytics",
+    cls=_HelpGroup,
     help=(
         "Analytics for HeyMilo AI interviews: pull results, study weights and reliability, "
         "audit adverse impact, calibrate question weights and write HTML reports.\n\n"
         "Start with `milo-analytics demo`, which runs everything on the embedded demo world "
-        "without an account. The API key comes from HEYMILO_API_KEY only."
+        "without an account; `milo-analytics postings` lists the postings of an account. The "
+        "API key comes from HEYMILO_API_KEY only."
     ),
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="markdown",  # reflow docstring paragraphs; `code` in help renders as code
+    rich_markup_mode=None,  # plain help: see _HelpGroup
     pretty_exceptions_enable=False,
 )
 
@@ -102,7 +225,20 @@ class Target(StrEnum):
     retention = "retention"
 
 
-PostingArg = Annotated[str, typer.Argument(help="Posting (interviewer) id, e.g. 13D77095.")]
+class Ties(StrEnum):
+    """Scores equal to the median in the audit's scoring rates (``bias_audit(ties=)``)."""
+
+    strict = "strict"
+    at_least = ">="
+
+
+PostingArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="POSTING",
+        help="Posting (interviewer) id, e.g. 13D77095 (`milo-analytics postings` lists them).",
+    ),
+]
 StoreOption = Annotated[
     Path | None,
     typer.Option(
@@ -127,6 +263,7 @@ BaseUrlOption = Annotated[
     str | None,
     typer.Option(
         "--base-url",
+        metavar="URL",
         help="API base URL with the version prefix (default: $HEYMILO_BASE_URL or HeyMilo's).",
     ),
 ]
@@ -165,6 +302,7 @@ SexColumnOption = Annotated[
     str | None,
     typer.Option(
         "--sex-column",
+        metavar="COLUMN",
         help="Column of the demographics file with sex/gender (default: found by name, e.g. "
         "Gender). `none`: the file has no sex answers; only race/ethnicity is audited.",
     ),
@@ -173,6 +311,7 @@ RaceColumnOption = Annotated[
     str | None,
     typer.Option(
         "--race-column",
+        metavar="COLUMN",
         help="Column of the demographics file with race/ethnicity (default: found by name, "
         "e.g. Race). `none`: the file has no race answers; only sex is audited.",
     ),
@@ -181,6 +320,7 @@ HiredColumnOption = Annotated[
     str | None,
     typer.Option(
         "--hired-column",
+        metavar="COLUMN",
         help="Column of the outcomes file saying who was hired (default: found by name, "
         "e.g. Hired, Outcome, Hire Date).",
     ),
@@ -189,6 +329,7 @@ OutcomesSheetOption = Annotated[
     str | None,
     typer.Option(
         "--outcomes-sheet",
+        metavar="SHEET",
         help="Excel outcomes file: the sheet to read, by name or 0-based number (default: every "
         "sheet, when they share one header).",
     ),
@@ -197,6 +338,7 @@ DemographicsSheetOption = Annotated[
     str | None,
     typer.Option(
         "--demographics-sheet",
+        metavar="SHEET",
         help="Excel demographics file: the sheet to read, by name or 0-based number (default: "
         "every sheet, when they share one header).",
     ),
@@ -205,6 +347,7 @@ OutcomesEncodingOption = Annotated[
     str | None,
     typer.Option(
         "--outcomes-encoding",
+        metavar="ENCODING",
         help="Text encoding of a CSV outcomes file, e.g. cp1252 (default: from its byte-order "
         "mark, else UTF-8).",
     ),
@@ -213,6 +356,7 @@ DemographicsEncodingOption = Annotated[
     str | None,
     typer.Option(
         "--demographics-encoding",
+        metavar="ENCODING",
         help="Text encoding of a CSV demographics file, e.g. cp1252 (default: from its "
         "byte-order mark, else UTF-8).",
     ),
@@ -509,25 +653,36 @@ def echo_audit_findings(audit: Any, *, indent: str = "") -> None:
 def sandbox_cmd(
     world: Annotated[
         str,
-        typer.Option(help="'demo' (the packaged demo world) or a folder written by World.save()."),
+        typer.Option(
+            metavar="WORLD",
+            help="'demo' (the packaged demo world) or a folder written by --write-demo.",
+        ),
     ] = "demo",
     api_key: Annotated[
         str | None,
         typer.Option(help="Key the server accepts (random when omitted; printed once on start)."),
     ] = None,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
-    latency: Annotated[float, typer.Option(help="Seconds added to every response.")] = 0.0,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")
+    ] = 0,
+    latency: Annotated[float, typer.Option(min=0.0, help="Seconds added to every response.")] = 0.0,
     rate_limit: Annotated[
-        int | None, typer.Option(help="Requests per minute per key (429 past it).")
+        int | None, typer.Option(min=1, help="Requests per minute per key (429 past it).")
     ] = None,
-    error_rate: Annotated[float, typer.Option(help="Share of requests answered 5xx.")] = 0.0,
-    drop_rate: Annotated[float, typer.Option(help="Share of connections dropped.")] = 0.0,
+    error_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests answered 5xx.")
+    ] = 0.0,
+    drop_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of connections dropped.")
+    ] = 0.0,
     malformed: Annotated[
         list[str] | None,
-        typer.Option(help="Interview id whose /data is malformed; ID or ID:json / ID:schema."),
+        typer.Option(
+            metavar="ID", help="Interview id whose /data is malformed; ID or ID:json / ID:schema."
+        ),
     ] = None,
     interview_delay: Annotated[
-        float, typer.Option(help="Seconds per interview stage for ingested candidates.")
+        float, typer.Option(min=0.0, help="Seconds per interview stage for ingested candidates.")
     ] = 0.0,
     seed: Annotated[
         int, typer.Option(help="Seed (faults and new ids; with --write-demo the world).")
@@ -539,11 +694,13 @@ def sandbox_cmd(
         str | None,
         typer.Option(
             "--write-demo",
+            metavar="DIR",
             help="Generate the demo world with --seed into this folder and exit (e.g. data/demo).",
         ),
     ] = None,
     duration: Annotated[
-        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
+        float | None,
+        typer.Option(min=0.0, help="Stop after this many seconds (default: until Ctrl-C)."),
     ] = None,
     simulate: Annotated[
         int,
@@ -567,7 +724,8 @@ def sandbox_cmd(
 
     Examples: `milo-analytics sandbox --latency 0.05 --rate-limit 300`;
     `milo-analytics sandbox --write-demo data/demo --seed 7` (reproducible, byte for byte).
-    The key printed on start is the sandbox's own, never a real account's.
+    The key printed on start is the sandbox's own, never a real account's. Ctrl-C stops the
+    server: one line, "sandbox stopped", and exit status 130, as for every command.
     """
     import time
 
@@ -598,6 +756,13 @@ def sandbox_cmd(
     except (FileNotFoundError, ValueError) as exc:
         from .errors import ConfigError
 
+        folder = Path(world).expanduser()
+        if world != "demo" and not (folder / "postings.json").is_file():
+            what = "a sandbox world folder (no postings.json)" if folder.is_dir() else "a folder"
+            raise ConfigError(
+                f"--world {world!r} is neither 'demo' nor {what}; pass --world demo or a "
+                "folder written by `milo-analytics sandbox --write-demo DIR`"
+            ) from None
         raise ConfigError(str(exc)) from None
     with sb:
         typer.echo(f"HeyMilo sandbox serving {sb.world!r}")
@@ -606,13 +771,123 @@ def sandbox_cmd(
         if simulate:
             _simulate_when_registered(sb, simulate, simulate_posting)
         t0 = time.monotonic()
-        try:  # Ctrl-C is the documented way to stop: a clean stop, exit status 0
+        try:
             typer.echo("Press Ctrl-C to stop.")
             while duration is None or time.monotonic() - t0 < duration:
                 time.sleep(0.2)
         except KeyboardInterrupt:
-            pass
-        typer.echo("sandbox stopped")
+            # Ctrl-C exits 130 as in every command, with one line saying the server is gone
+            interrupted = True
+        else:
+            interrupted = False
+    if interrupted:
+        echo_err("milo-analytics: sandbox stopped")
+        raise SystemExit(EXIT_INTERRUPTED)
+    typer.echo("sandbox stopped")
+
+
+# === postings ===
+
+
+def _postings_table(table: Any, *, width: int) -> list[str]:
+    """The lines of the `postings` table: id, title (cut to fit ``width``), status, counts, and
+    when each was last pulled (only when a store was read)."""
+    import pandas as pd
+
+    def count(v: Any) -> str:
+        return "-" if pd.isna(v) else f"{int(v):,}"
+
+    rows = [
+        {
+            "posting": str(r.posting_id),
+            "title": str(r.title) if isinstance(r.title, str) else "-",
+            "status": str(r.status) if isinstance(r.status, str) else "-",
+            "candidates": count(r.candidates),
+            "completed": count(r.completed_interviews),
+            "pulled": "-" if pd.isna(r.synced_at) else r.synced_at.strftime("%Y-%m-%d"),
+        }
+        for r in table.itertuples(index=False)
+    ]
+    columns = ["posting", "title", "status", "candidates", "completed"]
+    if table["synced_at"].notna().any():
+        columns.append("pulled")
+    right = {"candidates", "completed"}
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
+    others = sum(w for c, w in widths.items() if c != "title") + 2 * (len(columns) - 1)
+    widths["title"] = max(len("title"), min(widths["title"], width - others))
+
+    def line(cells: dict[str, str]) -> str:
+        out = []
+        for c in columns:
+            text = cells[c]
+            if len(text) > widths[c]:
+                text = text[: widths[c] - 1] + "…"
+            out.append(text.rjust(widths[c]) if c in right else text.ljust(widths[c]))
+        return "  ".join(out).rstrip()
+
+    return [line({c: c for c in columns}), *(line(r) for r in rows)]
+
+
+@app.command("postings")
+def postings_cmd(
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            metavar="TEXT",
+            help="Only postings whose title contains TEXT (any case).",
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="Print the postings as JSON (a list of objects)."),
+    ] = False,
+    store: StoreOption = None,
+    offline: OfflineOption = False,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """List the postings (interviewers) of the account, with their candidate counts.
+
+    One line per posting: its id (what pull, audit, suggest-weights and report take), title,
+    status, candidates and completed interviews (those with results), as the API counts them,
+    and when it was last pulled into the local store. With --offline: the postings the store
+    holds, counted from what the last pull stored. The API key comes from HEYMILO_API_KEY only.
+
+    Example: `milo-analytics postings --search support`.
+    """
+    import shutil
+
+    from .load import list_postings
+    from .store import Store, default_store_path
+
+    if offline and base_url is not None:
+        from .errors import ConfigError
+
+        raise ConfigError("--offline reads only the store: drop --base-url")
+    # online, the store (only when it exists) says when each posting was last pulled
+    path = store if store is not None else default_store_path()
+    use_store = offline or store is not None or Path(path).exists()
+    with contextlib.ExitStack() as stack:
+        st = stack.enter_context(Store(store)) if use_store else None
+        client = None
+        if not offline:
+            from .api import HeyMiloClient
+
+            client = stack.enter_context(HeyMiloClient(base_url=base_url))
+        table = list_postings(client=client, store=st, refresh=not offline, search=search)
+    if json_out:
+        typer.echo(table.to_json(orient="records", date_format="iso", indent=2))
+        return
+    if table.empty:
+        where = f"the store at {st.path} holds" if offline and st is not None else "the API lists"
+        matching = f" whose title contains {search!r}" if search else ""
+        typer.echo(f"No postings: {where} none{matching}.")
+        if offline and not search:
+            typer.echo("Pull one first: milo-analytics pull POSTING")
+        return
+    width = shutil.get_terminal_size((80, 24)).columns
+    for row in _postings_table(table, width=max(width, 60)):
+        typer.echo(row)
 
 
 def _simulate_when_registered(sb: Any, n: int, posting: str | None) -> None:
@@ -755,21 +1030,31 @@ def audit_cmd(
     base_url: BaseUrlOption = None,
     exclude_below: Annotated[
         float,
-        typer.Option("--exclude-below", help="Exclude categories under this share (0 = none)."),
+        typer.Option(
+            "--exclude-below",
+            min=0.0,
+            max=1.0,
+            help="Exclude categories under this share (0 = none).",
+        ),
     ] = 0.02,
-    min_n: Annotated[int, typer.Option("--min-n", help="Smallest category n for a flag.")] = 30,
-    alpha: Annotated[float, typer.Option("--alpha", help="Significance level for flags.")] = 0.05,
+    min_n: Annotated[
+        int, typer.Option("--min-n", min=0, help="Smallest category n for a flag.")
+    ] = 30,
+    alpha: Annotated[
+        float,
+        typer.Option("--alpha", min=0.0, max=1.0, help="Significance level for flags."),
+    ] = 0.05,
     fail_on_flag: Annotated[
         bool, typer.Option("--fail-on-flag", help="Exit with status 2 when anything is flagged.")
     ] = False,
     ties: Annotated[
-        str,
+        Ties,
         typer.Option(
             "--ties",
             help="Scores equal to the median: 'strict' (not above, the "
             "rule's text) or '>=' (counted as above).",
         ),
-    ] = "strict",
+    ] = Ties.strict,
     median_known_only: Annotated[
         bool,
         typer.Option(
@@ -811,7 +1096,7 @@ def audit_cmd(
     )  # fmt: skip
     audit = bias_audit(
         data, demo, postings=posting, outcomes=oc, exclude_below=exclude_below, min_n=min_n,
-        alpha=alpha, ties=ties, unknowns_in_median=not median_known_only,
+        alpha=alpha, ties=Ties(ties).value, unknowns_in_median=not median_known_only,
         min_known_share=min_known_share,
     )  # fmt: skip
     u = audit.unknown.iloc[0]
@@ -1176,12 +1461,12 @@ def demo_command(
         typer.echo(f"Report:     {report_path}")
         typer.echo(f"Suggestion: {suggestion_path}")
         typer.echo("")
-        typer.echo(push_weights(client, suggestion, apply=False).summary())
+        typer.echo(push_weights(client, suggestion, apply=False).summary(cli=True))
         if not apply:
             return
         result = push_weights(client, suggestion, apply=True, audit_dir=out)
         typer.echo("")
-        typer.echo(result.summary())
+        typer.echo(result.summary(cli=True))
         # push_weights re-reads every weight it writes and raises PushError on a mismatch
         written = _plural(len(result.applied), "weight")
         typer.echo(
@@ -1271,7 +1556,7 @@ def report_command(
     path = report.save_html(output)
     typer.echo(_counts(data))
     for problem in report.problems:
-        typer.echo(f"note: {problem}")
+        typer.echo(f"note: {cli_text(problem)}")
     typer.echo(f"Report: {path}")
     if xlsx is not None:
         typer.echo(f"Excel:  {report.to_excel(xlsx)}")
@@ -1295,7 +1580,7 @@ def _print_summary(data: Any, report: Any, suggestion: Any, audit: Any) -> None:
     else:
         typer.echo(f"  weight suggestion: {suggestion.recommendation}")
     for problem in report.problems:
-        typer.echo(f"  note: {problem}")
+        typer.echo(f"  note: {cli_text(problem)}")
 
 
 # === live: listen, webhooks, check (issue 16) ===
@@ -1458,18 +1743,24 @@ def listen_cmd(
                 data = load_postings([posting], client=client, store=st, progress=False)
                 typer.echo(f"  {posting}: pulled once: {_counts(data)}")
         t0 = time.monotonic()
+        interrupted = False
         try:
             typer.echo("Press Ctrl-C to stop.")
             while receiver.running and (duration is None or time.monotonic() - t0 < duration):
                 time.sleep(0.2)
         except KeyboardInterrupt:
-            pass
+            # Ctrl-C exits 130 as in every command; every acknowledged event is already stored
+            interrupted = True
         stats = receiver.stats
-    typer.echo(
+    summary = (
         f"receiver stopped: {stats.get('recorded', 0):,} events recorded, "
         f"{stats.get('duplicates', 0):,} duplicates, "
         f"{stats.get('stored', 0) + stats.get('unfinished', 0):,} processed with a fetch"
     )
+    if interrupted:
+        echo_err(f"milo-analytics: {summary}; events not yet fetched resume on the next listen")
+        raise SystemExit(EXIT_INTERRUPTED)
+    typer.echo(summary)
 
 
 webhooks_app = typer.Typer(

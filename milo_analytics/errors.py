@@ -54,6 +54,7 @@ __all__ = [
     "MiloError",
     "MiloWarning",
     "NotFoundError",
+    "Note",
     "PushConflictError",
     "PushError",
     "RateLimitError",
@@ -127,6 +128,40 @@ class MiloError(Exception):
         if self.cli_hint is None:
             return str(self)
         return with_hint(self.detail, self.cli_hint)
+
+
+class Note(str):
+    """A message kept as text (a ``str``, in Python's words) that carries its command-line
+    wording in ``.cli``: the notes of a push plan, the problems of a report. The CLI prints
+    :meth:`cli_message`.
+
+    Examples
+    --------
+    >>> n = Note("needs allow_keep=True", cli="needs --allow-keep")
+    >>> n, n.cli_message()
+    ('needs allow_keep=True', 'needs --allow-keep')
+    >>> Note.of(MiloError("bad", python_hint="pass x=1", cli_hint="pass --x 1"), "Audit: ")
+    'Audit: bad; pass x=1'
+    """
+
+    cli: str
+
+    def __new__(cls, text: str, *, cli: str | None = None) -> Note:
+        note = super().__new__(cls, text)
+        note.cli = str(text) if cli is None else cli
+        return note
+
+    @classmethod
+    def of(cls, exc: BaseException, prefix: str = "", clean: Any = None) -> Note:
+        """``prefix`` + the error's message, with its CLI wording when it has one; ``clean``
+        (e.g. a redaction) is applied to both texts."""
+        cli = exc.cli_message() if isinstance(exc, MiloError) else str(exc)
+        tidy = clean or (lambda text: text)
+        return cls(prefix + tidy(str(exc)), cli=prefix + tidy(cli))
+
+    def cli_message(self) -> str:
+        """The note as the command line prints it."""
+        return self.cli
 
 
 class MiloWarning(UserWarning):
@@ -211,7 +246,20 @@ class APIError(MiloError):
     request_id
         The server's request id, when it sent one.
     hint
-        What to do about it.
+        What to do about it, for a Python caller (it may name parameters such as
+        ``deadline=``); ``str(exc)`` ends with it. Also available as ``python_hint``.
+    cli_hint
+        The same advice for the command line (naming flags, commands or environment
+        variables); :meth:`cli_message` ends with it instead. None: the CLI prints ``str(exc)``.
+
+    Examples
+    --------
+    >>> err = APIError("no answer", method="GET", path="/api/v2/postings",
+    ...                hint="check base_url=", cli_hint="check --base-url")
+    >>> str(err)
+    'GET /api/v2/postings: no answer — check base_url='
+    >>> err.cli_message()
+    'GET /api/v2/postings: no answer — check --base-url'
     """
 
     def __init__(
@@ -222,6 +270,7 @@ class APIError(MiloError):
         path: str | None = None,
         request_id: str | None = None,
         hint: str | None = None,
+        cli_hint: str | None = None,
     ) -> None:
         self.message = message
         self.method = method
@@ -229,8 +278,15 @@ class APIError(MiloError):
         self.request_id = request_id
         self.hint = hint
         super().__init__(self._compose())
+        self.detail = self._compose_with(None)
+        self.python_hint = hint
+        self.cli_hint = cli_hint
 
     def _compose(self) -> str:
+        return self._compose_with(self.hint)
+
+    def _compose_with(self, hint: str | None) -> str:
+        """The message with ``hint`` (the Python or the CLI one) after a dash."""
         parts = []
         if self.method and self.path:
             parts.append(f"{self.method} {self.path}:")
@@ -238,9 +294,15 @@ class APIError(MiloError):
         if self.request_id:
             parts.append(f"(request id {self.request_id})")
         text = " ".join(parts)
-        if self.hint:
-            text += f" — {self.hint}"
+        if hint:
+            text += f" — {hint}"
         return text
+
+    def cli_message(self) -> str:
+        """The message as the command line prints it: with ``cli_hint`` (else ``str(self)``)."""
+        if getattr(self, "cli_hint", None) is None:
+            return str(self)
+        return self._compose_with(self.cli_hint)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_api_error, (type(self), self.message, self.__dict__.copy()))
@@ -293,9 +355,8 @@ class APIStatusError(APIError):
         self.retry_after = retry_after
         super().__init__(message, **kwargs)
 
-    def _compose(self) -> str:
-        base = super()._compose()
-        return f"[{self.status_code}] {base}"
+    def _compose_with(self, hint: str | None) -> str:
+        return f"[{self.status_code}] {super()._compose_with(hint)}"
 
 
 class AuthenticationError(APIStatusError):
@@ -347,9 +408,11 @@ class WeightConflictError(MiloError):
         One entry per question: ``question_id``, ``baseline``, ``live``.
     """
 
-    def __init__(self, message: str, *, conflicts: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, message: str, *, conflicts: list[dict[str, Any]] | None = None, **hints: Any
+    ) -> None:
         self.conflicts = list(conflicts or [])
-        super().__init__(message)
+        super().__init__(message, **hints)
 
 
 class PushError(MiloError):

@@ -556,7 +556,7 @@ class InterviewData:
         if posting_id is not None:
             wanted = [posting_id] if isinstance(posting_id, str) else list(posting_id)
             keep &= c["posting_id"].isin(wanted)
-        ids = set(c.loc[keep, "interview_id"])
+        ids = c.loc[keep, "interview_id"]
         postings = (
             set(c.loc[keep, "posting_id"])
             if posting_id is None
@@ -564,7 +564,7 @@ class InterviewData:
         )
 
         def by_interview(df: pd.DataFrame) -> pd.DataFrame:
-            return df[df["interview_id"].isin(ids)].reset_index(drop=True)
+            return df[_isin(df["interview_id"], ids)].reset_index(drop=True)
 
         def by_posting(df: pd.DataFrame) -> pd.DataFrame:
             if posting_id is None:
@@ -581,9 +581,9 @@ class InterviewData:
             # an error of an interview without a candidate row (e.g. a record left out by
             # validation) cannot be placed: it stays rather than vanish
             errors=self.errors[
-                self.errors["interview_id"].isin(ids)
-                | self.errors["interview_id"].isna()
-                | ~self.errors["interview_id"].isin(c["interview_id"])
+                _isin(self.errors["interview_id"], ids)
+                | self.errors["interview_id"].isna().to_numpy()
+                | ~_isin(self.errors["interview_id"], c["interview_id"])
             ].reset_index(drop=True),
             postings=by_posting(self.postings),
             score_scale=self.score_scale,
@@ -732,3 +732,37 @@ def detect_score_scale(scores: pd.Series) -> int | None:
 def _utc(value: Any) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _isin(column: pd.Series, wanted: pd.Series) -> Any:
+    """``column.isin(wanted)`` as a boolean array.
+
+    For arrow-backed text on both sides it is one pyarrow hash-set lookup: pandas' own
+    ``isin`` on such a column builds a Python scalar per wanted value (0.6 s for 100,000
+    interview ids, which made :meth:`InterviewData.filter` take seconds). Missing values match
+    missing values, as in pandas.
+
+    Examples
+    --------
+    >>> col = pd.Series(["a", None, "c"], dtype="str")
+    >>> _isin(col, pd.Series(["c", None], dtype="str")).tolist()
+    [False, True, True]
+    >>> _isin(pd.Series([1, 2]), pd.Series([2])).tolist()
+    [False, True]
+    """
+    if _arrow_text(column) and _arrow_text(wanted):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        def arrow(s: pd.Series) -> Any:
+            a = pa.array(s.array)
+            return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+        values = arrow(column)
+        found = pc.is_in(values, value_set=arrow(wanted).cast(values.type))
+        return found.fill_null(False).to_numpy(zero_copy_only=False)
+    return column.isin(wanted).to_numpy(dtype=bool)
+
+
+def _arrow_text(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"

@@ -114,6 +114,7 @@ __all__ = [
     "frames_from_documents",
     "frames_from_store",
     "heartbeat_is_recent",
+    "list_postings",
     "load_documents",
     "load_posting",
     "load_postings",
@@ -893,8 +894,10 @@ def _check_scale_argument(score_scale: int | Mapping[str, int] | None) -> None:
     ]
     if bad_scale:
         raise DataError(
-            f"score_scale={bad_scale[0]!r} is not supported; use 5 (1–5 scores) or 10 (1–10 scores), "
-            "or None to detect it"
+            f"a score scale of {bad_scale[0]!r} is not supported",
+            python_hint="pass score_scale=5 (1–5 scores) or 10 (1–10 scores), or None to detect it",
+            cli_hint="pass --score-scale 5 (1–5 scores) or 10 (1–10 scores), or leave it out to "
+            "detect it",
         )
 
 
@@ -1233,9 +1236,10 @@ def _assemble(
         else:
             if pid in top and top[pid] > wanted:
                 raise DataError(
-                    f"score_scale={wanted} but posting {pid} has a question score of "
-                    f"{top[pid]:g}; it uses the 1–10 scale — pass score_scale=10 or leave it "
-                    "None to detect it"
+                    f"a score scale of {wanted} was given but posting {pid} has a question "
+                    f"score of {top[pid]:g}; it uses the 1–10 scale",
+                    python_hint="pass score_scale=10 or leave it None to detect it",
+                    cli_hint="pass --score-scale 10 or leave it out to detect it",
                 )
             scales[pid] = wanted
     known = [v for v in scales.values() if v is not None]
@@ -1429,14 +1433,17 @@ def collect_documents(folder_or_docs: Any) -> tuple[dict[str, list[Any]], list[d
         root = Path(folder_or_docs).expanduser()
         if not root.exists():
             raise DataError(
-                f"{root} does not exist; pass a folder of exported HeyMilo API JSON documents "
-                "(see load_documents' docstring for the layout)"
+                f"{root} does not exist",
+                python_hint="pass a folder of exported HeyMilo API JSON documents (see "
+                "load_documents' docstring for the layout)",
+                cli_hint="pass --documents a folder of exported HeyMilo API JSON documents",
             )
         paths = [root] if root.is_file() else _document_files(root)
         if not paths:
             raise DataError(
-                f"{root} holds no .json/.json.gz/.jsonl documents; pass a folder of exported "
-                "HeyMilo API JSON documents"
+                f"{root} holds no .json/.json.gz/.jsonl documents",
+                python_hint="pass a folder of exported HeyMilo API JSON documents",
+                cli_hint="pass --documents a folder of exported HeyMilo API JSON documents",
             )
         for path in paths:
             rel = path.relative_to(root) if path != root else Path(path.name)
@@ -1769,7 +1776,9 @@ def resolve_concurrency(concurrency: int | None, client: Any = None) -> int:
 def _posting_not_found(posting_id: str, client: Any, exc: NotFoundError) -> NotFoundError:
     return NotFoundError(
         f"posting {posting_id!r} was not found at {client.base_url} (or this API key cannot "
-        "see it); check the id with HeyMiloClient().postings.list()",
+        "see it)",
+        hint="check the id; list them with `HeyMiloClient().postings.list()`",
+        cli_hint="check the id; run `milo-analytics postings` to list them",
         status_code=exc.status_code,
         code=exc.code,
         body=exc.body,
@@ -2015,7 +2024,9 @@ def fetch_document(client: Any, interview_id: str) -> tuple[str, Any]:
 
 def failure_message(exc: BaseException) -> str:
     """How a failed document's error reads in ``errors`` (never the API key: the client's
-    errors do not carry it).
+    errors do not carry it). Python and the command line both show it, so an error whose fix
+    is worded differently for each (``deadline=`` on HeyMiloClient / ``HEYMILO_DEADLINE``)
+    keeps the problem without the fix; the next pull retries the document anyway.
 
     Examples
     --------
@@ -2023,8 +2034,13 @@ def failure_message(exc: BaseException) -> str:
     'malformed document: no score'
     >>> failure_message(TimeoutError("slow"))
     'TimeoutError: slow'
+    >>> failure_message(MiloError("too slow", python_hint="raise deadline=", cli_hint="set X"))
+    'too slow'
     """
-    message = str(exc) if isinstance(exc, MiloError) else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, MiloError):
+        message = exc.detail if getattr(exc, "cli_hint", None) is not None else str(exc)
+    else:
+        message = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, DataError) and ": " in message:
         message = message.split(": ", 1)[1]  # drop the "interview X" prefix
     return message
@@ -2195,9 +2211,11 @@ def _frames_from_store(
         if not store.has_posting(pid):
             known = store.posting_ids()
             raise DataError(
-                f"posting {pid!r} is not in the store at {store.path}; pull it first with "
-                f"load_posting({pid!r}) (refresh=True)"
-                + (f"; the store has {', '.join(known[:10])}" if known else "; the store is empty")
+                f"posting {pid!r} is not in the store at {store.path}"
+                + (f"; the store has {', '.join(known[:10])}" if known else "; the store is empty"),
+                python_hint=f"pull it first with load_posting({pid!r}) (refresh=True)",
+                cli_hint=f"run `milo-analytics pull {pid}` first"
+                + (" (`milo-analytics postings --offline` lists what it has)" if known else ""),
             )
         sync = store.unfinished_sync(pid)
         if sync is not None:
@@ -2772,8 +2790,9 @@ def _check_ids(posting_ids: Any) -> list[str]:
     bad = [p for p in ids if not isinstance(p, str) or not p.strip()]
     if bad or not ids:
         raise ConfigError(
-            f"posting ids must be non-empty strings; got {bad or ids!r} "
-            "(find them with client.postings.list())"
+            f"posting ids must be non-empty strings; got {bad or ids!r}",
+            python_hint="find them with client.postings.list()",
+            cli_hint="run `milo-analytics postings` to list them",
         )
     return [p.strip() for p in ids]
 
@@ -2946,3 +2965,182 @@ def load_posting(
         score_scale=score_scale,
         full_listing_hours=full_listing_hours,
     )
+
+
+# --------------------------------------------------------------------------- posting listing
+#: Columns of :func:`list_postings`, in order, with their dtypes.
+POSTING_LIST_SCHEMA: dict[str, str] = {
+    "posting_id": "str",
+    "title": "str",
+    "status": "str",
+    "candidates": "Int64",
+    "completed_interviews": "Int64",
+    "average_score": "Float64",
+    "synced_at": UTC_TIME,
+}
+
+
+def _posting_row(doc: Mapping[str, Any] | None, posting_id: str) -> dict[str, Any]:
+    doc = doc if isinstance(doc, Mapping) else {}
+    title, status = doc.get("title"), doc.get("status")
+    if doc.get("archived") is True and status != "archived":
+        status = f"{status}, archived" if isinstance(status, str) and status else "archived"
+    return {
+        "posting_id": posting_id,
+        "title": title if isinstance(title, str) else None,
+        "status": status if isinstance(status, str) and status else None,
+    }
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _score(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def _synced_at(st: Store | None, posting_id: str) -> float | None:
+    info = st.posting_info(posting_id) if st is not None else None
+    return None if info is None else info.get("synced_at")
+
+
+def _postings_from_api(client: Any, st: Store | None, search: str | None) -> list[dict[str, Any]]:
+    rows = []
+    for doc in client.postings.list(search=search, raw=True):
+        pid = str(doc.get("id") or "") if isinstance(doc, Mapping) else ""
+        if not pid:
+            continue
+        row = _posting_row(doc, pid)
+        try:
+            stats = client.postings.stats(pid, raw=True)
+        except NotFoundError:  # removed between the listing and its stats: no counts
+            stats = {}
+        stats = stats if isinstance(stats, Mapping) else {}
+        row.update(
+            candidates=_count(stats.get("total_candidates")),
+            completed_interviews=_count(stats.get("completed_interviews")),
+            average_score=_score(stats.get("average_interview_score")),
+            synced_at=_synced_at(st, pid),
+        )
+        if row["title"] is None and isinstance(stats.get("title"), str):
+            row["title"] = stats["title"]
+        rows.append(row)
+    return rows
+
+
+def _postings_from_store(st: Store, search: str | None) -> list[dict[str, Any]]:
+    rows = []
+    for pid in st.posting_ids():
+        damaged: list[tuple[str, str]] = []
+        row = _posting_row(st.posting(pid, damaged=damaged), pid)
+        if search and search.lower() not in (row["title"] or "").lower():
+            continue
+        n = done = 0
+        scores = []
+        for c in st.iter_candidates(pid, damaged=damaged):  # damaged records are not counted
+            n += 1
+            if c.get("status") in RESULT_STATUSES:
+                done += 1
+                if (s := _score(c.get("score"))) is not None:
+                    scores.append(s)
+        row.update(
+            candidates=n,
+            completed_interviews=done,
+            average_score=round(sum(scores) / len(scores), 2) if scores else None,
+            synced_at=_synced_at(st, pid),
+        )
+        rows.append(row)
+    return rows
+
+
+def list_postings(
+    *,
+    client: Any = None,
+    store: Store | str | Path | None = None,
+    refresh: bool = True,
+    search: str | None = None,
+) -> pd.DataFrame:
+    """The postings an API key can see, with their candidate counts (or those a store holds).
+
+    From the API (the default): one listing (``client.postings.list()``) and one
+    ``client.postings.stats()`` request per posting, so the counts are the server's. With
+    ``refresh=False``: no network at all; the postings pulled into ``store`` with the counts
+    of the candidate listing stored by the last pull.
+
+    Parameters
+    ----------
+    client
+        A :class:`~milo_analytics.api.HeyMiloClient`; by default one is made from
+        ``HEYMILO_API_KEY`` / ``HEYMILO_BASE_URL`` and closed afterwards.
+    store
+        A :class:`~milo_analytics.store.Store` or the path of one. With ``refresh=False`` the
+        postings are read from it (by default the store under the user's data directory);
+        otherwise it only fills ``synced_at`` (when each posting was last pulled into it).
+    refresh
+        False: list what the store holds, without the network.
+    search
+        Keep postings whose title contains this text (case-insensitive).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per posting, sorted by title then id, with columns ``posting_id``, ``title``,
+        ``status`` (as the API says; ``archived`` added when the posting is), ``candidates``
+        (every candidate of the posting), ``completed_interviews`` (candidates with results:
+        completed, shortlisted, dismissed, knocked out), ``average_score`` (their average
+        overall score) and ``synced_at`` (end of the last complete pull into ``store``; NaT
+        when never, or when no store was given). A count the server did not give is NA.
+
+    Raises
+    ------
+    ConfigError
+        No API key (set ``HEYMILO_API_KEY``) when listing from the API.
+    AuthenticationError
+        The key was rejected.
+
+    Examples
+    --------
+    >>> import httpx
+    >>> from milo_analytics.api import HeyMiloClient
+    >>> def api(request):
+    ...     if request.url.path.endswith("/stats"):
+    ...         return httpx.Response(200, json={"data": {"posting_id": "P1",
+    ...             "total_candidates": 12, "completed_interviews": 9}})
+    ...     return httpx.Response(200, json={"data": [{"id": "P1", "title": "CSR",
+    ...         "status": "active"}], "pagination": {"has_more": False}})
+    >>> with HeyMiloClient(api_key="k-123456", transport=httpx.MockTransport(api)) as client:
+    ...     table = list_postings(client=client)
+    >>> table[["posting_id", "title", "status", "candidates", "completed_interviews"]].values.tolist()
+    [['P1', 'CSR', 'active', 12, 9]]
+    """
+    if search is not None and not isinstance(search, str):
+        raise ConfigError(f"search must be a string (part of a title); got {search!r}")
+    search = search.strip() or None if search is not None else None
+    # a Store is the caller's; a path (or the default store, offline) is opened and closed here
+    own_store = not isinstance(store, Store) and (store is not None or not refresh)
+    st = store if isinstance(store, Store) else Store(store) if own_store else None
+    own_client = False
+    try:
+        if not refresh:
+            assert st is not None
+            rows = _postings_from_store(st, search)
+        else:
+            if client is None:
+                from .api import HeyMiloClient
+
+                client = HeyMiloClient()
+                own_client = True
+            rows = _postings_from_api(client, st, search)
+    finally:
+        if own_client:
+            client.close()
+        if own_store and st is not None:
+            st.close()
+    frame = pd.DataFrame(rows, columns=list(POSTING_LIST_SCHEMA))
+    frame["synced_at"] = pd.to_datetime(frame["synced_at"], unit="s", utc=True)
+    frame = frame.astype(POSTING_LIST_SCHEMA)
+    order = frame["title"].fillna("").str.casefold()
+    frame = frame.assign(_order=order).sort_values(["_order", "posting_id"], kind="stable")
+    return frame.drop(columns="_order").reset_index(drop=True)

@@ -74,6 +74,7 @@ from .calibrate import PAST_SCORES_NOTE, WeightSuggestion
 from .errors import (
     DataError,
     MiloError,
+    Note,
     NotFoundError,
     PushConflictError,
     PushError,
@@ -240,7 +241,7 @@ class PushResult(Result):
             )
         if self.audit_log:
             lines.append(f"Audit log: {self.audit_log}")
-        lines.extend(self.notes)
+        lines.extend(n.cli if cli and isinstance(n, Note) else n for n in self.notes)
         if self.unresolved:
             lines.append(f"Left for you to do ({len(self.unresolved)}):")
             for u in self.unresolved:
@@ -590,9 +591,12 @@ def _conflict_error(plan: pd.DataFrame, posting_id: str) -> WeightConflictError:
     )
     return WeightConflictError(
         f"posting {posting_id}: the live questions changed since the suggestion was computed — "
-        f"{detail}. Nothing was written. Re-load the posting and run suggest_weights again, or "
-        "pass force=True (--force) to overwrite.",
+        f"{detail}. Nothing was written.",
         conflicts=conflicts,
+        python_hint="Re-load the posting and run suggest_weights again, or pass force=True to "
+        "overwrite.",
+        cli_hint=f"Run `milo-analytics suggest-weights {posting_id}` again, or pass --force to "
+        "overwrite.",
     )
 
 
@@ -964,13 +968,15 @@ def push_weights(
         )
     keep = recommendation != "change" and bool((plan["action"] == "update").any())
     if recommendation != "change":
-        notes.append(
+        said = (
             f"The suggestion's recommendation is {recommendation!r}: it did not beat both "
             "current and unit weights beyond the noise."
-            + (
-                " Applying it needs allow_keep=True (--allow-keep)."
-                if keep and not allow_keep
-                else ""
+        )
+        needs = keep and not allow_keep
+        notes.append(
+            Note(
+                said + (" Applying it needs allow_keep=True." if needs else ""),
+                cli=said + (" Applying it needs --allow-keep." if needs else ""),
             )
         )
     if apply and keep and not allow_keep:
@@ -978,8 +984,9 @@ def push_weights(
             f"posting {posting_id}: the suggestion's recommendation is "
             f"{recommendation!r} — its weights did not beat both current and unit weights "
             f"beyond the noise — so the {int((plan['action'] == 'update').sum())} change(s) "
-            "were not pushed. Nothing was written. Keep today's weights, or pass "
-            "allow_keep=True (--allow-keep) to push them anyway."
+            "were not pushed. Nothing was written.",
+            python_hint="Keep today's weights, or pass allow_keep=True to push them anyway.",
+            cli_hint="Keep today's weights, or pass --allow-keep to push them anyway.",
         )
     blocked = plan["action"].isin(["conflict", "missing", "added"])
     result = PushResult(
@@ -991,8 +998,14 @@ def push_weights(
     )
     if not apply:
         if blocked.any():
-            result.notes.insert(0, str(_conflict_error(plan, posting_id)))
-        result.notes.append("Dry run: nothing was written. Pass apply=True (--apply) to write.")
+            conflict = _conflict_error(plan, posting_id)
+            result.notes.insert(0, Note.of(conflict))
+        result.notes.append(
+            Note(
+                "Dry run: nothing was written. Pass apply=True to write.",
+                cli="Dry run: nothing was written. Pass --apply to write.",
+            )
+        )
         return result
     if blocked.any():
         raise _conflict_error(plan, posting_id)

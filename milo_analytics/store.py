@@ -141,6 +141,11 @@ __all__ = [
 SCHEMA_VERSION = 4
 #: ``PRAGMA application_id`` of a milo_analytics store ("MILO" in ASCII).
 APPLICATION_ID = 0x4D494C4F
+#: How to use another store, in Python's words and the command line's (error hints).
+_OTHER_STORE = {
+    "python_hint": "pass a writable path (Store(path) or store=) or set MILO_ANALYTICS_STORE",
+    "cli_hint": "pass a writable path with --store or set MILO_ANALYTICS_STORE",
+}
 #: Modes of what the store creates: readable by its owner only.
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -679,8 +684,7 @@ class Store:
             except OSError as exc:
                 where = self.path.parent if not self.path.parent.exists() else self.path
                 raise ConfigError(
-                    f"cannot create the store {where}: {exc}; pass a writable path "
-                    "(Store(path), store=..., the CLI's --store) or set MILO_ANALYTICS_STORE"
+                    f"cannot create the store {where}: {exc}", **_OTHER_STORE
                 ) from exc
         self._lock = threading.RLock()
         try:
@@ -773,8 +777,11 @@ class Store:
         raise DataError(
             f"{self.path} is a SQLite database of another application (tables: {names}), not a "
             "milo_analytics store; it was left untouched (milo_analytics never adds its tables "
-            "to another file): pass the path of a new or existing milo_analytics store "
-            "(Store(path), store=..., the CLI's --store) or set MILO_ANALYTICS_STORE"
+            "to another file):",
+            python_hint="pass the path of a new or existing milo_analytics store (Store(path) "
+            "or store=) or set MILO_ANALYTICS_STORE",
+            cli_hint="pass the path of a new or existing milo_analytics store with --store or "
+            "set MILO_ANALYTICS_STORE",
         )
 
     def _not_a_store(self, exc: BaseException) -> DataError:
@@ -782,12 +789,16 @@ class Store:
         text = str(exc).lower()
         aside = f"mv {shlex.quote(str(self.path))} {shlex.quote(str(self.path) + '.damaged')}"
         if "not a database" in text:
+            tail = (
+                f"or if it was the store, move it aside ({aside}) and pull again: everything in a "
+                "store can be re-pulled from the API"
+            )
             return DataError(
                 f"{self.path} is not a milo_analytics store: it is not a SQLite database ({exc}) "
                 "— another file given as the store by mistake, or a store whose first page was "
-                f"overwritten; pass another path (Store(path), store=..., the CLI's --store), or "
-                f"if it was the store, move it aside ({aside}) and pull again: everything in a "
-                "store can be re-pulled from the API"
+                "overwritten",
+                python_hint=f"pass another path (Store(path) or store=), {tail}",
+                cli_hint=f"pass another path with --store, {tail}",
             )
         return DataError(
             f"the store at {self.path} is damaged ({exc}); move it aside ({aside}) and pull "
@@ -901,17 +912,19 @@ class Store:
             return None
         text = str(exc).lower()
         where = f"the store at {self.path}"
-        fix = (
-            "pass a writable path (Store(path), store=..., the CLI's --store) "
-            "or set MILO_ANALYTICS_STORE"
-        )
         if "locked" in text or "busy" in text:
             return ConfigError(
-                f"{where} is locked by another process ({exc}); wait until the other pull "
-                f"finishes, or {fix}"
+                f"{where} is locked by another process ({exc})",
+                **{
+                    k: f"wait until the other pull finishes, or {v}"
+                    for k, v in _OTHER_STORE.items()
+                },
             )
         if "disk is full" in text or "database or disk is full" in text:
-            return DataError(f"the disk holding {where} is full ({exc}); free space or {fix}")
+            return DataError(
+                f"the disk holding {where} is full ({exc})",
+                **{k: f"free space or {v}" for k, v in _OTHER_STORE.items()},
+            )
         if any(s in text for s in ("readonly", "read-only", "unable to open", "permission")) or (
             "disk i/o" in text
         ):
@@ -922,7 +935,7 @@ class Store:
                 why = f"the folder {folder} is not writable"
             else:
                 why = f"SQLite cannot write {self.path} or its -wal/-shm files next to it"
-            return ConfigError(f"cannot write {where}: {why} ({exc}); {fix}")
+            return ConfigError(f"cannot write {where}: {why} ({exc})", **_OTHER_STORE)
         return None
 
     def _ensure_open(self) -> None:

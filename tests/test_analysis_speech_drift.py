@@ -202,3 +202,23 @@ def test_speech_notes_never_print_signed_zero():
     boot = speech_summary(d, outcomes, target="performance", n_boot=20)
     note = next(n for n in boot.notes if "adding speech" in n)
     assert "-0.000" not in note and "[" in note
+
+
+def test_no_public_name_is_shadowed_by_a_submodule_of_the_same_name():
+    """Importing a submodule binds it on its package; a public function of the same name would
+    then come back as the module (``from milo_analytics.analysis import drift`` did, once
+    ``milo_analytics.analysis.drift`` had been imported)."""
+    import importlib
+    import pkgutil
+    import types
+
+    import milo_analytics
+    import milo_analytics.analysis
+    import milo_analytics.live
+
+    for package in (milo_analytics, milo_analytics.analysis, milo_analytics.live):
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+        for name in package.__all__:
+            value = getattr(package, name)
+            assert not isinstance(value, types.ModuleType), f"{package.__name__}.{name} is a module"

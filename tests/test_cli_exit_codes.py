@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from milo_analytics.frames import RESULT_STATUSES
@@ -242,14 +243,42 @@ def test_ctrl_c_during_demo_exits_130(tmp_path):
     assert one_line(err) == INTERRUPTED
 
 
-def test_ctrl_c_stops_the_sandbox_cleanly_with_0():
-    """Ctrl-C is how the sandbox is meant to stop ("Press Ctrl-C to stop."): a clean exit."""
-    proc = start("sandbox", "--world", str(DEMO))
+def test_ctrl_c_stops_the_sandbox_with_130_and_one_line():
+    """Ctrl-C is how the sandbox is meant to stop ("Press Ctrl-C to stop."), and it exits 130
+    like every other command (issue 12: "Ctrl-C in any command … exits 130"), with one line
+    on stderr saying the server stopped; the server no longer answers."""
+    proc = start("sandbox", "--world", str(DEMO), "--port", "0")
+    line, base_url = "", ""
+    while "Press Ctrl-C" not in line:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line or proc.poll() is None, proc.communicate()
+        if "HEYMILO_BASE_URL=" in line:
+            base_url = line.split("HEYMILO_BASE_URL=")[1].split()[0]
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert one_line(err) == "milo-analytics: sandbox stopped"
+    assert "Traceback" not in out + err and "sandbox stopped" not in out
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base_url}/postings", timeout=5)
+
+
+def test_ctrl_c_stops_the_receiver_with_130_and_one_line(sandbox, tmp_path):
+    """`listen` is stopped with Ctrl-C like the sandbox: exit 130, one line on stderr saying
+    what it recorded (every acknowledged event is already in the store)."""
+    proc = start(
+        "listen", "--store", str(tmp_path / "s.sqlite3"), "--port", "0",
+        "--base-url", sandbox.base_url, key=sandbox.api_key,
+    )  # fmt: skip
     line = ""
     while "Press Ctrl-C" not in line:
         line = proc.stdout.readline()  # type: ignore[union-attr]
         assert line or proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert out.strip().endswith("sandbox stopped") and err == ""
+    assert proc.returncode == 130, err
+    # stderr also carries the receiver's log (the masked URL it listened on); one line after it
+    logged, _, after = err.rpartition("****\n")
+    assert "INFO milo_analytics.live" in logged
+    assert one_line(after).startswith("milo-analytics: receiver stopped: 0 events recorded")
+    assert "Traceback" not in out + err

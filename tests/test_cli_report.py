@@ -119,12 +119,12 @@ def test_join_options_are_one_validated_set(
     choices: list[str],
 ) -> None:
     # --help lists the choices and the default of every join option of every data command
-    monkeypatch.setenv("COLUMNS", "200")  # one line per option (rich wraps at the width)
+    monkeypatch.setenv("COLUMNS", "200")
     code, out, _ = run(capsys, command, "--help")
     lines = out.splitlines()
     at = next(i for i, ln in enumerate(lines) if f" {option} " in ln)
-    assert code == 0 and f"<{'|'.join(choices)}>" in lines[at], out
-    assert f"[default: {choices[0]}]" in " ".join(lines[at : at + 2])
+    assert code == 0 and f"{option} [{'|'.join(choices)}]" in lines[at], out
+    assert f"[default: {choices[0]}]" in " ".join(lines[at : at + 4])
     # a bad value is a usage error (exit 2) naming the option, before any work is done
     code, _, err = run(capsys, command, "ABC", option, "name")
     assert code == 2

@@ -193,7 +193,7 @@ def test_score_scale_detection_and_override(docs):
     ten["interview_data"][0]["web_interview"]["scorecard"][0]["score"] = 8
     assert frames_from_documents(**ten).score_scale == 10
     assert frames_from_documents(**docs, score_scale=10).score_scale == 10
-    with pytest.raises(DataError, match="score_scale=5"):
+    with pytest.raises(DataError, match=r"scale of 5 was given.*pass score_scale=10"):
         frames_from_documents(**ten, score_scale=5)
     with pytest.raises(DataError, match="not supported"):
         frames_from_documents(**docs, score_scale=7)

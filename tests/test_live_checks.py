@@ -81,7 +81,7 @@ def test_drift_check_finds_a_known_shift_and_not_a_null_one():
     assert res.problems[0].key == "score|up" and 0.3 < res.value < 1.0  # true d = 0.6
     assert res.details["n_after"] == 80 and res.details["n_before"] == 400
     # the numbers are drift()'s, the rule only reads them
-    from milo_analytics.analysis.drift import drift
+    from milo_analytics.analysis.temporal import drift
 
     start = res.details["split"] - pd.Timedelta(days=cfg.baseline_days)
     window = shifted.filter(start=start, on="interviewed_at")

@@ -122,7 +122,7 @@ def test_hand_edited_suggestion_is_refused_before_anything_is_sent(
 FILES: list[tuple[str, bytes, str]] = [
     ("json-list", b'[{"question_id": "A", "suggested_integer": 3}]', "holds a JSON array, not a weight suggestion object"),
     ("not-json", b"question_id,suggested_integer\nA,3\n", r"is not JSON \(line 1, column 1"),
-    ("empty", b"", "is empty; expected the weight suggestion"),
+    ("empty", b"", "is empty; expected a weight suggestion file"),
     ("whitespace", b"\n  \n", "is empty"),
     ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff", r"is not UTF-8 text \(byte \d+"),
     ("truncated", b'{"format": "milo_analytics.WeightSuggestion/1", "table": {"colu', r"is not JSON \(line 1, column \d+"),

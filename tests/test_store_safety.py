@@ -145,7 +145,7 @@ def test_cli_prints_the_permission_warning_as_one_line(tmp_path, capsys):
 # --------------------------------------------------------------------------- files that are not ours
 
 
-def test_another_applications_sqlite_file_is_refused_untouched(tmp_path):
+def test_another_applications_sqlite_file_is_refused_untouched(tmp_path, capsys):
     path = tmp_path / "crm.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT)")
@@ -158,12 +158,15 @@ def test_another_applications_sqlite_file_is_refused_untouched(tmp_path):
         Store(path)
     message = str(info.value)
     assert str(path) in message and "another application" in message
-    assert "contacts" in message and "left untouched" in message and "--store" in message
+    assert "contacts" in message and "left untouched" in message and "store=" in message
     assert path.read_bytes() == before  # no tables added, no WAL switch, nothing
     assert not Path(f"{path}-wal").exists()
     # the CLI: one line, exit 1
     assert main(["pull", "P", "--offline", "--store", str(path)]) == 1
     assert path.read_bytes() == before
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "milo_analytics store with --store" in err  # CLI's words
+    assert "store=" not in err
 
 
 def test_a_store_layout_plus_foreign_tables_is_foreign(tmp_path):

@@ -11,7 +11,7 @@ _EXPORTS: dict[str, str] = {
     "bias_audit": "milo_analytics.analysis.fairness",
     "cronbach_alpha": "milo_analytics.analysis.items",
     "dominance_analysis": "milo_analytics.analysis.importance",
-    "drift": "milo_analytics.analysis.drift",
+    "drift": "milo_analytics.analysis.temporal",
     "effective_weights": "milo_analytics.analysis.weights",
     "impact_ratios": "milo_analytics.analysis.fairness",
     "item_statistics": "milo_analytics.analysis.items",
@@ -25,7 +25,7 @@ _EXPORTS: dict[str, str] = {
     "score_distribution": "milo_analytics.analysis.overview",
     "speech_summary": "milo_analytics.analysis.speech",
     "status_funnel": "milo_analytics.analysis.overview",
-    "weight_changes": "milo_analytics.analysis.drift",
+    "weight_changes": "milo_analytics.analysis.temporal",
 }
 
 __all__ = sorted(_EXPORTS)

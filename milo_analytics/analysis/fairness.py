@@ -264,7 +264,9 @@ def _levels(
     use_eeo1 = layout == "eeo1"
     if layout == "auto":
         use_eeo1 = all(c in _EEO1 for c in cols) and all(
-            set(frame.loc[known, c].astype("str")) <= set(_EEO1[c]) for c in cols
+            # over the distinct values: iterating 100,000 arrow strings took 0.1 s per call
+            set(frame.loc[known, c].astype("str").unique()) <= set(_EEO1[c])
+            for c in cols
         )
     elif layout not in ("eeo1", "observed"):
         raise DataError(f"layout={layout!r}; use 'auto', 'eeo1' or 'observed'")
@@ -376,7 +378,12 @@ def impact_ratios(
     if exclude_base not in ("all", "known"):
         raise DataError(f"exclude_base={exclude_base!r}; use 'all' or 'known'")
     if not 0 <= exclude_below < 1:
-        raise DataError(f"exclude_below={exclude_below!r} must be a share in [0, 1), e.g. 0.02")
+        raise DataError(
+            f"the share under which categories are excluded must be in [0, 1); got "
+            f"{exclude_below!r}",
+            python_hint="pass exclude_below= e.g. 0.02 (0: exclude none)",
+            cli_hint="pass --exclude-below e.g. 0.02 (0: exclude none)",
+        )
 
     df = frame[[*cols, outcome]].reset_index(drop=True)
     notes: list[str] = []

@@ -126,10 +126,27 @@ class Resamples:
         self.seed = int(seed)
         self.ids = index
         self._counts: np.ndarray | None = None
+        #: sizes of independently drawn blocks of consecutive ids (one per posting), or None
+        self.strata: tuple[int, ...] | None = None
 
     @classmethod
-    def for_data(cls, data: Any, n_boot: int = 200, seed: int = 0) -> Resamples:
+    def for_data(
+        cls, data: Any, n_boot: int = 200, seed: int = 0, *, by: str | None = None
+    ) -> Resamples:
         """A set over every interview of ``data`` (an InterviewData): pass it to each analysis.
+
+        Parameters
+        ----------
+        data
+            The interviews (``interviews`` and ``scores`` give the ids).
+        n_boot, seed
+            Number of resamples and the seed of the draws.
+        by
+            ``"posting_id"``: one set per posting, held in one object — each posting's
+            interviews are resampled among themselves (every resample holds exactly that
+            posting's number of them, drawn from ``seed``), so a posting's intervals are those
+            of ``Resamples.for_data(data.filter(posting_id=p))`` and do not depend on which
+            other postings ``data`` holds. None (default): one set over all interviews.
 
         Examples
         --------
@@ -137,25 +154,54 @@ class Resamples:
         >>> data, _ = synthetic_interview_data(30, 2, seed=0)
         >>> Resamples.for_data(data, n_boot=10).n
         30
+        >>> Resamples.for_data(data, n_boot=10, by="posting_id")
+        Resamples(n=30, n_boot=10, seed=0, over 30 interview ids in 1 posting, drawn per posting)
         """
         from ._common import require_data
 
         data = require_data(data, "Resamples.for_data")
-        ids = pd.concat(
-            [data.interviews["interview_id"], data.scores["interview_id"]], ignore_index=True
-        ).dropna()
-        return cls(n_boot=n_boot, seed=seed, ids=pd.Index(pd.unique(ids.astype("str"))))
+        frames = [data.interviews, data.scores]
+        ids = pd.concat([f["interview_id"] for f in frames], ignore_index=True)
+        if by is None:
+            return cls(
+                n_boot=n_boot, seed=seed, ids=pd.Index(pd.unique(ids.dropna().astype("str")))
+            )
+        if by != "posting_id":
+            raise DataError(
+                f"Resamples.for_data(by={by!r}): use by='posting_id' (one set per posting) or "
+                "leave it out (one set over all interviews)"
+            )
+        rows = pd.DataFrame(
+            {"id": ids, "group": pd.concat([f["posting_id"] for f in frames], ignore_index=True)}
+        ).dropna(subset=["id"])
+        rows = rows.assign(id=rows["id"].astype("str")).drop_duplicates("id")  # first posting
+        group = rows["group"].astype("str").fillna("").to_numpy(dtype=object)
+        # postings in sorted order, each posting's interviews in order of first appearance
+        order = np.argsort(group, kind="stable")
+        group = group[order]
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        out = cls(n_boot=n_boot, seed=seed, ids=pd.Index(rows["id"].to_numpy()[order]))
+        out.strata = tuple(int(v) for v in np.diff(np.r_[starts, len(group)]))
+        return out
 
     def __repr__(self) -> str:
         over = f", over {self.n:,} interview ids" if self.ids is not None else ""
+        if self.strata is not None:
+            k = len(self.strata)
+            over += f" in {k} posting{'' if k == 1 else 's'}, drawn per posting"
         return f"Resamples(n={self.n:,}, n_boot={self.n_boot}, seed={self.seed}{over})"
 
     @property
     def counts(self) -> np.ndarray:
         """``n_boot × n`` counts (uint8; uint16 in the astronomically rare case a row is drawn
-        more than 255 times), drawn on first use and kept."""
+        more than 255 times), drawn on first use and kept (per block of :attr:`strata`)."""
         if self._counts is None:
-            self._counts = draw_counts(self.n, self.n_boot, self.seed)
+            if self.strata is None:
+                self._counts = draw_counts(self.n, self.n_boot, self.seed)
+            else:
+                self._counts = np.hstack(
+                    [draw_counts(m, self.n_boot, self.seed) for m in self.strata if m]
+                )
         return self._counts
 
     @property

@@ -60,6 +60,9 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_DEADLINE",
     "DEFAULT_MAX_RESPONSE_BYTES",
+    "ENV_DEADLINE",
+    "ENV_MAX_PAGES",
+    "ENV_MAX_RESPONSE_MB",
     "HeyMiloClient",
 ]
 
@@ -72,10 +75,66 @@ DEFAULT_DEADLINE = 60.0
 #: Largest response body accepted, in bytes after decoding (50 MiB; interview documents with
 #: long transcripts are well under 1 MiB).
 DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
+#: Environment variables that set ``deadline`` (seconds), ``max_response_bytes`` (in MiB) and
+#: ``max_pages`` when the parameter is not passed, like ``HEYMILO_BASE_URL`` sets ``base_url``:
+#: how the command line, which has no flags for these bounds, changes them. ``none``: no limit.
+ENV_DEADLINE = "HEYMILO_DEADLINE"
+ENV_MAX_RESPONSE_MB = "HEYMILO_MAX_RESPONSE_MB"
+ENV_MAX_PAGES = "HEYMILO_MAX_PAGES"
 #: Error bodies are read up to this size (the message is all the client needs of them).
 _ERROR_BODY_BYTES = 64 * 1024
 #: Idempotent requests are retried this many times after a deadline hit.
 _DEADLINE_RETRIES = 1
+
+
+class _FloatDefault(float):
+    """A parameter default that an environment variable may replace (still the number)."""
+
+    env: str = ""
+
+
+class _IntDefault(int):
+    """A parameter default that an environment variable may replace (still the number)."""
+
+    env: str = ""
+
+
+def _env_default(value: float, env: str) -> Any:
+    out = _FloatDefault(value) if isinstance(value, float) else _IntDefault(value)
+    out.env = env
+    return out
+
+
+def _from_environment(value: Any, *, scale: float = 1.0, integer: bool = False) -> Any:
+    """``value``, or the number its environment variable holds when ``value`` is the
+    parameter's default (``none`` there: no limit); a ConfigError naming the variable when it
+    holds something else."""
+    if not isinstance(value, _FloatDefault | _IntDefault):
+        return value
+    plain = float(value) if isinstance(value, float) else int(value)
+    text = os.environ.get(value.env, "").strip()
+    if not text:
+        return plain
+    if text.lower() in ("none", "off", "unlimited"):
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if not 0 < number < float("inf") or (integer and number != int(number)):
+        unit = {ENV_DEADLINE: "seconds", ENV_MAX_RESPONSE_MB: "MiB"}.get(value.env, "pages")
+        shown = plain / scale
+        raise ConfigError(
+            f"{value.env}={text!r} is not a positive {'whole ' if integer else ''}number of "
+            f"{unit}; set it to e.g. {2 * shown:g}, to 'none' for no limit, or unset it for "
+            f"the default {shown:g}"
+        )
+    return max(1, round(number * scale)) if integer or scale != 1.0 else number
+
+
+_DEADLINE_DEFAULT = _env_default(DEFAULT_DEADLINE, ENV_DEADLINE)
+_MAX_RESPONSE_DEFAULT = _env_default(DEFAULT_MAX_RESPONSE_BYTES, ENV_MAX_RESPONSE_MB)
+_MAX_PAGES_DEFAULT = _env_default(DEFAULT_MAX_PAGES, ENV_MAX_PAGES)
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 #: Transport errors raised before the request could reach the server: safe to retry any method.
@@ -365,9 +424,9 @@ class HeyMiloClient:
         max_retries: int = 3,
         rate_limit: int | str | None = "auto",
         transport: httpx.BaseTransport | None = None,
-        deadline: float | None = DEFAULT_DEADLINE,
-        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
-        max_pages: int | None = DEFAULT_MAX_PAGES,
+        deadline: float | None = _DEADLINE_DEFAULT,
+        max_response_bytes: int | None = _MAX_RESPONSE_DEFAULT,
+        max_pages: int | None = _MAX_PAGES_DEFAULT,
         max_connections: int = 32,
         backoff_base: float = 0.5,
         backoff_max: float = 8.0,
@@ -381,32 +440,43 @@ class HeyMiloClient:
         key = key.strip() if isinstance(key, str) else key
         if not key:
             raise ConfigError(
-                "no HeyMilo API key: set the HEYMILO_API_KEY environment variable "
-                "or pass api_key= to HeyMiloClient"
+                "no HeyMilo API key:",
+                python_hint="set the HEYMILO_API_KEY environment variable or pass api_key= to "
+                "HeyMiloClient",
+                cli_hint="set the HEYMILO_API_KEY environment variable (the key is never "
+                "passed on the command line)",
             )
         if not isinstance(key, str) or not key.isascii() or not key.isprintable() or " " in key:
             raise ConfigError(
-                "the HeyMilo API key contains spaces or non-printable/non-ASCII characters; "
-                "check HEYMILO_API_KEY or api_key= (copy the key again from Integrations → API Keys)"
+                "the HeyMilo API key contains spaces or non-printable/non-ASCII characters",
+                python_hint="check HEYMILO_API_KEY or api_key= (copy the key again from "
+                "Integrations → API Keys)",
+                cli_hint="check HEYMILO_API_KEY (copy the key again from Integrations → API Keys)",
             )
         url = base_url or os.environ.get("HEYMILO_BASE_URL") or DEFAULT_BASE_URL
         url = url.strip().rstrip("/")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(
-                f"base_url must be an http(s) URL with the version prefix, e.g. "
-                f"{DEFAULT_BASE_URL!r}; got {redact(url, [key])!r} "
-                "(set HEYMILO_BASE_URL or pass base_url=)"
+                f"the base URL must be an http(s) URL with the version prefix, e.g. "
+                f"{DEFAULT_BASE_URL!r}; got {redact(url, [key])!r}",
+                python_hint="set HEYMILO_BASE_URL or pass base_url=",
+                cli_hint="set HEYMILO_BASE_URL or pass --base-url",
             )
         if parts.query or parts.username or parts.password:
             raise ConfigError(
-                "base_url must not carry a query string or credentials; "
-                "pass the key with api_key= / HEYMILO_API_KEY"
+                "the base URL must not carry a query string or credentials",
+                python_hint="pass base_url= without them, and the key with api_key= / "
+                "HEYMILO_API_KEY",
+                cli_hint="pass --base-url without them, and set the key in HEYMILO_API_KEY",
             )
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ConfigError(f"max_retries must be an integer >= 0; got {max_retries!r}")
         if not isinstance(max_connections, int) or max_connections < 1:
             raise ConfigError(f"max_connections must be an integer >= 1; got {max_connections!r}")
+        deadline = _from_environment(deadline)
+        max_response_bytes = _from_environment(max_response_bytes, scale=2**20)
+        max_pages = _from_environment(max_pages, integer=True)
         if deadline is not None and (
             isinstance(deadline, bool)
             or not isinstance(deadline, int | float)
@@ -632,7 +702,9 @@ class HeyMiloClient:
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.UnsupportedProtocol):
                     raise ConfigError(
-                        f"base_url {self.base_url!r} is not usable: {type(exc).__name__}"
+                        f"the base URL {self.base_url!r} is not usable: {type(exc).__name__}",
+                        python_hint="fix base_url= or HEYMILO_BASE_URL",
+                        cli_hint="fix --base-url or HEYMILO_BASE_URL",
                     ) from None
                 detail = redact(f"{type(exc).__name__}: {exc}", [self._api_key])
                 retryable = not isinstance(exc, _NOT_RETRYABLE) and (
@@ -653,21 +725,21 @@ class HeyMiloClient:
                     attempt += 1
                     continue
                 tried = f" after {attempt + 1} attempts" if attempt else ""
-                hint = (
-                    "check the network and base_url; the server may be down"
-                    if isinstance(exc, _NEVER_SENT)
-                    else "the connection broke; retry later"
-                    + (
-                        ""
-                        if idempotent
-                        else " (a POST is not retried: check whether it took effect)"
-                    )
+                never_sent = isinstance(exc, _NEVER_SENT)
+                broke = "the connection broke; retry later" + (
+                    "" if idempotent else " (a POST is not retried: check whether it took effect)"
                 )
                 raise APIConnectionError(
                     f"no answer from the server{tried}: {detail}",
                     method=method,
                     path=full_path,
-                    hint=hint,
+                    hint="check the network and base_url; the server may be down"
+                    if never_sent
+                    else broke,
+                    cli_hint="check the network and --base-url (or HEYMILO_BASE_URL); the "
+                    "server may be down"
+                    if never_sent
+                    else None,
                 ) from exc
 
             status = response.status_code
@@ -805,27 +877,32 @@ class HeyMiloClient:
         self, response: httpx.Response, exc: BodyTooLargeError, method: str, full_path: str
     ) -> ResponseTooLargeError:
         cap = exc.limit
+        mib = cap / 2**20
         said = (
             f" (the server announced {exc.declared:,} bytes)"
             if exc.declared is not None
             else f" (stopped reading after {exc.received:,} bytes)"
         )
+        broken = "otherwise the server is broken — report it to HeyMilo"
         return ResponseTooLargeError(
-            f"malformed response: HTTP {response.status_code} body is larger than "
-            f"max_response_bytes={cap:,} ({cap / 2**20:.3g} MiB){said}",
+            f"malformed response: HTTP {response.status_code} body is larger than the "
+            f"{mib:.3g} MiB cap ({cap:,} bytes){said}",
             limit=cap,
             declared=exc.declared,
             method=method,
             path=full_path,
             request_id=request_id_from(response.headers),
-            hint="if this document is genuine, raise max_response_bytes= on HeyMiloClient; "
-            "otherwise the server is broken — report it to HeyMilo",
+            hint=f"if this document is genuine, raise max_response_bytes= on HeyMiloClient "
+            f"(now {cap:,}); {broken}",
+            cli_hint=f"if this document is genuine, set {ENV_MAX_RESPONSE_MB}={2 * mib:.3g} "
+            f"(MiB; now {mib:.3g}); {broken}",
         )
 
     def _deadline_error(
         self, method: str, full_path: str, phase: str, attempts: int, idempotent: bool
     ) -> DeadlineExceededError:
         deadline = self.deadline or 0.0
+        post = "" if idempotent else " (a POST is not retried: check whether it took effect)"
         tried = f" (each of {attempts} attempts)" if attempts > 1 else ""
         return DeadlineExceededError(
             f"no complete answer within the {_plural(deadline, 'second')} deadline{tried}: {phase}",
@@ -834,8 +911,10 @@ class HeyMiloClient:
             method=method,
             path=full_path,
             hint=f"the server is too slow or stalled; retry later, or raise deadline= on "
-            f"HeyMiloClient (now {deadline:g}) if it is just slow"
-            + ("" if idempotent else " (a POST is not retried: check whether it took effect)"),
+            f"HeyMiloClient (now {deadline:g}) if it is just slow{post}",
+            cli_hint=f"the server is too slow or stalled; retry later, or set "
+            f"{ENV_DEADLINE}={2 * deadline:g} (seconds; now {deadline:g}) if it is just "
+            f"slow{post}",
         )
 
     def _decode(
@@ -874,6 +953,8 @@ class HeyMiloClient:
                 path=path,
                 request_id=request_id,
                 hint="check base_url: it must point at the API with its version prefix",
+                cli_hint="check --base-url (or HEYMILO_BASE_URL): it must point at the API "
+                "with its version prefix",
             )
         return body
 

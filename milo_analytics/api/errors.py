@@ -95,8 +95,8 @@ class InvalidRequestError(ValidationError, DataError):
             hint=hint,
         )
 
-    def _compose(self) -> str:
-        return APIError._compose(self)
+    def _compose_with(self, hint: str | None) -> str:
+        return APIError._compose_with(self, hint)
 
 
 class MalformedResponseError(APIError):
@@ -259,7 +259,22 @@ def _parse_body(response: httpx.Response) -> Any:
         return text[:300] or None
 
 
-def _not_found_hint(path: str) -> str:
+#: What the command line says instead of a listing call, per resource (None: no command
+#: lists them; the hint then only says to check the id).
+_LISTING_HINT_CLI = {
+    "posting": "run `milo-analytics postings` to list them",
+    "question": None,
+    "candidate": None,
+    "interview": None,
+    "webhook": None,
+}
+
+#: The base URL as a Python caller and as a command-line user set it.
+_BASE_URL = ("base_url", "--base-url or HEYMILO_BASE_URL")
+
+
+def _not_found_hint(path: str) -> tuple[str, str]:
+    """What to do about a 404 on ``path``: ``(python hint, cli hint)``."""
     segments = [s for s in path.split("/") if s]
     pairs: list[tuple[str, str]] = []
     for i, seg in enumerate(segments[:-1]):
@@ -268,36 +283,54 @@ def _not_found_hint(path: str) -> str:
             if nxt not in _COLLECTIONS and nxt not in ("reorder", "bulk", "async", "list"):
                 pairs.append((_COLLECTIONS[seg], nxt))
     if not pairs:
-        return "check the URL and base_url (it must include the version prefix, e.g. /api/v2)"
+        return tuple(  # type: ignore[return-value]
+            f"check the URL and {where} (it must include the version prefix, e.g. /api/v2)"
+            for where in _BASE_URL
+        )
     kind, ident = pairs[-1]
     posting = next((i for k, i in pairs if k == "posting"), None)
     listing = _LISTING_HINT[kind].format(posting=posting)
     where = f" of posting {posting!r}" if posting and kind != "posting" else ""
-    text = f"no {kind} with id {ident!r}{where} was found — check the id (see {listing})"
+    text = f"no {kind} with id {ident!r}{where} was found — check the id"
+    python, cli = f"{text} (see {listing})", text
+    if _LISTING_HINT_CLI[kind]:
+        cli += f" ({_LISTING_HINT_CLI[kind]})"
     if posting and kind != "posting":
-        text += f", and that posting {posting!r} exists"
-    return text
+        python += f", and that posting {posting!r} exists"
+        cli += f", and that posting {posting!r} exists ({_LISTING_HINT_CLI['posting']})"
+    return python, cli
 
 
-def _hint_for(status: int, path: str, fields: list[str], retry_after: float | None) -> str | None:
+def _hint_for(
+    status: int, path: str, fields: list[str], retry_after: float | None
+) -> tuple[str | None, str | None]:
+    """What to do about an error status: ``(python hint, cli hint)``; the CLI hint is None
+    where the advice names nothing Python-specific (the CLI then prints the Python one)."""
     if status in (401, 403):
+        if status == 403:
+            return "check HEYMILO_API_KEY: this key has no access to that resource", None
         return (
-            "check HEYMILO_API_KEY (or pass api_key=): the key was rejected"
-            if status == 401
-            else "check HEYMILO_API_KEY: this key has no access to that resource"
+            "check HEYMILO_API_KEY (or pass api_key=): the key was rejected",
+            "check HEYMILO_API_KEY: the key was rejected",
         )
     if status == 404:
         return _not_found_hint(path)
     if status in (400, 422):
         if fields:
-            return "fix the offending field(s): " + ", ".join(fields)
-        return "fix the request parameters"
+            return "fix the offending field(s): " + ", ".join(fields), None
+        return "fix the request parameters", None
     if status == 429:
         wait = f" (the server asks for {retry_after:g} s)" if retry_after is not None else ""
-        return f"retry later{wait}, or lower rate_limit= on HeyMiloClient"
+        return (
+            f"retry later{wait}, or lower rate_limit= on HeyMiloClient",
+            f"retry later{wait}, or give `milo-analytics pull` a lower --rate-limit",
+        )
     if status == 408 or status >= 500:
-        return "the server failed; retry later (the client already retried idempotent requests)"
-    return None
+        return (
+            "the server failed; retry later (the client already retried idempotent requests)",
+            None,
+        )
+    return None, None
 
 
 _CLASS_BY_STATUS: dict[int, type[APIStatusError]] = {
@@ -402,7 +435,7 @@ def error_from_response(
     cls = _CLASS_BY_STATUS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else APIStatusError
-    hint = _hint_for(status, path, fields, retry_after)
+    hint, cli_hint = _hint_for(status, path, fields, retry_after)
     return cls(
         redact(message, secrets),
         status_code=status,
@@ -415,4 +448,5 @@ def error_from_response(
         path=redact(path, secrets),
         request_id=request_id_from(response.headers),
         hint=redact(hint, secrets) if hint else None,
+        cli_hint=redact(cli_hint, secrets) if cli_hint else None,
     )

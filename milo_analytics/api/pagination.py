@@ -151,8 +151,8 @@ class CursorIterator(Generic[T]):
                 self.total_count = max(total, self.total_count or 0)
             if self._page_size and len(items) > self._page_size:
                 raise PaginationError(
-                    f"malformed response: a page of {len(items)} records, but limit="
-                    f"{self._page_size} was asked for",
+                    f"malformed response: a page of {len(items)} records, but pages of "
+                    f"{self._page_size} were asked for",
                     pages=self.pages_fetched,
                     method=self._method,
                     path=self._path,
@@ -203,8 +203,8 @@ class CursorIterator(Generic[T]):
                 )
         if self._max_pages is not None and pages >= self._max_pages:
             raise PaginationError(
-                f"malformed response: the listing was stopped after max_pages={self._max_pages} "
-                f"pages (and the server still says has_more"
+                f"malformed response: the listing was stopped after {self._max_pages:,} pages "
+                f"(and the server still says has_more"
                 + ("" if self.total_count is not None else ", without a total_count")
                 + ")",
                 pages=pages,
@@ -212,6 +212,9 @@ class CursorIterator(Generic[T]):
                 path=self._path,
                 hint=f"if the listing really is that long, raise max_pages= on HeyMiloClient "
                 f"(now {self._max_pages}); otherwise the server's pagination is broken",
+                cli_hint=f"if the listing really is that long, set HEYMILO_MAX_PAGES="
+                f"{2 * self._max_pages} (now {self._max_pages}); otherwise the server's "
+                "pagination is broken",
             )
 
     def _items(self) -> Iterator[T]:

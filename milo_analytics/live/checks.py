@@ -507,7 +507,7 @@ def drift_verdict(n_before: int, n_after: int, d: float, p: float, cfg: DriftCon
 
 def _drift_checks(data: Any, pid: str, cfg: DriftConfig) -> list[CheckResult]:
     from ..analysis._common import interview_times
-    from ..analysis.drift import drift
+    from ..analysis.temporal import drift
 
     threshold = f"|d| ≥ {cfg.min_effect:g} and p < {cfg.alpha:g}, n ≥ {cfg.min_n} per side"
     one = data.filter(posting_id=pid)

@@ -434,8 +434,9 @@ class WebhookReceiver:
         except OSError as exc:
             sock.close()
             raise ConfigError(
-                f"cannot listen on {self.host}:{self.port} ({exc}); pick another port "
-                "(port=..., the CLI's --port) or stop what uses it"
+                f"cannot listen on {self.host}:{self.port} ({exc})",
+                python_hint="pick another port (port=) or stop what uses it",
+                cli_hint="pick another port (--port) or stop what uses it",
             ) from None
         sock.listen(1024)
         self.port = sock.getsockname()[1]

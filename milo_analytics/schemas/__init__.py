@@ -87,8 +87,9 @@ def read_suggestion_file(path: str | Path) -> dict[str, Any]:
         raise DataError(f"{p} is a folder; pass the suggestion file inside it") from None
     if not raw.strip():
         raise DataError(
-            f"{p} is empty; expected the weight suggestion that `milo-analytics suggest-weights "
-            "-o FILE` (suggest_weights(...).to_json(path)) writes. Nothing was sent."
+            f"{p} is empty; expected a weight suggestion file.",
+            python_hint="Write one with suggest_weights(...).to_json(path). Nothing was sent.",
+            cli_hint="Write one with `milo-analytics suggest-weights -o FILE`. Nothing was sent.",
         )
     try:
         text = raw.decode("utf-8-sig")
@@ -210,9 +211,9 @@ def check_suggestion(doc: Any, *, source: str = "the suggestion") -> dict[str, A
             type(doc), "number"
         )
         raise DataError(
-            f"{source} holds a JSON {kind}, not a "
-            "weight suggestion object; write one with `milo-analytics suggest-weights -o FILE` "
-            "(suggest_weights(...).to_json(path)). Nothing was sent."
+            f"{source} holds a JSON {kind}, not a weight suggestion object",
+            python_hint="write one with suggest_weights(...).to_json(path). Nothing was sent.",
+            cli_hint="write one with `milo-analytics suggest-weights -o FILE`. Nothing was sent.",
         )
     _version(doc, source)
     schema = suggestion_schema(SUGGESTION_SCHEMA_VERSION)

@@ -36,7 +36,7 @@ def build(ctx: Context) -> Section | None:
         if hasattr(jr, "summary"):
             ctx.paragraph(sec, str(jr.summary()))
         ctx.table(sec, join_table(jr), title="How the demographics file joined", collapsed=True)
-    res = ctx.run(sec, "Bias audit", lambda: ctx.analysis("bias_audit")(ctx.data, ctx.demographics))
+    res = ctx.run(sec, "Bias audit", lambda: ctx.compute("bias_audit", ctx.data, ctx.demographics))
     if res is None:
         return sec
     ctx.keep("audit", res)
@@ -44,7 +44,8 @@ def build(ctx: Context) -> Section | None:
         ctx.add_result(sec, res, title="Impact ratios")
         return sec
     t = res.table
-    found = audit_findings(res)  # the counts the header and the summary show too
+    # the counts the header and the summary show too (computed once, read by all three)
+    found = ctx.once(("audit_findings", res, None), lambda: audit_findings(res))
     sec.facts["flags"] = len(found["flags"])
     sec.facts["below_four_fifths"] = found["below_four_fifths"]
     opts = getattr(res, "options", {}) or {}

@@ -41,7 +41,7 @@ def build(ctx: Context) -> Section | None:
         )
         ctx.table(sec, shown, title="Postings", label_postings=False)
     funnel = ctx.keep(
-        "status_funnel", ctx.run(sec, "Status counts", lambda: ctx.analysis("status_funnel")(d))
+        "status_funnel", ctx.run(sec, "Status counts", lambda: ctx.compute("status_funnel", d))
     )
     if funnel is not None and len(funnel.table):
         sec.facts["statuses"] = funnel.table.groupby("status")["n"].sum().to_dict()
@@ -64,7 +64,7 @@ def build(ctx: Context) -> Section | None:
         if not (len(iv) and iv[column].notna().any()):
             continue
         dist = ctx.run(
-            sec, f"{label} distribution", lambda c=column: ctx.analysis("score_distribution")(d, c)
+            sec, f"{label} distribution", lambda c=column: ctx.compute("score_distribution", d, c)
         )
         if dist is None:
             continue
@@ -83,7 +83,7 @@ def build(ctx: Context) -> Section | None:
                 continue
             res = ctx.keep(
                 "drift",
-                ctx.run(sec, f"Drift ({pid})", lambda s=sub: ctx.analysis("drift")(s)),
+                ctx.run(sec, f"Drift ({pid})", lambda s=sub: ctx.compute("drift", s)),
                 pid,
             )
             if res is not None:

@@ -25,7 +25,7 @@ def build(ctx: Context) -> Section | None:
     )
     res = ctx.keep(
         "items",
-        ctx.run(sec, "Item statistics", lambda: ctx.analysis("item_statistics")(ctx.data)),
+        ctx.run(sec, "Item statistics", lambda: ctx.compute("item_statistics", ctx.data)),
     )
     if res is None:
         return sec

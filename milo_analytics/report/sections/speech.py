@@ -25,10 +25,12 @@ def build(ctx: Context) -> Section | None:
     res = ctx.run(
         sec,
         "Speech summary",
-        lambda: ctx.analysis("speech_summary")(
+        lambda: ctx.compute(
+            "speech_summary",
             ctx.data,
             outcomes=ctx.outcomes,
             demographics=ctx.demographics,
+            bootstrap=ctx.resamples,  # the posting's resamples, shared with importance
             **({"reference": "audit"} if ctx.demographics is not None else {}),
         ),
     )

@@ -95,7 +95,7 @@ def _what_if(ctx: Context, sec: Section, sg: Any) -> None:
     res = ctx.run(
         sec,
         "What-if rescoring",
-        lambda: ctx.analysis("rescore")(ctx.posting_data(pid), weights, top=0.25),
+        lambda: ctx.compute("rescore", ctx.posting_data(pid), weights, top=0.25),
     )
     if res is None:
         return

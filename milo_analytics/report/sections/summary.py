@@ -57,7 +57,7 @@ def build(ctx: Context) -> Section | None:
     for pid in ctx.postings:
         facts["postings"][pid] = _posting(ctx, sec, pid, audit, sf, alphas.get(pid))
     if audit is not None:
-        total = audit_findings(audit)
+        total = ctx.once(("audit_findings", audit, None), lambda: audit_findings(audit))
         facts["flags"] = len(total["flags"])
         facts["below_four_fifths"] = total["below_four_fifths"]
     sec.facts = facts
@@ -89,7 +89,7 @@ def _posting(
     found_rows: list[dict[str, Any]] = []
     next_steps: list[str] = []
     if audit is not None and (audit.table["posting_id"] == pid).any():
-        af = audit_findings(audit, pid)
+        af = ctx.once(("audit_findings", audit, pid), lambda: audit_findings(audit, pid))
         out.update(af)
         parts[0] += (
             f", and {_a('adverse impact', '#adverse-impact')} on "

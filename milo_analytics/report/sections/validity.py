@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..context import IMPORTANCE_BOOTSTRAP, Context, join_table
+from ..context import Context, join_table
 from ..document import Section, _jsonable
 
 
@@ -40,7 +40,7 @@ def build(ctx: Context) -> Section | None:
         res = ctx.run(
             sec,
             f"Validity for {target}",
-            lambda t=target: ctx.analysis("outcome_validity")(ctx.data, out, target=t),
+            lambda t=target: ctx.compute("outcome_validity", ctx.data, out, target=t),
         )
         if res is None:
             continue
@@ -94,8 +94,12 @@ def build(ctx: Context) -> Section | None:
     imp = ctx.run(
         sec,
         f"Question importance ({target})",
-        lambda: ctx.analysis("question_importance")(
-            ctx.data, out, target=target, n_boot=IMPORTANCE_BOOTSTRAP
+        lambda: ctx.compute(
+            "question_importance",
+            ctx.data,
+            out,
+            target=target,
+            bootstrap=ctx.resamples,  # the posting's resamples, shared with speech
         ),
     )
     if imp is None:

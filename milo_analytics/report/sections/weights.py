@@ -23,14 +23,14 @@ def build(ctx: Context) -> Section | None:
     ctx.per_posting(
         sec,
         "Effective weights",
-        lambda d: ctx.analysis("effective_weights")(d),
+        "effective_weights",
         title="Nominal vs effective weights",
         key="effective_weights",
     )
     ctx.per_posting(
         sec,
         "Score reconstruction",
-        lambda d: ctx.analysis("reconcile_scores")(d),
+        "reconcile_scores",
         title="Score reconstruction",
         key="reconcile_scores",
         fold_figure=True,
