@@ -256,7 +256,7 @@ def frame_order(postings: pd.Series, keys: pd.Series) -> np.ndarray:
     >>> frame_order(pd.Series(["P", "P", "A"]), pd.Series(["b", "a", "z"])).tolist()
     [2, 1, 0]
     """
-    p, k = _arrow_text(postings).fill_null(""), _arrow_text(keys).fill_null("")
+    p, k = _text_array(postings).fill_null(""), _text_array(keys).fill_null("")
     n = len(k)
     if n < 2:
         return np.arange(n)
@@ -269,26 +269,24 @@ def frame_order(postings: pd.Series, keys: pd.Series) -> np.ndarray:
     return order.to_numpy().astype("int64")  # Arrow's sort is stable
 
 
-def _arrow_text(values: pd.Series) -> pa.ChunkedArray:
+def _text_array(values: pd.Series) -> pa.ChunkedArray:
     """A text column as Arrow (no copy for the ``str`` dtype)."""
     out = pa.array(values.array, type=pa.large_string())
     return out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out])
 
 
 def isin(values: pd.Series, wanted: Any) -> np.ndarray:
-    """``values.isin(wanted)`` as a bool array, for large ``wanted`` (pandas converts the
-    wanted values of a ``str`` column one by one in Python; Arrow hashes them in bulk).
+    """``values.isin(wanted)`` as a bool array, for any iterable ``wanted``: one Arrow hash
+    lookup for text (see :func:`_isin`; pandas converts each wanted value in Python).
 
     Examples
     --------
     >>> isin(pd.Series(["a", None, "c"], dtype="str"), ["c", "d"]).tolist()
     [False, False, True]
     """
-    wanted = pa.array(list(wanted), type=pa.large_string())
-    if not len(wanted) or not len(values):
-        return np.zeros(len(values), dtype=bool)
-    found = pc.is_in(_arrow_text(values), value_set=wanted)
-    return found.fill_null(False).to_numpy()
+    if not isinstance(wanted, pd.Series):
+        wanted = pd.Series(list(wanted), dtype=values.dtype if _arrow_text(values) else None)
+    return _isin(values, wanted)
 
 
 #: Above this many runs of rows, :func:`take_rows` gathers the rows into new arrays instead of
