@@ -20,11 +20,24 @@ from dataclasses import InitVar, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import DataError
 
-__all__ = ["SCHEMAS", "InterviewData", "coerce_frame", "empty_frame"]
+__all__ = [
+    "PART_FRAMES",
+    "SCHEMAS",
+    "FrameParts",
+    "InterviewData",
+    "coerce_frame",
+    "empty_frame",
+    "frame_order",
+    "isin",
+    "take_rows",
+]
 
 UTC_TIME = "datetime64[us, UTC]"
 
@@ -112,6 +125,216 @@ RESULT_STATUSES = frozenset({"completed", "shortlisted", "dismissed", "knocked_o
 UNFINISHED_STATUSES = frozenset({"pending", "in_progress", "evaluating", "not_ready"})
 
 
+#: The frames a kind of document contributes rows to (see :class:`FrameParts`).
+PART_FRAMES: dict[str, tuple[str, ...]] = {
+    "interviews": ("interviews", "scores", "transcript", "highlights"),
+    "candidates": ("candidates",),
+}
+#: Columns of ``FrameParts.docs`` besides the row counts ``n_<frame>``.
+PART_DOC_COLUMNS: dict[str, str] = {
+    "key": "str",
+    "interview_id": "str",
+    "posting_id": "str",
+    "stage": "str",
+    "error": "str",
+}
+
+
+@dataclass
+class FrameParts:
+    """The frame rows of a set of documents of one kind, with what became of each document.
+
+    This is the unit in which frames are built and kept: :func:`milo_analytics.load` parses
+    documents into FrameParts (one document's rows never depend on another document), and
+    the store keeps them materialised (:mod:`milo_analytics.materialised`); the frames of
+    :class:`InterviewData` are assembled from FrameParts (ordering, duplicates, validation
+    across documents, the score scale).
+
+    Attributes
+    ----------
+    kind : str
+        ``"interviews"`` (interview-data documents: rows of ``interviews`` — whose
+        ``interviewed_at`` is joined from the candidate records when assembling —, ``scores``,
+        ``transcript``, ``highlights``) or ``"candidates"`` (candidate records: ``candidates``).
+    docs : DataFrame
+        One row per document, in the order of its rows in ``frames``: ``key`` (the interview
+        id; a placeholder sorting first for a document without one), ``interview_id`` (as
+        reported in ``errors``), ``posting_id`` (the posting the document names, or NA),
+        ``stage`` (NA: its rows are usable; ``"none"``: an unfinished interview, no rows and no
+        error; otherwise the ``errors`` stage, e.g. ``parse``, ``store``, ``candidate``,
+        ``validate``), ``error`` (the message), and ``n_<frame>``: how many rows it has in each
+        frame (0 unless usable). Candidate parts also have ``order``: the position of the
+        record in the listing, which decides duplicates (the last wins).
+    frames : dict of str to DataFrame
+        Rows of the usable documents, grouped by document in ``docs`` order; schema columns.
+
+    Examples
+    --------
+    >>> parts = FrameParts.empty("candidates")
+    >>> list(parts.docs.columns), list(parts.frames)
+    (['key', 'interview_id', 'posting_id', 'stage', 'error', 'n_candidates', 'order'], ['candidates'])
+    """
+
+    kind: str
+    docs: pd.DataFrame
+    frames: dict[str, pd.DataFrame]
+
+    @classmethod
+    def empty(cls, kind: str) -> FrameParts:
+        """Parts of no document."""
+        return cls(kind, _part_docs(kind, {}), {n: empty_frame(n) for n in PART_FRAMES[kind]})
+
+    @classmethod
+    def build(
+        cls, kind: str, docs: dict[str, list[Any]], frames: dict[str, pd.DataFrame]
+    ) -> FrameParts:
+        """Parts from plain ``docs`` column lists (see ``docs`` above) and the frames."""
+        return cls(kind, _part_docs(kind, docs), frames)
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def row_counts(self, frame: str) -> np.ndarray:
+        """Rows each document has in ``frame`` (int64, aligned with ``docs``)."""
+        return self.docs[f"n_{frame}"].to_numpy(dtype="int64")
+
+    def take(self, documents: np.ndarray) -> FrameParts:
+        """The parts of the documents at positions ``documents`` (in that order), their rows
+        following them. Contiguous runs of rows are sliced, not copied (see :func:`take_rows`).
+
+        Examples
+        --------
+        >>> parts = FrameParts.empty("interviews")
+        >>> len(parts.take(np.arange(0)))
+        0
+        """
+        documents = np.asarray(documents, dtype="int64")
+        if len(documents) == len(self.docs) and (documents == np.arange(len(documents))).all():
+            return self
+        frames = {
+            name: take_rows(frame, self.row_counts(name), documents)
+            for name, frame in self.frames.items()
+        }
+        docs = self.docs.take(documents).reset_index(drop=True)
+        return FrameParts(self.kind, docs, frames)
+
+    @classmethod
+    def concat(cls, kind: str, parts: list[FrameParts]) -> FrameParts:
+        """One FrameParts of ``parts`` one after the other."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty(kind)
+        if len(parts) == 1:
+            return parts[0]
+        docs = pd.concat([p.docs for p in parts], ignore_index=True)
+        frames = {
+            name: pd.concat([p.frames[name] for p in parts], ignore_index=True)
+            for name in PART_FRAMES[kind]
+        }
+        return cls(kind, docs, frames)
+
+
+def _part_docs(kind: str, columns: dict[str, list[Any]]) -> pd.DataFrame:
+    n = len(next(iter(columns.values()))) if columns else 0
+    out: dict[str, Any] = {}
+    for col, dtype in PART_DOC_COLUMNS.items():
+        out[col] = pd.Series(pd.array(columns.get(col, [None] * n), dtype=dtype))
+    for name in PART_FRAMES[kind]:
+        out[f"n_{name}"] = pd.Series(np.asarray(columns.get(f"n_{name}", [0] * n), dtype="int64"))
+    if kind == "candidates":
+        out["order"] = pd.Series(np.asarray(columns.get("order", range(n)), dtype="int64"))
+    return pd.DataFrame(out)
+
+
+def frame_order(postings: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Positions sorting rows by (posting, key), stable — the order of every frame (missing
+    values sort as ""; text compares by code point, as Python's ``sorted``). Sorted input is
+    recognised in one vectorised pass and costs no sort.
+
+    Examples
+    --------
+    >>> frame_order(pd.Series(["P", "P", "A"]), pd.Series(["b", "a", "z"])).tolist()
+    [2, 1, 0]
+    """
+    p, k = _text_array(postings).fill_null(""), _text_array(keys).fill_null("")
+    n = len(k)
+    if n < 2:
+        return np.arange(n)
+    p0, p1, k0, k1 = p[:-1], p[1:], k[:-1], k[1:]
+    ordered = pc.or_(pc.greater(p1, p0), pc.and_(pc.equal(p1, p0), pc.greater_equal(k1, k0)))
+    if pc.all(ordered).as_py():
+        return np.arange(n)
+    table = pa.table({"p": p, "k": k})
+    order = pc.sort_indices(table, sort_keys=[("p", "ascending"), ("k", "ascending")])
+    return order.to_numpy().astype("int64")  # Arrow's sort is stable
+
+
+def _text_array(values: pd.Series) -> pa.ChunkedArray:
+    """A text column as Arrow (no copy for the ``str`` dtype)."""
+    out = pa.array(values.array, type=pa.large_string())
+    return out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out])
+
+
+def isin(values: pd.Series, wanted: Any) -> np.ndarray:
+    """``values.isin(wanted)`` as a bool array, for any iterable ``wanted``: one Arrow hash
+    lookup for text (see :func:`_isin`; pandas converts each wanted value in Python).
+
+    Examples
+    --------
+    >>> isin(pd.Series(["a", None, "c"], dtype="str"), ["c", "d"]).tolist()
+    [False, False, True]
+    """
+    if not isinstance(wanted, pd.Series):
+        wanted = pd.Series(list(wanted), dtype=values.dtype if _arrow_text(values) else None)
+    return _isin(values, wanted)
+
+
+#: Above this many runs of rows, :func:`take_rows` gathers the rows into new arrays instead of
+#: concatenating slices (many tiny chunks make later pandas operations slow).
+_MAX_RUNS = 256
+
+
+def take_rows(frame: pd.DataFrame, counts: np.ndarray, documents: np.ndarray) -> pd.DataFrame:
+    """The rows of the documents at positions ``documents`` (in that order), for a frame whose
+    rows are grouped by document (``counts[i]`` consecutive rows for document ``i``).
+
+    Runs of rows that stay contiguous are sliced and concatenated: text columns (Arrow-backed)
+    share their buffers instead of being copied, which keeps the peak memory of a load low.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"x": [1, 2, 3, 4]})
+    >>> take_rows(f, np.array([1, 2, 1]), np.array([2, 0]))["x"].tolist()
+    [4, 1]
+    """
+    counts = np.asarray(counts, dtype="int64")
+    documents = np.asarray(documents, dtype="int64")
+    starts = np.cumsum(counts) - counts
+    first, n = starts[documents], counts[documents]
+    total = int(n.sum())
+    if total == len(frame) and total and (first == np.cumsum(n) - n).all():
+        return frame.reset_index(drop=True)  # every row, in its order
+    ends = first + n
+    nonempty = n > 0
+    first, ends = first[nonempty], ends[nonempty]
+    if not len(first):
+        return frame.iloc[0:0].reset_index(drop=True)
+    breaks = np.flatnonzero(first[1:] != ends[:-1]) + 1
+    run_start = first[np.concatenate([[0], breaks])]
+    run_end = ends[np.concatenate([breaks - 1, [len(ends) - 1]])]
+    if len(run_start) <= _MAX_RUNS:
+        pieces = [
+            frame.iloc[a:b] for a, b in zip(run_start.tolist(), run_end.tolist(), strict=True)
+        ]
+        out = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+        return out.reset_index(drop=True)
+    lengths = run_end - run_start
+    index = np.arange(int(lengths.sum())) + np.repeat(
+        run_start - (np.cumsum(lengths) - lengths), lengths
+    )
+    return frame.take(index).reset_index(drop=True)
+
+
 def empty_frame(name: str) -> pd.DataFrame:
     """An empty frame with the columns and dtypes of schema ``name``.
 
@@ -135,8 +358,17 @@ def coerce_frame(name: str, frame: pd.DataFrame | dict[str, Any]) -> pd.DataFram
     >>> out.shape
     (1, 3)
     """
-    df = pd.DataFrame(frame)
     schema = SCHEMAS[name]
+    if (
+        isinstance(frame, pd.DataFrame)
+        and list(frame.columns) == list(schema)
+        and [str(d) for d in frame.dtypes] == list(schema.values())
+        and isinstance(frame.index, pd.RangeIndex)
+        and frame.index.start == 0
+        and frame.index.step == 1
+    ):
+        return frame.copy(deep=False)  # already conforms (copy-on-write: no data copied)
+    df = pd.DataFrame(frame)
     n = len(df)
     cols: dict[str, pd.Series] = {}
     for col, dtype in schema.items():

@@ -10,7 +10,15 @@ house). It has three layers:
   ``World.save()`` folder, or an in-memory world).
 * :func:`load_posting` / :func:`load_postings` — pull from the API into a local
   :class:`~milo_analytics.store.Store` (incremental, concurrent, fault tolerant) and build the
-  frames from the store.
+  frames from the store (:func:`frames_from_store`).
+
+Underneath, documents are parsed one by one into parse products
+(:class:`~milo_analytics.frames.FrameParts`: a document's frame rows, and what became of it),
+which one assembly step turns into the frames (order, duplicates, validation, score scale).
+The store keeps the parse products materialised (:mod:`milo_analytics.materialised`), so a
+load from the store parses only the documents that changed since the last load; the
+materialised and the rebuilt frames are the same by construction (the same assembly), and
+the tests compare them.
 
 The ``errors`` frame lists only documents that failed to load or parse, one row each, with a
 ``stage``: ``fetch`` (the request still failed after the client's retries), ``parse`` (a
@@ -75,7 +83,18 @@ from .errors import (
     NotFoundError,
     warning_stacklevel,
 )
-from .frames import RESULT_STATUSES, SCHEMAS, UTC_TIME, InterviewData, coerce_frame
+from .frames import (
+    PART_FRAMES,
+    RESULT_STATUSES,
+    SCHEMAS,
+    UTC_TIME,
+    FrameParts,
+    InterviewData,
+    coerce_frame,
+    frame_order,
+    isin,
+    take_rows,
+)
 from .store import (
     Store,
     SyncState,
@@ -298,30 +317,47 @@ def _times(
     """UTC timestamps from epoch seconds (fast path) or ISO strings (mixed allowed).
 
     Values outside :data:`TIME_RANGE` (and unparseable strings) become NaT; ``where(i)`` is
-    called for each, so the caller can report the record.
+    called for each (in order), so the caller can report the record. A value converts the same
+    whatever the other values of the column are (numbers always take the vectorised path), so
+    a document's rows never depend on which documents it was built with.
     """
     if not values:
         return pd.Series([], dtype=UTC_TIME)
     try:
         arr = np.array([np.nan if v is None else v for v in values], dtype="float64")
+        parsed: dict[int, pd.Timestamp] = {}
+        bad_values: list[int] = []
     except (TypeError, ValueError, OverflowError):
-        out = []
+        arr = np.full(len(values), np.nan)
+        parsed, bad_values = {}, []
         for i, v in enumerate(values):
+            if v is None:
+                continue
+            if _is_num(v):
+                try:
+                    arr[i] = float(v)
+                except OverflowError:
+                    bad_values.append(i)
+                continue
             ts = _one_time(v)
             if ts is None:
-                if where is not None:
-                    where(i)
-                ts = pd.NaT
-            out.append(ts)
-        return pd.Series(pd.to_datetime(out, utc=True), dtype=UTC_TIME)
+                bad_values.append(i)
+            else:
+                parsed[i] = ts
     with np.errstate(invalid="ignore"):
         bad = (arr < TIME_RANGE[0]) | (arr >= TIME_RANGE[1])
-    if bad.any():
-        for i in np.flatnonzero(bad):
+    if bad.any() or bad_values:
+        for i in sorted({int(i) for i in np.flatnonzero(bad)} | set(bad_values)):
             if where is not None:
-                where(int(i))
+                where(i)
         arr[bad] = np.nan
-    return pd.Series(pd.to_datetime(arr * 1e6, unit="us", utc=True), dtype=UTC_TIME)
+    out = pd.Series(pd.to_datetime(arr * 1e6, unit="us", utc=True), dtype=UTC_TIME)
+    if parsed:
+        stamps = list(out)
+        for i, ts in parsed.items():
+            stamps[i] = ts
+        out = pd.Series(pd.to_datetime(stamps, utc=True), dtype=UTC_TIME)
+    return out
 
 
 def _one_time(v: Any) -> pd.Timestamp | None:
@@ -795,6 +831,62 @@ def _frames_from_documents(
     score_scale: int | Mapping[str, int] | None,
     strict: bool,
 ) -> InterviewData:
+    _check_scale_argument(score_scale)
+    if world is not None:
+        parts = _world_parts(world)
+        postings = parts["postings"] if postings is None else postings
+        questions = parts["questions"] if questions is None else questions
+        candidates = parts["candidates"] if candidates is None else candidates
+        interview_data = parts["interview_data"] if interview_data is None else interview_data
+
+    records = _candidate_parts(
+        (i, None, c) for i, c in enumerate(_iter_docs(candidates, "candidates"))
+    )
+
+    # interview data: one document per interview (the last one given wins)
+    docs: dict[str, Any] = {}
+    anonymous = 0
+    if isinstance(interview_data, Mapping):
+        items: Iterable[tuple[Any, Any]] = interview_data.items()
+    else:
+        items = ((None, d) for d in _iter_docs(interview_data, "interview_data"))
+    for key, d in items:
+        iid = d.get("interview_id") if isinstance(d, Mapping) else None
+        if not isinstance(iid, str) or not iid:
+            iid = key if isinstance(key, str) else None
+        if iid is None:
+            anonymous += 1
+            iid = f"\0anonymous-{anonymous}"
+        docs[iid] = d
+
+    # parsed in the frames' order, so that assembling them needs no reordering
+    posting_of_record = _record_postings(records)
+
+    def order(k: str) -> tuple[str, str]:
+        d = docs[k]
+        posting = d.get("posting_id") if type(d) is dict else None
+        if not isinstance(posting, str):
+            posting = posting_of_record.get(k)
+        return (posting or "", k)
+
+    ordered = sorted(docs, key=order)
+    pieces = []
+    for start in range(0, len(ordered), _CHUNK):
+        # let each document go once parsed: keeps the peak memory low
+        chunk = ordered[start : start + _CHUNK]
+        pieces.append(_interview_parts((k, docs.pop(k)) for k in chunk))
+    return _assemble(
+        postings=postings,
+        questions=questions,
+        candidates=records,
+        interviews=FrameParts.concat("interviews", pieces),
+        errors=errors,
+        score_scale=score_scale,
+        strict=strict,
+    )
+
+
+def _check_scale_argument(score_scale: int | Mapping[str, int] | None) -> None:
     bad_scale = [
         v
         for v in (score_scale.values() if isinstance(score_scale, Mapping) else [score_scale])
@@ -807,13 +899,230 @@ def _frames_from_documents(
             cli_hint="pass --score-scale 5 (1–5 scores) or 10 (1–10 scores), or leave it out to "
             "detect it",
         )
-    if world is not None:
-        parts = _world_parts(world)
-        postings = parts["postings"] if postings is None else postings
-        questions = parts["questions"] if questions is None else questions
-        candidates = parts["candidates"] if candidates is None else candidates
-        interview_data = parts["interview_data"] if interview_data is None else interview_data
 
+
+# --------------------------------------------------------------------------- parse products
+#: ``FrameParts.docs.stage`` of an interview without results yet (unfinished): not an error.
+_STAGE_NONE = "none"
+
+
+def _unpack_stored(blob: bytes) -> Any:
+    """A packed document from the store; _Damaged when it no longer decodes."""
+    try:
+        return unpack_document(blob)
+    except (ValueError, TypeError, zlib.error) as exc:
+        raise _Damaged(exc) from None
+
+
+def _interview_parts(items: Iterable[tuple[str, Any]]) -> FrameParts:
+    """Parse interview-data documents ``(key, document)`` into :class:`FrameParts`.
+
+    ``key`` is the interview id (``"\\0anonymous-N"`` for a document without one); a document
+    is a dict, the packed bytes a Store keeps, or a :class:`_Prepared` copy with cached rows.
+    Each document's rows and its outcome depend on that document alone: a malformed one is
+    ``parse``, a stored copy that no longer decodes ``store``, one with values outside the
+    API's ranges (or unrepresentable) ``validate`` — its rows are left out —, an unfinished
+    interview ``none``.
+    """
+    keys: list[str] = []
+    ids: list[str | None] = []
+    postings: list[str | None] = []
+    stages: list[str | None] = []
+    messages: list[str | None] = []
+    counts: dict[str, list[int]] = {name: [] for name in PART_FRAMES["interviews"]}
+    i_rows: list[tuple[Any, ...]] = []
+    s_rows: list[tuple[Any, ...]] = []
+    t_rows: list[tuple[Any, ...]] = []
+    h_rows: list[tuple[Any, ...]] = []
+    for key, d in items:
+        posting = stage = message = rows = None
+        try:
+            if type(d) is _Prepared:
+                rows = d.load()
+            else:
+                if isinstance(d, bytes):
+                    d = _unpack_stored(d)
+                if isinstance(d, Mapping) and isinstance(d.get("posting_id"), str):
+                    posting = d["posting_id"]
+                rows = _parse_interview(d)
+        except _Damaged as exc:
+            stage, message = STAGE_STORE, str(exc)
+        except _Malformed as exc:
+            stage, message = STAGE_PARSE, str(exc)
+        keys.append(key)
+        if rows is None:
+            ids.append(None if key.startswith("\0") else key)
+            postings.append(posting)
+            stages.append(stage or _STAGE_NONE)
+            messages.append(message)
+            for c in counts.values():
+                c.append(0)
+            continue
+        interview = rows["interview"]
+        ids.append(interview[0])
+        postings.append(interview[1])
+        stages.append(None)
+        messages.append(None)
+        i_rows.append((*interview, None))  # interviewed_at: the candidate record's, joined later
+        s_rows.extend(rows["scores"])
+        t_rows.extend(rows["transcript"])
+        h_rows.extend(rows["highlights"])
+        counts["interviews"].append(1)
+        counts["scores"].append(len(rows["scores"]))
+        counts["transcript"].append(len(rows["transcript"]))
+        counts["highlights"].append(len(rows["highlights"]))
+    problems = _Problems()
+    frames: dict[str, pd.DataFrame] = {}
+    # the order in which a document's problems are named: scores, transcript, highlights, then
+    # the interview's own fields
+    for name, rows_of in (("scores", s_rows), ("transcript", t_rows), ("highlights", h_rows)):
+        frames[name] = _frame(name, _columns(rows_of, SCHEMAS[name]), problems)
+        rows_of.clear()
+    frames["interviews"] = _frame("interviews", _columns(i_rows, SCHEMAS["interviews"]), problems)
+    docs = {"key": keys, "interview_id": ids, "posting_id": postings, "stage": stages}
+    docs.update({"error": messages, **{f"n_{n}": c for n, c in counts.items()}})
+    parts = FrameParts.build("interviews", docs, frames)
+    if problems.items:
+        texts: dict[Any, list[str]] = {}
+        for _frame_name, iid, text in problems.items:
+            texts.setdefault(iid, []).append(text)
+        _leave_out(parts, texts, "interview data")
+    return parts
+
+
+def _candidate_parts(records: Iterable[tuple[int, str | None, Any]]) -> FrameParts:
+    """Parse candidate records ``(order, key, record)`` into :class:`FrameParts`.
+
+    ``order`` is the record's position in the listing; ``key`` its id in the store (None
+    otherwise); a record is a dict or the packed bytes a Store keeps. Of several parsed records
+    of one interview the last one counts (earlier ones leave no trace, as in a dict). A record
+    that does not parse is ``candidate``, a stored one that no longer decodes ``store``, one
+    with values outside the API's ranges ``validate``.
+    """
+    failed: list[tuple[int, str, str | None, str, str]] = []
+    parsed: dict[str, tuple[int, tuple[Any, ...]]] = {}
+    for order, key, c in records:
+        if isinstance(c, bytes):
+            try:
+                c = unpack_document(c)
+            except (ValueError, TypeError, zlib.error) as exc:
+                message = f"the stored candidate record is damaged ({type(exc).__name__}: {exc})"
+                failed.append((order, str(key), key, STAGE_STORE, message))
+                continue
+        try:
+            row = _parse_candidate(c)
+        except _Malformed as exc:
+            iid = c.get("interview_id") if isinstance(c, Mapping) else None
+            iid = iid if isinstance(iid, str) else None
+            failed.append((order, iid or "", iid, STAGE_CANDIDATE, str(exc)))
+            continue
+        parsed.pop(row[0], None)
+        parsed[row[0]] = (order, row)
+    problems = _Problems()
+    frame = _frame(
+        "candidates", _columns([row for _, row in parsed.values()], SCHEMAS["candidates"]), problems
+    )
+    n = len(failed)
+    parts = FrameParts.build(
+        "candidates",
+        {
+            "key": [f[1] for f in failed] + list(parsed),
+            "interview_id": [f[2] for f in failed] + list(parsed),
+            "posting_id": [None] * n + [row[1] for _, row in parsed.values()],
+            "stage": [f[3] for f in failed] + [None] * len(parsed),
+            "error": [f[4] for f in failed] + [None] * len(parsed),
+            "n_candidates": [0] * n + [1] * len(parsed),
+            "order": [f[0] for f in failed] + [order for order, _ in parsed.values()],
+        },
+        {"candidates": frame},
+    )
+    if problems.items:
+        texts: dict[Any, list[str]] = {}
+        for _frame_name, iid, text in problems.items:
+            texts.setdefault(iid, []).append(text)
+        _leave_out(parts, texts, "candidate record")
+    return parts
+
+
+def _leave_out(parts: FrameParts, texts: Mapping[Any, list[str]], document: str) -> None:
+    """Mark the usable documents of ``parts`` named in ``texts`` (interview id -> problems)
+    ``validate`` with one message each, and drop their rows (in place)."""
+    docs = parts.docs
+    usable = docs["stage"].isna().to_numpy()
+    named = docs["interview_id"].isin(list(texts)).to_numpy() & usable
+    if not named.any():
+        return
+    keep = np.flatnonzero(usable & ~named)
+    for name in list(parts.frames):
+        parts.frames[name] = take_rows(parts.frames[name], parts.row_counts(name), keep)
+    where = np.flatnonzero(named)
+    stage = docs["stage"].to_numpy(dtype=object, na_value=None)
+    error = docs["error"].to_numpy(dtype=object, na_value=None)
+    for i in where:
+        iid = docs["interview_id"].iat[i]
+        stage[i] = STAGE_VALIDATE
+        error[i] = _validation_message(document, iid, texts[iid])
+    docs["stage"] = pd.array(stage, dtype="str")
+    docs["error"] = pd.array(error, dtype="str")
+    for name in PART_FRAMES[parts.kind]:
+        col = docs[f"n_{name}"].to_numpy(copy=True)
+        col[where] = 0
+        docs[f"n_{name}"] = col
+
+
+def _validation_message(document: str, key: Any, texts: list[str]) -> str:
+    """The ``errors`` message of a document with values outside the API's ranges."""
+    unique = list(dict.fromkeys(texts))
+    shown = "; ".join(unique[:5]) + (f"; and {len(unique) - 5} more" if len(unique) > 5 else "")
+    if document == "interview data":
+        return f"interview data: {shown}; the document is left out"
+    if document == "candidate record":
+        return f"candidate record: {shown}; the record and its interview are left out"
+    if document == "question":
+        return f"question {key[1]} of posting {key[0]}: {shown}; the question is left out"
+    return f"posting {key}: {shown}; only its id is kept"
+
+
+def _record_postings(records: FrameParts) -> dict[str, str]:
+    """``interview id -> posting id`` of the candidate records that count (the last parsed)."""
+    docs = records.docs
+    parsed = docs[docs["stage"].isna() | (docs["stage"] == STAGE_VALIDATE)]
+    parsed = parsed.sort_values("order", kind="stable")
+    return dict(zip(parsed["key"].tolist(), parsed["posting_id"].tolist(), strict=True))
+
+
+def _is(column: pd.Series, value: str | None) -> np.ndarray:
+    """Where a text column equals ``value`` (None: where it is missing), as a bool array."""
+    if value is None:
+        return column.isna().to_numpy()
+    return (column == value).to_numpy(dtype=bool, na_value=False)
+
+
+def _na(value: Any) -> Any:
+    """None for a missing value of a frame (NaN/NA), the value otherwise."""
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+# --------------------------------------------------------------------------- assembling frames
+def _assemble(
+    *,
+    postings: Any,
+    questions: Any,
+    candidates: FrameParts,
+    interviews: FrameParts,
+    errors: Iterable[Mapping[str, Any]] | None,
+    score_scale: int | Mapping[str, int] | None,
+    strict: bool,
+) -> InterviewData:
+    """InterviewData from the parse products of the documents (the rebuild and the
+    materialised frames both end here, so both give the same frames and the same errors).
+
+    ``errors`` lists, in order: the failures given (``errors``), postings and questions that
+    do not parse, candidate records that do not parse (listing order), interview documents
+    that do not parse or decode (frame order), then documents with values outside the API's
+    ranges — questions first, then candidate records and interview data by posting and
+    interview id —, then postings with such values.
+    """
     err_rows: list[tuple[Any, ...]] = []
     for e in errors or ():
         err_rows.append(
@@ -845,119 +1154,79 @@ def _frames_from_documents(
             continue
         q_rows[(row[0], row[1])] = row
 
-    # candidates
-    c_rows: dict[str, tuple[Any, ...]] = {}
-    for c in _iter_docs(candidates, "candidates"):
-        try:
-            row = _parse_candidate(c)
-        except _Malformed as exc:
-            iid = c.get("interview_id") if isinstance(c, Mapping) else None
-            fail(iid, STAGE_CANDIDATE, str(exc))
-            continue
-        c_rows[row[0]] = row
+    # candidate records: failures in listing order; of several records of one interview the
+    # last parsed one counts
+    cd = candidates.docs
+    c_order = cd["order"].to_numpy()
+    bad = np.flatnonzero(_is(cd["stage"], STAGE_CANDIDATE))
+    for i in bad[np.argsort(c_order[bad], kind="stable")]:
+        fail(_na(cd["interview_id"].iat[i]), STAGE_CANDIDATE, cd["error"].iat[i])
+    parsed = np.flatnonzero(_is(cd["stage"], None) | _is(cd["stage"], STAGE_VALIDATE))
+    parsed = parsed[np.argsort(c_order[parsed], kind="stable")]
+    counted = parsed[~cd["key"].take(parsed).duplicated(keep="last").to_numpy()]
+    usable_c = counted[_is(cd["stage"].take(counted), None)]
+    invalid_c = counted[_is(cd["stage"].take(counted), STAGE_VALIDATE)]
+    in_order = usable_c[frame_order(cd["posting_id"].take(usable_c), cd["key"].take(usable_c))]
+    frames: dict[str, pd.DataFrame] = {}
+    frames["candidates"] = take_rows(
+        candidates.frames["candidates"], candidates.row_counts("candidates"), in_order
+    )
+    counted_keys = cd["key"].take(counted).reset_index(drop=True)
+    counted_posts = cd["posting_id"].take(counted).reset_index(drop=True)
 
-    # interview data
-    docs: dict[str, Any] = {}
-    anonymous = 0
-    if isinstance(interview_data, Mapping):
-        items: Iterable[tuple[Any, Any]] = interview_data.items()
-    else:
-        items = ((None, d) for d in _iter_docs(interview_data, "interview_data"))
-    for key, d in items:
-        iid = d.get("interview_id") if isinstance(d, Mapping) else None
-        if not isinstance(iid, str) or not iid:
-            iid = key if isinstance(key, str) else None
-        if iid is None:
-            anonymous += 1
-            iid = f"\0anonymous-{anonymous}"
-        docs[iid] = d
+    # interview data, in frame order: by the posting a document names (else its candidate
+    # record's), then interview id
+    idocs = interviews.docs
+    i_post = idocs["posting_id"]
+    if i_post.isna().any():
+        record = pd.Index(counted_keys).get_indexer(idocs["key"])
+        fallback = counted_posts.reindex(record).reset_index(drop=True).fillna("")
+        i_post = i_post.fillna(fallback)
+    i_keys = idocs["key"]
+    ranked = frame_order(i_post, i_keys)
+    i_stage = idocs["stage"]
+    failed = _is(i_stage, STAGE_PARSE) | _is(i_stage, STAGE_STORE)
+    for i in ranked[failed[ranked]]:
+        fail(_na(idocs["interview_id"].iat[i]), i_stage.iat[i], idocs["error"].iat[i])
+    # a candidate record with values outside the ranges leaves with its interview's rows
+    dropped = isin(i_keys, cd["key"].take(invalid_c))
+    usable_i = _is(i_stage, None) & ~dropped
+    in_order = ranked[usable_i[ranked]]
+    for name in PART_FRAMES["interviews"]:
+        frames[name] = take_rows(interviews.frames[name], interviews.row_counts(name), in_order)
+    frames["interviews"] = _with_interview_times(frames["interviews"], frames["candidates"])
 
-    def order(k: str, posting: str | None) -> tuple[str, str]:
-        return (posting or "", k)
-
-    i_rows: list[tuple[Any, ...]] = []
-    s_rows: list[tuple[Any, ...]] = []
-    t_rows: list[tuple[Any, ...]] = []
-    h_rows: list[tuple[Any, ...]] = []
-    parts: dict[str, list[pd.DataFrame]] = {n: [] for n in ("scores", "transcript", "highlights")}
+    # values outside the API's ranges: questions, then candidate records and interview data
     problems = _Problems()
-
-    def flush() -> None:
-        """Turn the rows gathered so far into frame parts (bounded memory for big pulls)."""
-        for name, rows in (("scores", s_rows), ("transcript", t_rows), ("highlights", h_rows)):
-            if rows or not parts[name]:
-                parts[name].append(_frame(name, _columns(rows, SCHEMAS[name]), problems))
-            rows.clear()
-
-    def posting_of(iid: str, d: Any) -> str | None:
-        if type(d) is dict and isinstance(d.get("posting_id"), str):
-            return d["posting_id"]
-        c = c_rows.get(iid)
-        return c[1] if c else None
-
-    for n_docs, iid in enumerate(sorted(docs, key=lambda k: order(k, posting_of(k, docs[k])))):
-        d = docs.pop(iid)  # let each document go once parsed: keeps the peak memory low
-        real_id = None if iid.startswith("\0") else iid
-        try:
-            if type(d) is _Prepared:
-                rows = d.load()
-            else:
-                if isinstance(d, bytes):
-                    try:
-                        d = unpack_document(d)
-                    except (ValueError, TypeError, zlib.error) as exc:
-                        raise _Damaged(exc) from None
-                rows = _parse_interview(d)
-        except _Damaged as exc:
-            fail(real_id, STAGE_STORE, str(exc))
-            continue
-        except _Malformed as exc:
-            fail(real_id, STAGE_PARSE, str(exc))
-            continue
-        if rows is None:
-            continue
-        cand = c_rows.get(iid)
-        interviewed = cand[8] if cand else None
-        i_rows.append((*rows["interview"], interviewed))
-        s_rows.extend(rows["scores"])
-        t_rows.extend(rows["transcript"])
-        h_rows.extend(rows["highlights"])
-        if n_docs % _CHUNK == _CHUNK - 1:
-            flush()
-    flush()
-
-    frames: dict[str, pd.DataFrame] = {
-        "questions": _frame(
-            "questions",
-            _columns(
-                sorted(
-                    q_rows.values(),
-                    key=lambda r: (r[0], r[2] if r[2] is not None else 1 << 30, r[1]),
-                ),
-                SCHEMAS["questions"],
+    frames["questions"] = _frame(
+        "questions",
+        _columns(
+            sorted(
+                q_rows.values(),
+                key=lambda r: (r[0], r[2] if r[2] is not None else 1 << 30, r[1]),
             ),
-            problems,
+            SCHEMAS["questions"],
         ),
-        "candidates": _frame(
-            "candidates",
-            _columns(
-                [c_rows[k] for k in sorted(c_rows, key=lambda k: (c_rows[k][1], k))],
-                SCHEMAS["candidates"],
-            ),
-            problems,
-        ),
-        "interviews": _frame("interviews", _columns(i_rows, SCHEMAS["interviews"]), problems),
-    }
-    for name, pieces in parts.items():
-        frames[name] = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
-        pieces.clear()
+        problems,
+    )
     _drop_violations(frames, problems, fail)
     problems.items.clear()
+    invalid = [
+        (_na(cd["posting_id"].iat[i]) or "", cd["key"].iat[i], 0, cd["error"].iat[i])
+        for i in invalid_c
+    ]
+    invalid += [
+        (_na(i_post.iat[i]) or "", idocs["interview_id"].iat[i], 1, idocs["error"].iat[i])
+        for i in np.flatnonzero(_is(i_stage, STAGE_VALIDATE))
+    ]
+    for _post, iid, _kind, message in sorted(invalid, key=lambda v: v[:3]):
+        fail(iid, STAGE_VALIDATE, message)
 
     # score scale, per posting (postings may differ: the guides use 1–5, the spec 1–10),
     # from the scored items that passed validation
-    seen = set(p_rows) | {k[0] for k in q_rows} | {r[1] for r in c_rows.values()}
-    seen |= {r[1] for r in i_rows if r[1] is not None}
+    seen = set(p_rows) | {k[0] for k in q_rows} | set(counted_posts.dropna().unique())
+    with_rows = _is(i_stage, None) | _is(i_stage, STAGE_VALIDATE)
+    seen |= set(idocs["posting_id"][with_rows].dropna().unique())
     top = _top_scores(frames["scores"])
     scales: dict[str, int | None] = {}
     for pid in seen:
@@ -989,6 +1258,17 @@ def _frames_from_documents(
     return InterviewData(**frames, score_scale=scale)
 
 
+def _with_interview_times(interviews: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
+    """``interviews.interviewed_at`` from each interview's candidate record (NaT without one)."""
+    if interviews.empty:
+        return interviews
+    where = pd.Index(candidates["interview_id"]).get_indexer(interviews["interview_id"])
+    times = candidates["interviewed_at"].array.take(where, allow_fill=True)
+    out = interviews.copy(deep=False)
+    out["interviewed_at"] = pd.Series(times, index=out.index)
+    return out
+
+
 def _top_scores(scores: pd.DataFrame) -> dict[str, float]:
     """The highest score of a scored item per posting (for the scale), vectorised."""
     if scores.empty:
@@ -1009,7 +1289,6 @@ _DOCUMENT_OF = {
     "transcript": "interview data",
     "highlights": "interview data",
 }
-_PER_INTERVIEW = ("interviews", "scores", "transcript", "highlights")
 
 
 def _drop_violations(
@@ -1017,51 +1296,23 @@ def _drop_violations(
     problems: _Problems,
     fail: Callable[[Any, str, str], None],
 ) -> None:
-    """Report each document with problems once (stage ``validate``) and leave it out.
-
-    An interview-data document's rows leave ``interviews``, ``scores``, ``transcript`` and
-    ``highlights`` (its candidate stays); a candidate record leaves with every row of its
-    interview (the record joins the interview to everything else); a question leaves
-    ``questions``; a posting keeps only its id and scale.
-    """
+    """Report each question or posting with problems once (stage ``validate``) and leave it
+    out: a question leaves ``questions``; a posting keeps only its id and scale. (Interview
+    documents and candidate records are checked one by one when parsed: see
+    :func:`_interview_parts`.)"""
     if not problems.items:
         return
     by_doc: dict[tuple[str, Any], list[str]] = {}
     for frame, key, text in problems.items:
         by_doc.setdefault((_DOCUMENT_OF[frame], key), []).append(text)
-    interviews: set[str] = set()
-    candidates: set[str] = set()
     questions: set[tuple[str, str]] = set()
     postings: set[str] = set()
     for (doc, key), texts in by_doc.items():
-        unique = list(dict.fromkeys(texts))
-        shown = "; ".join(unique[:5]) + (f"; and {len(unique) - 5} more" if len(unique) > 5 else "")
-        if doc == "interview data":
-            interviews.add(key)
-            fail(key, STAGE_VALIDATE, f"interview data: {shown}; the document is left out")
-        elif doc == "candidate record":
-            candidates.add(key)
-            fail(
-                key,
-                STAGE_VALIDATE,
-                f"candidate record: {shown}; the record and its interview are left out",
-            )
-        elif doc == "question":
+        fail(None, STAGE_VALIDATE, _validation_message(doc, key, texts))
+        if doc == "question":
             questions.add(key)
-            fail(None, STAGE_VALIDATE, f"question {key[1]} of posting {key[0]}: {shown}; the "
-                 "question is left out")  # fmt: skip
         else:
             postings.add(key)
-            fail(None, STAGE_VALIDATE, f"posting {key}: {shown}; only its id is kept")
-    gone = interviews | candidates
-    if gone:
-        for name in _PER_INTERVIEW:
-            frame = frames.get(name)
-            if frame is not None and len(frame):
-                frames[name] = frame[~frame["interview_id"].isin(gone)].reset_index(drop=True)
-    if candidates:
-        c = frames["candidates"]
-        frames["candidates"] = c[~c["interview_id"].isin(candidates)].reset_index(drop=True)
     if questions:
         q = frames["questions"]
         keys = pd.MultiIndex.from_frame(q[["posting_id", "question_id"]].astype(object))
@@ -1895,6 +2146,7 @@ def frames_from_store(
     *,
     score_scale: int | Mapping[str, int] | None = None,
     strict: bool = False,
+    materialised: bool = True,
 ) -> InterviewData:
     """Build InterviewData for ``posting_ids`` from the store alone (no network).
 
@@ -1911,20 +2163,50 @@ def frames_from_store(
     A stored document that no longer decodes is listed in ``errors`` (stage ``store``) and
     marked in the store for refetch: the next pull fetches it again.
 
+    Parameters
+    ----------
+    store, posting_ids
+        The store and the postings to load.
+    score_scale, strict
+        See :func:`frames_from_documents`.
+    materialised
+        True (default): read the frames' parse products the store keeps materialised for
+        documents unchanged since they were made, and parse (and materialise) only the others
+        (:mod:`milo_analytics.materialised`). False: parse every stored document again and
+        leave the materialisation alone — the reference the materialised frames are tested
+        and benchmarked against; both give the same frames, errors and warnings.
+
     Raises
     ------
     DataError
         A posting was never pulled into this store.
     """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of acyclic objects are made while parsing (see frames_from_documents)
+    try:
+        return _frames_from_store(store, posting_ids, score_scale, strict, materialised)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _frames_from_store(
+    store: Store,
+    posting_ids: Iterable[str],
+    score_scale: int | Mapping[str, int] | None,
+    strict: bool,
+    materialised: bool,
+) -> InterviewData:
+    _check_scale_argument(score_scale)
     postings: list[Any] = []
     questions: list[Any] = []
     errors: list[dict[str, Any]] = []
-    docs: dict[str, Any] = {}
-    ids_of: dict[str, set[str]] = {}
-    made: list[dict[str, Any]] = []  # candidate records made from documents (unfinished pulls)
     unfinished: list[UnfinishedSync] = []
-    damaged: list[tuple[str, str]] = []  # listing documents that no longer decode
     damaged_listing: list[dict[str, Any]] = []
+    records: list[FrameParts] = []
+    made: list[tuple[str, bytes]] = []  # documents without a listed record (unfinished pulls)
+    documents: dict[str, FrameParts] = {}
+    listed = 0
     for pid in posting_ids:
         if not store.has_posting(pid):
             known = store.posting_ids()
@@ -1938,6 +2220,7 @@ def frames_from_store(
         sync = store.unfinished_sync(pid)
         if sync is not None:
             unfinished.append(sync)
+        damaged: list[tuple[str, str]] = []  # listing documents that no longer decode
         doc = store.posting(pid, damaged=damaged)
         if doc is not None:
             postings.append(doc)
@@ -1946,47 +2229,105 @@ def frames_from_store(
             damaged_listing.append({"interview_id": None, "stage": STAGE_STORE,
                                     "error": f"posting {pid}, {key}: {message}; the next pull "
                                     "replaces it"})  # fmt: skip
-        damaged.clear()
-        ids = ids_of[pid] = set(store.candidate_ids(pid))
-        for iid, blob, rows, version in store.iter_interview_blobs(pid):
-            if iid not in ids:
-                if sync is None:
-                    continue  # no longer listed: the candidate was removed
-                record = _candidate_from_document(blob)
-                if record is not None:
-                    made.append(record)
-                ids.add(iid)
-            # still packed: decoded one at a time while the frames build
-            docs[iid] = _Prepared(blob, rows) if rows and version == ROWS_VERSION else blob
-        errors.extend(e for e in store.errors(pid) if e["interview_id"] in ids or sync)
-    # candidate records are decoded lazily too (100,000 decoded records take ~1 GB)
-    candidates = itertools.chain(
-        (c for pid in ids_of for c in store.iter_candidates(pid, damaged=damaged)), made
-    )
-    data = frames_from_documents(
+        listing = store.candidate_ids(pid)
+        position = pd.Index(listing)
+        if materialised:
+            cands = _materialised_parts(store, pid, "candidates")
+            docs = _materialised_parts(store, pid, "interviews")
+        else:
+            cands = _candidate_parts(
+                (0, iid, blob) for iid, blob in store.iter_candidate_blobs(pid)
+            )
+            docs = FrameParts.concat("interviews", list(_parsed_documents(store, pid)))
+        # the records in listing order, postings one after the other
+        cands.docs["order"] = listed + position.get_indexer(cands.docs["key"])
+        records.append(cands)
+        listed += len(listing)
+        if sync is None:  # documents of interviews no longer listed are left out
+            keep = isin(docs.docs["key"], listing)
+            docs = docs.take(np.flatnonzero(keep))
+        else:
+            made.extend(store.unlisted_interview_blobs(pid))
+        documents[pid] = docs
+        in_listing = set(listing)
+        errors.extend(e for e in store.errors(pid) if e["interview_id"] in in_listing or sync)
+    if made:  # records made from the documents come after every listed one
+        records.append(
+            _candidate_parts(
+                (listed + i, None, record)
+                for i, (_iid, blob) in enumerate(made)
+                if (record := _candidate_from_document(blob)) is not None
+            )
+        )
+    candidates = FrameParts.concat("candidates", records)
+    # candidate records that no longer decode: reported last; the next pull lists them again
+    stage = candidates.docs["stage"].to_numpy(dtype=object, na_value=None)
+    damaged_records = np.flatnonzero(stage == STAGE_STORE)
+    damaged_records = damaged_records[
+        np.argsort(candidates.docs["order"].to_numpy()[damaged_records], kind="stable")
+    ]
+    extra = pd.DataFrame(
+        {
+            "interview_id": candidates.docs["key"].take(damaged_records).to_numpy(),
+            "stage": STAGE_STORE,
+            "error": [f"{m}; the next pull lists it again"
+                      for m in candidates.docs["error"].take(damaged_records)],
+        }
+    )  # fmt: skip
+    candidates = candidates.take(np.flatnonzero(stage != STAGE_STORE))
+    data = _assemble(
         postings=postings,
         questions=questions,
         candidates=candidates,
-        interview_data=docs,  # packed bytes, decoded one at a time
+        # in frame order: postings sorted (each posting's documents are sorted already)
+        interviews=FrameParts.concat("interviews", [documents[p] for p in sorted(documents)]),
         errors=errors + damaged_listing,
         score_scale=score_scale,
         strict=strict,
     )
     already = {e["interview_id"] for e in errors if e.get("stage") == STAGE_STORE}
     _mark_damaged_documents(store, data, already)
-    if damaged:  # candidate records that no longer decode: the next pull lists them again
-        extra = pd.DataFrame(
-            {
-                "interview_id": [k for k, _ in damaged],
-                "stage": STAGE_STORE,
-                "error": [f"{m}; the next pull lists it again" for _, m in damaged],
-            }
-        )
+    if len(extra):
         data.errors = coerce_frame("errors", pd.concat([data.errors, extra], ignore_index=True))
     data.unfinished_syncs = unfinished
     for sync in unfinished:
         warnings.warn(sync.warning(), stacklevel=warning_stacklevel())
     return data
+
+
+def _stored_interview(row: tuple[Any, ...]) -> Any:
+    """A stored ``(interview_id, doc, rows, rows_version)`` as the parser takes it: with its
+    cached rows when they are of this version, else the packed document."""
+    _iid, blob, rows, version = row
+    return _Prepared(blob, rows) if rows and version == ROWS_VERSION else blob
+
+
+def _parsed_documents(store: Store, posting_id: str) -> Iterator[FrameParts]:
+    """The posting's interview documents parsed again, in chunks (the rebuild path)."""
+    chunk: list[tuple[str, Any]] = []
+    for row in store.iter_interview_blobs(posting_id):
+        chunk.append((row[0], _stored_interview(row)))
+        if len(chunk) == _CHUNK:
+            yield _interview_parts(chunk)
+            chunk = []
+    yield _interview_parts(chunk)
+
+
+def _materialised_parts(store: Store, posting_id: str, kind: str) -> FrameParts:
+    """The posting's parse products of ``kind``, read from the materialisation where current
+    and parsed (then materialised) where not."""
+    from . import materialised
+
+    if kind == "interviews":
+        return materialised.posting_parts(
+            store,
+            posting_id,
+            kind,
+            lambda rows: _interview_parts((row[0], _stored_interview(row)) for row in rows),
+        )
+    return materialised.posting_parts(
+        store, posting_id, kind, lambda rows: _candidate_parts((0, iid, b) for iid, b in rows)
+    )
 
 
 def _candidate_from_document(blob: bytes) -> dict[str, Any] | None:

@@ -37,8 +37,8 @@ A store records its schema version in ``meta.schema_version`` and is marked as o
 ``PRAGMA application_id`` (:data:`APPLICATION_ID`). Opening a store of an older version
 migrates it in one transaction, step by step (``_MIGRATIONS[v]`` turns version ``v - 1`` into
 ``v``); a store of a newer version is refused untouched (an older milo_analytics cannot know
-what the newer one wrote). To change the layout (e.g. the materialised tidy frames of issue 15,
-or the ``events`` table a webhook receiver will feed, issue 16): write ``_migrate_to_N(conn)``
+what the newer one wrote). To change the layout (e.g. the ``events`` table a webhook receiver
+will feed, issue 16): write ``_migrate_to_N(conn)``
 that only adds (new tables, new nullable columns; ``CREATE TABLE IF NOT EXISTS``), put it in
 ``_MIGRATIONS``, add the same definitions to ``_DDL`` (what a new store is created with) and bump
 :data:`SCHEMA_VERSION`. Caches derived from documents carry their own format number (like
@@ -51,6 +51,35 @@ Versions: 1 — documents, listings, sync state, cached frame rows. 2 — ``post
 delivery acknowledged, with its processing state), ``listener_runs`` (when a receiver was up),
 ``check_snapshots`` (what ``milo-analytics check`` found, for ``--since``), and
 ``interviews.via`` (which path brought each document: ``listing`` or ``webhook``).
+4 — the materialised frames (below): tables ``frame_segments``, ``frame_parts``,
+``frame_members``, ``frame_changes``, their triggers, and indexes that answer "which documents
+does this posting hold" and "which fetches failed" without reading the documents.
+
+Materialised frames
+-------------------
+Loading frames by parsing every stored document takes 20–23 s and 1.4 GB for 100,000
+interviews. The store therefore also keeps each document's *parse products* — its frame rows
+as columns and what became of it (usable, unfinished, or its ``errors`` stage and message) —
+and a load reads those, parsing only documents that changed since
+(:mod:`milo_analytics.materialised` decides what to read, parse and save; this module holds
+the SQL). They are kept in this SQLite file, as Arrow IPC blobs in segments of up to 5,000
+documents of a posting, rather than as Parquet or Arrow files beside it, because the file
+already gives what files would need extra machinery for:
+
+* crash safety: a segment, its blobs and the membership of its documents commit in one
+  transaction; a kill -9 mid-update leaves the old materialisation or the new one (files
+  would need write-fsync-rename and a manifest kept in step with the database);
+* privacy: the ``0600`` file and its ``-wal``/``-shm``, like the documents themselves;
+* consistency with the documents, which stay the source of truth: triggers on ``interviews``
+  and ``candidates`` (:func:`_frame_triggers`) drop a document's membership in the same
+  transaction that changes it, whatever code writes it, and bump the posting's change
+  counter, so a load that parsed a document while a pull replaced it saves nothing.
+
+Columns *as SQLite rows* were the other option: reading 2.5 million rows back through the
+``sqlite3`` module costs seconds by itself, while a blob of Arrow columns decodes at memory
+speed. Segments make updates incremental: changed documents go to a new small segment, the
+older rows of those documents are skipped, and a compaction rewrites a posting's segments
+when too many are dead or interleaved.
 
 Examples
 --------
@@ -68,6 +97,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 import secrets
 import shlex
 import sqlite3
@@ -98,6 +128,7 @@ except ImportError:  # pragma: no cover
 __all__ = [
     "APPLICATION_ID",
     "SCHEMA_VERSION",
+    "FrameSegment",
     "Store",
     "SyncState",
     "UnfinishedSync",
@@ -107,7 +138,7 @@ __all__ = [
 ]
 
 #: The store layout this version writes (see "Schema versions and migrations" above).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: ``PRAGMA application_id`` of a milo_analytics store ("MILO" in ASCII).
 APPLICATION_ID = 0x4D494C4F
 #: How to use another store, in Python's words and the command line's (error hints).
@@ -202,16 +233,126 @@ CREATE TABLE IF NOT EXISTS check_snapshots (
 """
 _DDL += _DDL_V3
 
+
+def _bump(posting: str) -> str:
+    """SQL bumping the change counter of ``posting`` (an SQL expression; NULL: nothing).
+
+    Plain INSERTs that cannot conflict: a statement in a trigger takes the conflict policy of
+    the statement that fired it, so under a pull's INSERT OR REPLACE an INSERT OR IGNORE here
+    would replace the row, resetting the counter."""
+    return (
+        f"INSERT INTO frame_changes (posting_id, changes) SELECT {posting}, 0 WHERE {posting} "
+        f"IS NOT NULL AND NOT EXISTS (SELECT 1 FROM frame_changes f WHERE f.posting_id = "
+        f"{posting});\n    UPDATE frame_changes SET changes = changes + 1 "
+        f"WHERE posting_id = {posting};"
+    )
+
+
+def _frame_triggers(table: str, columns: Sequence[str]) -> str:
+    """Triggers keeping the materialised frames consistent with the documents of ``table``
+    (schema 4): every write that changes a document — by any code, in the same transaction —
+    drops the document's materialised products (the next load parses it again) and bumps its
+    posting's change counter (a load that parsed an older copy meanwhile then saves nothing).
+    ``columns`` are those the products are made from, besides the ids."""
+    same = " ".join(f"AND o.{c} IS NEW.{c}" for c in columns)
+    changed = " ".join(f"OR OLD.{c} IS NOT NEW.{c}" for c in columns)
+    stored = f"(SELECT o.posting_id FROM {table} o WHERE o.interview_id = NEW.interview_id)"
+    drop = f"DELETE FROM frame_members WHERE kind = '{table}' AND interview_id"
+    return f"""
+CREATE TRIGGER IF NOT EXISTS frames_{table}_inserted BEFORE INSERT ON {table}
+WHEN NOT EXISTS (SELECT 1 FROM {table} o WHERE o.interview_id = NEW.interview_id
+    AND o.posting_id IS NEW.posting_id {same})
+BEGIN
+    {drop} = NEW.interview_id;
+    {_bump(stored)}
+    {_bump("NEW.posting_id")}
+END;
+CREATE TRIGGER IF NOT EXISTS frames_{table}_updated AFTER UPDATE ON {table}
+WHEN OLD.interview_id IS NOT NEW.interview_id OR OLD.posting_id IS NOT NEW.posting_id {changed}
+BEGIN
+    {drop} IN (OLD.interview_id, NEW.interview_id);
+    {_bump("OLD.posting_id")}
+    {_bump("NEW.posting_id")}
+END;
+CREATE TRIGGER IF NOT EXISTS frames_{table}_deleted AFTER DELETE ON {table} BEGIN
+    {drop} = OLD.interview_id;
+    {_bump("OLD.posting_id")}
+END;
+"""
+
+
+#: The materialised frames (schema 4; see "Materialised frames" above): segments of parse
+#: products (Arrow IPC, one blob per frame), which segment holds each document's current
+#: products, and a change counter per posting.
+_FRAMES_DDL = (
+    """
+CREATE TABLE IF NOT EXISTS frame_segments (
+    segment INTEGER PRIMARY KEY AUTOINCREMENT,
+    posting_id TEXT NOT NULL,
+    kind TEXT NOT NULL,           -- 'interviews' (interview-data documents) or 'candidates'
+    documents INTEGER NOT NULL,   -- documents whose parse products it holds
+    rows INTEGER NOT NULL,        -- frame rows it holds
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS frame_segments_posting ON frame_segments (posting_id, kind, segment);
+CREATE TABLE IF NOT EXISTS frame_parts (
+    segment INTEGER NOT NULL,
+    part TEXT NOT NULL,           -- 'docs' or a frame name
+    data BLOB NOT NULL,           -- Arrow IPC stream (zstd-compressed buffers)
+    PRIMARY KEY (segment, part)
+);
+CREATE TABLE IF NOT EXISTS frame_members (
+    kind TEXT NOT NULL,
+    interview_id TEXT NOT NULL,
+    posting_id TEXT NOT NULL,
+    segment INTEGER NOT NULL,     -- the segment holding the document's current products
+    PRIMARY KEY (kind, interview_id)
+);
+CREATE INDEX IF NOT EXISTS frame_members_segment ON frame_members (posting_id, kind, segment);
+-- which documents a posting holds, and its failed fetches, without reading the documents
+CREATE INDEX IF NOT EXISTS frame_interview_sources ON interviews (posting_id, interview_id)
+    WHERE doc IS NOT NULL;
+CREATE INDEX IF NOT EXISTS frame_candidate_sources
+    ON candidates (posting_id, position, interview_id);
+CREATE INDEX IF NOT EXISTS interviews_errors ON interviews (posting_id, interview_id)
+    WHERE state = 'error';
+CREATE TABLE IF NOT EXISTS frame_changes (
+    posting_id TEXT NOT NULL PRIMARY KEY,
+    changes INTEGER NOT NULL      -- bumped by every change of a document of the posting
+);
+CREATE TRIGGER IF NOT EXISTS frames_posting_deleted AFTER DELETE ON postings BEGIN
+    DELETE FROM frame_parts WHERE segment IN
+        (SELECT segment FROM frame_segments WHERE posting_id = OLD.posting_id);
+    DELETE FROM frame_segments WHERE posting_id = OLD.posting_id;
+    DELETE FROM frame_members WHERE posting_id = OLD.posting_id;
+END;
+"""
+    + _frame_triggers("interviews", ("doc", "rows", "rows_version"))
+    + _frame_triggers("candidates", ("doc",))
+)
+_DDL += _FRAMES_DDL
+_FRAME_TRIGGER_NAMES = tuple(re.findall(r"CREATE TRIGGER IF NOT EXISTS (\w+)", _FRAMES_DDL))
+
 #: Tables of a milo_analytics store (any version so far): a file with other tables is not ours.
 _OUR_TABLES = frozenset(
-    {"meta", "postings", "questions", "candidates", "interviews", "events", "listener_runs",
-     "check_snapshots"}
-)  # fmt: skip
+    {"meta", "postings", "questions", "candidates", "interviews"}
+    | {"events", "listener_runs", "check_snapshots"}
+    | {"frame_segments", "frame_parts", "frame_members", "frame_changes"}
+)
 
 
 def _statements(ddl: str) -> list[str]:
+    """The SQL statements of ``ddl`` (comments dropped; a trigger's body stays whole)."""
     lines = [line.split("--", 1)[0] for line in ddl.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    out: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip())
+            pending = ""
+    return out
 
 
 def _add_columns(conn: sqlite3.Connection, table: str, columns: Sequence[tuple[str, str]]) -> None:
@@ -235,8 +376,19 @@ def _migrate_to_3(conn: sqlite3.Connection) -> None:
     _add_columns(conn, "interviews", [("via", "TEXT")])
 
 
+def _migrate_to_4(conn: sqlite3.Connection) -> None:
+    """3 → 4: the materialised frames (issue 15): their tables, and the triggers that keep
+    them consistent with the documents. Nothing is materialised yet: the first load does it."""
+    for statement in _statements(_FRAMES_DDL):
+        conn.execute(statement)
+
+
 #: ``version -> step`` turning a store of ``version - 1`` into ``version``.
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _migrate_to_2, 3: _migrate_to_3}
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    2: _migrate_to_2,
+    3: _migrate_to_3,
+    4: _migrate_to_4,
+}
 
 
 def default_store_path() -> Path:
@@ -931,10 +1083,17 @@ class Store:
         posting_id: str,
         docs: Iterable[Mapping[str, Any]],
     ) -> None:
-        """Replace a posting's rows of ``table`` (questions or candidates) with ``docs``."""
+        """Replace a posting's rows of ``table`` (questions or candidates) with ``docs``.
+
+        Rows no longer listed are deleted and the others written over, rather than deleting
+        everything first: an unchanged record then stays unchanged for the triggers that keep
+        the materialised frames (only changed records are parsed again)."""
         rows = [(posting_id, str(d.get(id_field)), i, _pack(d)) for i, d in enumerate(docs)]
+        listed = {r[1] for r in rows}
         with self.transaction() as c:
-            c.execute(f"DELETE FROM {table} WHERE posting_id=?", (posting_id,))
+            stored = c.execute(f"SELECT {id_column} FROM {table} WHERE posting_id=?", (posting_id,))
+            gone = [(posting_id, k) for (k,) in stored.fetchall() if k not in listed]
+            c.executemany(f"DELETE FROM {table} WHERE posting_id=? AND {id_column}=?", gone)
             c.executemany(
                 f"INSERT OR REPLACE INTO {table} (posting_id, {id_column}, position, doc) "
                 "VALUES (?, ?, ?, ?)",
@@ -1143,6 +1302,32 @@ class Store:
             row = rows[i]
             rows[i] = None  # type: ignore[call-overload]
             yield row
+
+    def iter_candidate_blobs(self, posting_id: str) -> Iterator[tuple[str, bytes]]:
+        """``(interview_id, packed record)`` of the posting's listing, in listing order (the
+        records still packed: a damaged one is the reader's to report)."""
+        rows = self._query(
+            "SELECT interview_id, doc FROM candidates WHERE posting_id=? ORDER BY position",
+            (posting_id,),
+        )
+        for i in range(len(rows)):
+            row = rows[i]
+            rows[i] = None  # type: ignore[call-overload]
+            yield row
+
+    def unlisted_interview_blobs(self, posting_id: str) -> list[tuple[str, bytes]]:
+        """``(interview_id, packed document)`` of the posting's good copies whose interview is
+        not in its stored listing (a pull stopped before listing them), sorted by id."""
+        return [
+            (r[0], r[1])
+            for r in self._query(
+                "SELECT i.interview_id, i.doc FROM interviews i WHERE i.posting_id=? AND "
+                "i.doc IS NOT NULL AND NOT EXISTS (SELECT 1 FROM candidates c WHERE "
+                "c.interview_id = i.interview_id AND c.posting_id = i.posting_id) "
+                "ORDER BY i.interview_id",
+                (posting_id,),
+            )
+        ]
 
     def sync_states(self, posting_id: str) -> dict[str, SyncState]:
         """``interview_id -> SyncState`` for every interview of the posting the store tracks."""
@@ -1498,3 +1683,227 @@ class Store:
                     self._decode(blob, str(sid), "check snapshot", None),
                 )
         return None
+
+    # ------------------------------------------------------------------ materialised frames
+    # SQL only: what the blobs hold and when to use them is milo_analytics.materialised's.
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the store (a read transaction): writes committed
+        meanwhile by other connections are not seen.
+
+        Examples
+        --------
+        >>> with Store(":memory:") as s, s.snapshot():
+        ...     s.frame_changes("P1")
+        0
+        """
+        with self._lock:
+            self._ensure_open()
+            try:
+                self._conn.execute("BEGIN")
+            except sqlite3.DatabaseError as exc:
+                raise self._problem(exc) from exc
+            try:
+                yield
+            finally:
+                with suppress(sqlite3.Error):
+                    self._conn.execute("COMMIT")
+
+    def frame_format(self) -> str | None:
+        """The format of the materialised frames held (``meta.frames_format``), or None."""
+        rows = self._query("SELECT value FROM meta WHERE key='frames_format'")
+        return rows[0][0] if rows else None
+
+    def frame_changes(self, posting_id: str) -> int:
+        """The posting's change counter: bumped by every change of one of its documents."""
+        rows = self._query("SELECT changes FROM frame_changes WHERE posting_id=?", (posting_id,))
+        return int(rows[0][0]) if rows else 0
+
+    def frame_segments(self, posting_id: str, kind: str) -> list[tuple[int, int, int]]:
+        """``(segment, documents, live)`` of the posting's segments of ``kind``, oldest first;
+        ``live``: the documents whose current products it holds."""
+        rows = self._query(
+            "SELECT s.segment, s.documents, (SELECT COUNT(*) FROM frame_members m "
+            "WHERE m.posting_id = s.posting_id AND m.kind = s.kind AND m.segment = s.segment) "
+            "FROM frame_segments s WHERE s.posting_id=? AND s.kind=? ORDER BY s.segment",
+            (posting_id, kind),
+        )
+        return [(int(a), int(b), int(c)) for a, b, c in rows]
+
+    def frame_segment_parts(self, segment: int) -> dict[str, bytes]:
+        """``part -> blob`` of one segment."""
+        rows = self._query("SELECT part, data FROM frame_parts WHERE segment=?", (segment,))
+        return {part: data for part, data in rows}
+
+    def frame_segment_members(self, posting_id: str, kind: str, segment: int) -> list[str]:
+        """The documents whose current products ``segment`` holds."""
+        rows = self._query(
+            "SELECT interview_id FROM frame_members WHERE posting_id=? AND kind=? AND segment=?",
+            (posting_id, kind, segment),
+        )
+        return [r[0] for r in rows]
+
+    def frame_missing(self, posting_id: str, kind: str, *, everything: bool = False) -> list[str]:
+        """Ids of the posting's documents of ``kind`` (``"interviews"``: interview data held,
+        ``"candidates"``: listed records) without current materialised products — none made
+        yet, or the document changed since — or, with ``everything``, all of them; sorted."""
+        source = (  # covering indexes: no document is read
+            "interviews i INDEXED BY frame_interview_sources "
+            "WHERE i.posting_id=? AND i.doc IS NOT NULL"
+            if kind == "interviews"
+            else "candidates i INDEXED BY frame_candidate_sources WHERE i.posting_id=?"
+        )
+        if not everything:
+            # the triggers keep memberships a subset of the current documents: as many of each
+            # means none is missing (two counts on covering indexes, no per-document probe)
+            held = self._query(f"SELECT COUNT(*) FROM {source}", (posting_id,))[0][0]
+            if held == self.frame_member_count(posting_id, kind):
+                return []
+        current = (
+            ""
+            if everything
+            else " AND NOT EXISTS (SELECT 1 FROM frame_members m WHERE m.kind=? "
+            "AND m.interview_id = i.interview_id AND m.posting_id = i.posting_id)"
+        )
+        rows = self._query(
+            f"SELECT i.interview_id FROM {source}{current} ORDER BY i.interview_id",
+            (posting_id,) if everything else (posting_id, kind),
+        )
+        return [r[0] for r in rows]
+
+    def frame_member_count(self, posting_id: str, kind: str) -> int:
+        """Documents of the posting with current materialised products of ``kind``."""
+        return int(
+            self._query(
+                "SELECT COUNT(*) FROM frame_members WHERE posting_id=? AND kind=?",
+                (posting_id, kind),
+            )[0][0]
+        )
+
+    def frame_triggers_present(self) -> bool:
+        """Whether the triggers that keep the materialised frames consistent are all there
+        (without them, materialised products could outlive their documents)."""
+        marks = ",".join("?" * len(_FRAME_TRIGGER_NAMES))
+        rows = self._query(
+            f"SELECT COUNT(*) FROM sqlite_master WHERE type='trigger' AND name IN ({marks})",
+            _FRAME_TRIGGER_NAMES,
+        )
+        return int(rows[0][0]) == len(_FRAME_TRIGGER_NAMES)
+
+    def frame_sources(
+        self, posting_id: str, kind: str, ids: Sequence[str]
+    ) -> list[tuple[Any, ...]]:
+        """What the products of documents ``ids`` are made from, in that order (documents
+        gone meanwhile are left out): ``(interview_id, doc, rows, rows_version)`` for
+        ``"interviews"``, ``(interview_id, doc)`` for ``"candidates"``."""
+        columns = "interview_id, doc, rows, rows_version" if kind == "interviews" else (
+            "interview_id, doc")  # fmt: skip
+        table = "interviews" if kind == "interviews" else "candidates"
+        found: dict[str, tuple[Any, ...]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self._query(  # "+posting_id": look up by id, never scan the posting
+                f"SELECT {columns} FROM {table} WHERE +posting_id=? AND doc IS NOT NULL "
+                f"AND interview_id IN ({marks})",
+                (posting_id, *chunk),
+            ):
+                found[row[0]] = row
+        return [found[i] for i in ids if i in found]
+
+    def save_frame_segments(
+        self,
+        posting_id: str,
+        kind: str,
+        segments: Sequence[FrameSegment],
+        *,
+        frames_format: str,
+        changes: int,
+        replace: bool = False,
+    ) -> bool:
+        """Save materialised products of the posting's documents of ``kind``, atomically.
+
+        Nothing is saved (False) when a document of the posting changed since its change
+        counter read ``changes`` (the products may be of an older copy). Products of another
+        ``frames_format`` are dropped first (every posting's). Each document a segment names
+        now has its current products there; with ``replace`` the posting's other segments of
+        ``kind`` are dropped with their documents' membership (compaction). Segments no
+        document refers to any more are dropped.
+        """
+        with self.transaction() as c:
+            row = c.execute("SELECT value FROM meta WHERE key='frames_format'").fetchone()
+            if row is None or row[0] != frames_format:
+                for table in ("frame_parts", "frame_segments", "frame_members"):
+                    c.execute(f"DELETE FROM {table}")
+                c.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('frames_format', ?)",
+                    (frames_format,),
+                )
+            row = c.execute(
+                "SELECT changes FROM frame_changes WHERE posting_id=?", (posting_id,)
+            ).fetchone()
+            if (int(row[0]) if row else 0) != changes:
+                return False
+            old = [
+                r[0]
+                for r in c.execute(
+                    "SELECT segment FROM frame_segments WHERE posting_id=? AND kind=?",
+                    (posting_id, kind),
+                )
+            ]
+            now = time.time()
+            for seg in segments:
+                cur = c.execute(
+                    "INSERT INTO frame_segments (posting_id, kind, documents, rows, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (posting_id, kind, seg.documents, seg.rows, now),
+                )
+                sid = cur.lastrowid
+                c.executemany(
+                    "INSERT INTO frame_parts (segment, part, data) VALUES (?, ?, ?)",
+                    [(sid, part, data) for part, data in seg.parts.items()],
+                )
+                c.executemany(
+                    "INSERT OR REPLACE INTO frame_members (kind, interview_id, posting_id, "
+                    "segment) VALUES (?, ?, ?, ?)",
+                    [(kind, i, posting_id, sid) for i in seg.members],
+                )
+            if replace and old:
+                marks = ",".join("?" * len(old))
+                c.execute(
+                    f"DELETE FROM frame_members WHERE posting_id=? AND kind=? "
+                    f"AND segment IN ({marks})",
+                    (posting_id, kind, *old),
+                )
+            dead = [
+                r[0]
+                for r in c.execute(
+                    "SELECT s.segment FROM frame_segments s WHERE s.posting_id=? AND s.kind=? "
+                    "AND NOT EXISTS (SELECT 1 FROM frame_members m WHERE m.posting_id = "
+                    "s.posting_id AND m.kind = s.kind AND m.segment = s.segment)",
+                    (posting_id, kind),
+                )
+            ]
+            c.executemany("DELETE FROM frame_parts WHERE segment=?", [(d,) for d in dead])
+            c.executemany("DELETE FROM frame_segments WHERE segment=?", [(d,) for d in dead])
+        return True
+
+
+@dataclass(frozen=True)
+class FrameSegment:
+    """One segment of materialised frames to save (see :meth:`Store.save_frame_segments`).
+
+    Attributes
+    ----------
+    parts : dict of str to bytes
+        ``part -> blob`` (``docs`` and the frames).
+    documents, rows : int
+        Documents it holds the products of; frame rows it holds.
+    members : list of str
+        The interview ids of the documents whose current products it holds.
+    """
+
+    parts: Mapping[str, bytes]
+    documents: int
+    rows: int
+    members: Sequence[str]
