@@ -1516,6 +1516,7 @@ def report_command(
     outcomes_encoding: OutcomesEncodingOption = None,
     demographics_encoding: DemographicsEncodingOption = None,
     on_mixed: OnMixedOption = OnMixed.error,
+    min_known_share: MinKnownShareOption = 0.5,
     store: StoreOption = None,
     offline: OfflineOption = False,
     documents: DocumentsOption = None,
@@ -1552,6 +1553,7 @@ def report_command(
         suggestion=sugg,
         redact_pii=not no_redact,
         title=title,
+        min_known_share=min_known_share,
     )
     path = report.save_html(output)
     typer.echo(_counts(data))

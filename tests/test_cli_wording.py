@@ -234,6 +234,16 @@ def test_a_report_sections_problem_is_printed_in_cli_words(tmp_path, demo_data):
     assert "have a known race/ethnicity (0%" in note
     assert note.endswith("(--race-column), or pass --min-known-share 0 to audit anyway")
     assert not python_syntax(note), note
+    # ... and the flag it names exists on `report`: with it the posting is audited
+    code, out, err = cli(
+        "report", retail, "--documents", str(DEMO), "--demographics", str(path),
+        "--min-known-share", "0", "-o", str(tmp_path / "r0.html"),
+    )  # fmt: skip
+    assert code == 0 and err == "", err
+    assert not [line for line in out.splitlines() if line.startswith("note: ")], out
+    page = (tmp_path / "r0.html").read_text(encoding="utf-8")
+    assert 'id="four-fifths"' in page and "Bias audit: posting" not in page
+    assert "Bias audit: posting" in (tmp_path / "r.html").read_text(encoding="utf-8")
     data = demo_data.filter(posting_id=[retail])
     report = build_report(data, demographics=read_demographics(path, data=data))
     (problem,) = report.problems

@@ -60,6 +60,7 @@ def build_report(
     title: str | None = None,
     generated_at: str | _dt.datetime | None = None,
     strict: bool = False,
+    min_known_share: float = 0.5,
 ) -> Report:
     """Run the analyses on ``data`` and assemble a :class:`Report`.
 
@@ -85,6 +86,9 @@ def build_report(
     strict
         Re-raise unexpected exceptions from the analyses instead of showing them in the page
         (errors a user can cause, :class:`~milo_analytics.errors.MiloError`, are always shown).
+    min_known_share
+        Passed to :func:`~milo_analytics.analysis.bias_audit`: the share of assessed people
+        with a known sex (race/ethnicity) below which a posting is not audited (default 0.5).
 
     Returns
     -------
@@ -107,6 +111,7 @@ def build_report(
         suggestion=suggestion,
         redact_pii=redact_pii,
         strict=strict,
+        min_known_share=min_known_share,
     )
     ctx.facts = header_facts(ctx)
     body = [s for s in (build(ctx) for build in SECTIONS) if s is not None]

@@ -58,6 +58,7 @@ class Context:
         suggestion: Any,
         redact_pii: bool,
         strict: bool,
+        min_known_share: float = 0.5,
     ) -> None:
         if not isinstance(data, InterviewData):
             from ..errors import DataError
@@ -71,6 +72,7 @@ class Context:
         self.demographics = demographics
         self.suggestion = suggestion
         self.strict = strict
+        self.min_known_share = min_known_share
         self.redact = Redactor.for_data(
             data, enabled=redact_pii, extra_frames=[outcomes, demographics]
         )

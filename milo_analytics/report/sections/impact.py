@@ -36,7 +36,13 @@ def build(ctx: Context) -> Section | None:
         if hasattr(jr, "summary"):
             ctx.paragraph(sec, str(jr.summary()))
         ctx.table(sec, join_table(jr), title="How the demographics file joined", collapsed=True)
-    res = ctx.run(sec, "Bias audit", lambda: ctx.compute("bias_audit", ctx.data, ctx.demographics))
+    res = ctx.run(
+        sec,
+        "Bias audit",
+        lambda: ctx.compute(
+            "bias_audit", ctx.data, ctx.demographics, min_known_share=ctx.min_known_share
+        ),
+    )
     if res is None:
         return sec
     ctx.keep("audit", res)
