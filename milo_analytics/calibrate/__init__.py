@@ -10,9 +10,13 @@ weights, ``λ = 0`` the unconstrained (non-negative) maximum-likelihood fit.
 
 Integer weights (the questions API takes integers 1–10, and only ratios matter) come from a
 ratio-preserving search, see :func:`integer_weights`. Current, unit, suggested and
-suggested-integer weights are compared out of sample on the same folds, with paired bootstrap
-CIs over candidates; the recommendation is ``"change"`` only when the integer suggestion beats
-both current and unit weights beyond that noise.
+suggested-integer weights are compared on held-out candidates of the same repeated CV folds
+(each fold refits and runs the integer search on its training part); the differences carry
+Nadeau & Bengio's (2003) corrected resampled t intervals. The decision rule
+(:func:`~milo_analytics.calibrate.compare.decide`): ``"change"`` when the integer suggestion
+changes a weight and beats today's weights beyond that noise (lower interval bound of
+``suggested_integer - current`` above 0), whatever unit weights do; unit weights are the
+reference the explanation reports.
 
 Examples
 --------
@@ -37,6 +41,8 @@ from .compare import (
     _int_job,
     _weighted_auc,
     _weighted_r,
+    corrected_t_interval,
+    decide,
 )
 from .estimator import (
     WeightSuggester,

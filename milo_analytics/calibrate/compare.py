@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .estimator import _fit_glm, _prepare
 from .integer import integer_weights
@@ -91,9 +92,19 @@ def _compare(
     n_boot: int,
     rng: np.random.Generator,
     level: float,
+    folds: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Metric per method (mean over CV repeats of the pooled out-of-fold metric) with paired
-    bootstrap CIs over candidates. ``oof`` has shape (n_repeats, n_methods, n)."""
+    """Metric per method and paired differences between methods.
+
+    ``comparison``: the mean over CV repeats of the pooled out-of-fold metric with a bootstrap
+    CI over candidates (predictions held fixed: a description of these held-out predictions).
+    ``differences``: with ``folds`` (the ``R×K`` train/test splits behind ``oof``, repeat-major),
+    the mean of the per-fold differences with the corrected resampled t interval of Nadeau &
+    Bengio (2003): variance ``(1/J + n_test/n_train)·s²`` over the ``J = R·K`` folds, t with
+    ``J − 1`` degrees of freedom — every fold refits, so refitting noise is inside it, and the
+    correction accounts for the overlap of the training sets that makes the naive interval too
+    narrow. Without ``folds``, paired bootstrap CIs (the pre-issue-10 behaviour).
+    ``oof`` has shape (n_repeats, n_methods, n)."""
     n_rep, n_meth, n = oof.shape
     pos = y == 1
     if binary:
@@ -136,6 +147,14 @@ def _compare(
     ]
     rows = []
     idx = {m: i for i, m in enumerate(METHODS_COMPARED)}
+    if folds is not None:
+        per_fold = _fold_metrics(oof, y, binary, folds)  # (J, n_methods)
+        for a, b in pairs:
+            d, lo, hi = corrected_t_interval(
+                per_fold[:, idx[a]] - per_fold[:, idx[b]], _test_share(folds, len(y)), level
+            )
+            rows.append({"comparison": f"{a} - {b}", "difference": d, "ci_low": lo, "ci_high": hi})
+        return comp, pd.DataFrame(rows).set_index("comparison")
     for a, b in pairs:
         d = boots[:, idx[a]] - boots[:, idx[b]]
         rows.append(
@@ -147,3 +166,122 @@ def _compare(
             }
         )
     return comp, pd.DataFrame(rows).set_index("comparison")
+
+
+def _test_share(folds: list[tuple[np.ndarray, np.ndarray]], n: int) -> float:
+    """``n_test / n_train`` averaged over the folds (Nadeau & Bengio's correction term)."""
+    return float(np.mean([len(te) / max(len(tr), 1) for tr, te in folds]))
+
+
+def corrected_t_interval(
+    diffs: np.ndarray, test_train_ratio: float, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean and corrected resampled t interval of per-fold differences (Nadeau & Bengio 2003).
+
+    ``var = (1/J + n_test/n_train)·s²`` with ``s²`` the sample variance of the ``J`` per-fold
+    differences; the interval uses Student's t with ``J − 1`` degrees of freedom.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d, lo, hi = corrected_t_interval(np.array([0.01, 0.03, 0.02, 0.02]), 0.25)
+    >>> round(d, 3), round(lo, 4), round(hi, 4)
+    (0.02, 0.0016, 0.0384)
+    """
+    x = np.asarray(diffs, dtype=float)
+    x = x[np.isfinite(x)]
+    j = len(x)
+    if j == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if j == 1:
+        return mean, math.nan, math.nan
+    se = math.sqrt((1.0 / j + test_train_ratio) * float(x.var(ddof=1)))
+    half = float(stats.t.ppf(1 - (1 - level) / 2, j - 1)) * se
+    return mean, mean - half, mean + half
+
+
+def _fold_metrics(
+    oof: np.ndarray, y: np.ndarray, binary: bool, folds: list[tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    """The metric of every method on every test fold: shape (n_folds, n_methods)."""
+    n_rep, n_meth, _ = oof.shape
+    k = len(folds) // n_rep
+    out = np.full((len(folds), n_meth), np.nan)
+    for f, (_, te) in enumerate(folds):
+        r = f // k
+        yt = y[te]
+        ones = np.ones(len(te))
+        for m in range(n_meth):
+            pred = oof[r, m, te]
+            if binary:
+                u, inv = np.unique(pred, return_inverse=True)
+                out[f, m] = _weighted_auc(inv, len(u), yt == 1, ones)
+            else:
+                out[f, m] = _weighted_r(pred, yt, ones)
+    return out
+
+
+def decide(
+    differences: pd.DataFrame,
+    n_changes: int,
+    *,
+    metric: str = "auc",
+    level: float = 0.95,
+    how: str = "repeated cross-validation",
+) -> tuple[str, str]:
+    """The decision rule: should the posting move from today's weights to the integer ones?
+
+    ``"change"`` exactly when the integer suggestion changes at least one weight and beats
+    today's weights out of sample beyond the noise: the lower bound of the interval of
+    ``suggested_integer - current`` is above 0. Unit weights do not enter the rule; they stay in
+    the comparison as the reference (Dawes 1979) and the explanation says which of the three
+    (today's, unit, suggested integer) scored best and by how much.
+
+    Returns ``(recommendation, explanation)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame(
+    ...     {"difference": [0.024, 0.0], "ci_low": [0.012, -0.004], "ci_high": [0.036, 0.004]},
+    ...     index=["suggested_integer - current", "suggested_integer - unit"],
+    ... )
+    >>> decide(d, n_changes=3)[0]
+    'change'
+    """
+    d_cur = differences.loc["suggested_integer - current"]
+    d_unit = differences.loc["suggested_integer - unit"]
+    ci = f"{level:.0%} interval"
+
+    def span(row: pd.Series) -> str:
+        return (
+            f"{row['difference']:+.3f} {metric} ({ci} {row['ci_low']:+.3f} to "
+            f"{row['ci_high']:+.3f})"
+        )
+
+    # which of the three scored best (point estimates: integer − current, integer − unit)
+    score = {
+        "suggested integer": 0.0,
+        "today's": -d_cur["difference"],
+        "unit": -d_unit["difference"],
+    }
+    best = max(score, key=lambda k: score[k])
+    ranking = f"best of the three on held-out candidates: {best} weights"
+    unit_vs_int = (
+        f"; unit weights would be better still, by {-d_unit['difference']:.3f} {metric} "
+        f"({ci} of integer − unit {d_unit['ci_low']:+.3f} to {d_unit['ci_high']:+.3f})"
+        if d_unit["ci_high"] < 0
+        else f"; versus unit weights (the reference): {span(d_unit)}"
+    )
+    if n_changes == 0:
+        return "keep", f"the integer suggestion equals today's weights ({ranking})"
+    if d_cur["ci_low"] > 0:
+        return "change", (
+            f"the integer weights beat today's weights on held-out candidates by {span(d_cur)}, "
+            f"from {how}{unit_vs_int}; {ranking}"
+        )
+    return "keep", (
+        f"the integer weights do not beat today's weights beyond the noise on held-out "
+        f"candidates ({span(d_cur)}, from {how}){unit_vs_int}; {ranking}"
+    )

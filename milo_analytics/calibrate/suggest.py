@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, InsufficientDataError
-from .compare import _boot_job, _compare, _int_job
+from .compare import _boot_job, _compare, _int_job, decide
 from .estimator import WeightSuggester, _is_binary, _run_parallel, _single_blas
 from .fairness import _fairness
 from .integer import MIN_WEIGHT, integer_weights
@@ -197,10 +197,15 @@ def suggest_weights(
     scale 2 it would be 3, but every other weight would double and change with it — so such a
     question is always rewritten, to the integer its suggested ratio rounds to.
 
-    *Recommendation.* ``"change"`` only when the integer weights (what a push writes) beat both
-    today's and unit weights out of sample: the lower bound of the paired bootstrap CI of each
-    difference (same folds, same candidates) is above 0. Otherwise ``"keep"``, and always
-    ``"keep"`` when the integer weights equal today's.
+    *Recommendation* (:func:`~milo_analytics.calibrate.compare.decide`). ``"change"`` when the
+    integer weights (what a push writes) change at least one weight and beat today's weights on
+    held-out candidates beyond the noise: the lower bound of the interval of
+    ``suggested_integer - current`` is above 0. The interval is Nadeau & Bengio's (2003)
+    corrected resampled t over the ``cv_repeats × cv_folds`` folds, every fold refitting the
+    weights and the integer search on its training part. Unit weights stay in the comparison as
+    the reference; the explanation says which of the three did best and, when unit weights beat
+    the suggestion, that they would be better still. What this shows is "beat today's weights
+    on held-out candidates by X, 95% interval [a, b]" — not a proof.
 
     Examples
     --------
@@ -335,33 +340,14 @@ def suggest_weights(
             oof[r, m, te] = Xt @ w / (w.sum() or 1.0)
     with threadpool_limits(1):
         comparison, differences = _compare(
-            oof, y, binary, n_boot if n_boot > 0 else 200, rng, level
+            oof, y, binary, n_boot if n_boot > 0 else 200, rng, level, folds=folds
         )
     metric = "auc" if binary else "r"
 
-    # ---- recommendation
-    d_cur = differences.loc["suggested_integer - current"]
-    d_unit = differences.loc["suggested_integer - unit"]
+    # ---- recommendation (the decision rule: compare.decide)
     n_changes = int(np.sum(~np.isclose(w_int, current)))
-    if n_changes == 0:
-        recommendation = "keep"
-        why = "the integer suggestion equals today's weights"
-    elif d_cur["ci_low"] > 0 and d_unit["ci_low"] > 0:
-        recommendation = "change"
-        why = (
-            f"the integer weights beat current weights by {d_cur['difference']:+.3f} "
-            f"{metric} ({level:.0%} CI {d_cur['ci_low']:+.3f} to {d_cur['ci_high']:+.3f}) "
-            f"and unit weights by {d_unit['difference']:+.3f} (CI {d_unit['ci_low']:+.3f} "
-            f"to {d_unit['ci_high']:+.3f}) on held-out candidates"
-        )
-    else:
-        recommendation = "keep"
-        why = (
-            f"the integer weights do not beat both current and unit weights beyond the noise "
-            f"(vs current {d_cur['difference']:+.3f}, CI {d_cur['ci_low']:+.3f} to "
-            f"{d_cur['ci_high']:+.3f}; vs unit {d_unit['difference']:+.3f}, CI "
-            f"{d_unit['ci_low']:+.3f} to {d_unit['ci_high']:+.3f})"
-        )
+    how = f"{cv_repeats}×{cv_folds} repeated cross-validation, corrected resampled t"
+    recommendation, why = decide(differences, n_changes, metric=metric, level=level, how=how)
     notes.insert(0, f"Recommendation: {recommendation} — {why}.")
     if target == "hired":
         notes.append(HIRED_CAVEAT)
@@ -369,8 +355,11 @@ def suggest_weights(
     notes.append(
         f"Fit: {'logistic' if binary else 'linear'} regression shrunk toward today's weights "
         f"(L2 on the change, weights ≥ 0), λ={est.lambda_:.3g} by {cv_repeats}×{cv_folds}-fold "
-        f"stratified CV ({lambda_rule} rule); the comparison reuses those folds, so the "
-        "'suggested' rows carry the small optimism of choosing λ on them."
+        f"stratified CV ({lambda_rule} rule). The comparison reuses those folds: every fold "
+        "refits the weights and runs the integer search on its training part only, and the "
+        "intervals of the differences are Nadeau & Bengio's (2003) corrected resampled t over "
+        f"the {cv_repeats * cv_folds} folds. λ was chosen on the same folds (not nested), which "
+        "favours the 'suggested' rows slightly."
     )
     notes.append(
         f"Integer weights by {choice.rule}: {choice.changes} of {q} weights change; rounding "
