@@ -29,7 +29,7 @@ def test_suggestion_equal_to_unit_that_beats_today_means_change() -> None:
     # issue 10 item 1: the suggestion IS unit weights, so integer − unit is exactly 0
     rec, why = decide(diffs((0.024, 0.012, 0.036), (0.0, 0.0, 0.0)), n_changes=2)
     assert rec == "change"
-    assert "beat today's weights" in why and "+0.024 auc" in why and "+0.012 to +0.036" in why
+    assert "beat today's weights" in why and "+0.024 AUC" in why and "+0.012 to +0.036" in why
     assert "unit would be better" not in why and "better still" not in why
 
 
@@ -37,7 +37,7 @@ def test_suggestion_close_to_today_means_keep() -> None:
     rec, why = decide(diffs((0.002, -0.006, 0.010), (0.001, -0.007, 0.009)), n_changes=1)
     assert rec == "keep"
     assert "do not beat today's weights beyond the noise" in why
-    assert "+0.002 auc" in why and "-0.006 to +0.010" in why
+    assert "+0.002 AUC" in why and "-0.006 to +0.010" in why
 
 
 def test_all_three_tie_means_keep() -> None:
@@ -49,7 +49,7 @@ def test_all_three_tie_means_keep() -> None:
 def test_worse_than_unit_but_better_than_today_means_change_and_says_unit_is_better() -> None:
     rec, why = decide(diffs((0.015, 0.004, 0.026), (-0.012, -0.020, -0.004)), n_changes=2)
     assert rec == "change"
-    assert "unit weights would be better still, by 0.012 auc" in why
+    assert "unit weights would be better still, by 0.012 AUC" in why
     assert "best of the three on held-out candidates: unit weights" in why
 
 

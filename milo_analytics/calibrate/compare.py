@@ -253,6 +253,7 @@ def decide(
     d_cur = differences.loc["suggested_integer - current"]
     d_unit = differences.loc["suggested_integer - unit"]
     ci = f"{level:.0%} interval"
+    metric = {"auc": "AUC"}.get(metric, metric)
 
     def span(row: pd.Series) -> str:
         return (
