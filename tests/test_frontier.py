@@ -86,7 +86,7 @@ def test_brute_force_every_non_dominated_integer_point_is_found(seed, sel) -> No
     # brute force itself: no kept point is dominated by any of the 625
     Vk, Fk = brute.V[brute.frontier], brute.F[brute.frontier]
     for v, f in zip(Vk, Fk, strict=True):
-        assert not np.any((brute.V >= v) & (brute.F >= f) & ((brute.V > v) | (brute.F > f)))
+        assert not np.any((v <= brute.V) & (f <= brute.F) & ((v < brute.V) | (f < brute.F)))
 
 
 def test_local_search_comes_within_a_small_gap_of_the_brute_force_frontier() -> None:
@@ -159,7 +159,7 @@ def planted_frontier(plant_sandbox, tmp_path_factory):
     pid = plant_sandbox.world.truth["csr_posting_id"]
     with plant_sandbox.client() as client:
         data = load_posting(pid, client=client, store=tmp / "s.sqlite", progress=False)
-    pid, qids, outcomes, demo = _planted(data, gap=8.0)
+    pid, _qids, outcomes, demo = _planted(data, gap=8.0)
     # the planted difference is by sex; race is random, and its 14 intersection cells of
     # ~100–400 people add noise-driven lows that no weighting fixes (the null test uses them)
     return data, outcomes, demo, weight_frontier(data, outcomes, demo, groups=("sex",))
@@ -195,7 +195,7 @@ def test_planted_world_frontier_holds_a_fair_point_within_001_auc(planted_fronti
 def test_choose_min_ratio_returns_that_point_and_the_push_writes_exactly_its_changes(
     planted_frontier, plant_sandbox, sandbox_factory, tmp_path
 ) -> None:
-    data, _, _, fr = planted_frontier
+    _data, _, _, fr = planted_frontier
     s = fr.choose(min_impact_ratio=0.9)
     info = s.settings["frontier"]
     row = fr.table.set_index("point").loc[info["point"]]
@@ -303,3 +303,43 @@ def test_bad_inputs_say_what_to_do(planted_frontier) -> None:
     tiny["race_ethnicity"] = "Unknown"
     with pytest.raises(InsufficientDataError, match="cannot be judged"):
         weight_frontier(data, outcomes, tiny)
+
+
+def test_cli_frontier_chooses_writes_and_push_weights_reads_it(
+    planted_frontier, plant_sandbox, tmp_path, capsys, monkeypatch
+) -> None:
+    from milo_analytics.calibrate import WeightSuggestion
+    from milo_analytics.cli import main
+
+    _data, outcomes, demo, fr = planted_frontier
+    pid = fr.posting_id
+    monkeypatch.setenv("HEYMILO_API_KEY", plant_sandbox.api_key)
+    oc, dm = tmp_path / "outcomes.csv", tmp_path / "eeo.csv"
+    outcomes.to_csv(oc, index=False)
+    demo.drop(columns="race_ethnicity").to_csv(dm, index=False)
+    out = tmp_path / "suggestion.json"
+    args = [
+        "frontier", pid, "--outcomes", str(oc), "--outcomes-key", "interview_id",
+        "--demographics", str(dm), "--demographics-key", "interview_id", "--race-column",
+        "none", "--store", str(tmp_path / "s.sqlite"), "--base-url", plant_sandbox.base_url,
+        "--n-boot", "50",
+    ]  # fmt: skip
+    code = main([*args, "--min-impact-ratio", "0.9", "-o", str(out)])
+    captured = capsys.readouterr()
+    text = captured.out
+    assert code == 0, captured.err
+    assert "today" in text and "unit" in text and "chosen: Recommendation: change" in text
+    assert plant_sandbox.api_key not in text
+    s = WeightSuggestion.from_json(out)
+    assert s.settings["frontier"]["constraint"] == {"min_impact_ratio": 0.9}
+    code = main(["push-weights", str(out), "--base-url", plant_sandbox.base_url])
+    text = capsys.readouterr().out
+    assert code == 0 and "Dry run" in text and "-> update" in text
+    # an impossible constraint: exit 1, and the message names the best available point
+    code = main([*args, "--min-impact-ratio", "1.5"])
+    captured = capsys.readouterr()
+    assert code == 1 and "best available is point" in captured.out + captured.err
+    # -o without a choice is refused before anything is computed
+    code = main([*args, "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1 and "--min-impact-ratio" in captured.out + captured.err
