@@ -386,6 +386,9 @@ class WeightFrontier(Result):
             ).reset_index()
             fairness["change"] = fairness["ratio_suggested"] - fairness["ratio_current"]
             fairness.insert(0, "group", fairness["dimension"] + "=" + fairness["category"])
+            first = ["group", "n", "ratio_current", "ratio_suggested", "change",
+                     "flagged_current", "flagged_suggested"]  # fmt: skip
+            fairness = fairness[first + ["dimension", "category"]]
         recommendation = "change" if n_changes else "keep"
         info = {
             "point": label,
