@@ -388,7 +388,7 @@ class WeightFrontier(Result):
             fairness.insert(0, "group", fairness["dimension"] + "=" + fairness["category"])
             first = ["group", "n", "ratio_current", "ratio_suggested", "change",
                      "flagged_current", "flagged_suggested"]  # fmt: skip
-            fairness = fairness[first + ["dimension", "category"]]
+            fairness = fairness[[*first, "dimension", "category"]]
         recommendation = "change" if n_changes else "keep"
         info = {
             "point": label,
