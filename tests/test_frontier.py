@@ -343,3 +343,21 @@ def test_cli_frontier_chooses_writes_and_push_weights_reads_it(
     code = main([*args, "-o", str(out)])
     captured = capsys.readouterr()
     assert code == 1 and "--min-impact-ratio" in captured.out + captured.err
+
+
+def test_continuous_target_cut_and_top_k(planted_frontier) -> None:
+    data, outcomes, demo, _ = planted_frontier
+    qids = data.questions[~data.questions["not_scored"]].sort_values("rank")["question_id"]
+    X = data.score_matrix()[list(qids)].loc[outcomes["interview_id"]].to_numpy()
+    perf = X.sum(axis=1) + np.random.default_rng(0).normal(0, 3, len(X))
+    oc = outcomes.assign(performance=perf)
+    fr = weight_frontier(data, oc, demo, groups=("sex",), target="performance", n_boot=30)
+    assert fr.metric == "r"
+    unit = fr.table.set_index("point").loc["unit"]
+    assert unit["validity_in_sample"] == pytest.approx(np.corrcoef(X.sum(axis=1), perf)[0, 1])
+    for kw in ({"selection": 70.0}, {"selection": "top_k", "top_k": 300}):
+        fr = weight_frontier(
+            data, outcomes, demo, groups=("sex",), n_boot=30, suggestion=False, **kw
+        )
+        assert fr.table.iloc[0]["impact_ratio"] < 0.8  # the planted gap shows at any rule
+        assert fr.settings["selection"] == kw["selection"]
