@@ -214,7 +214,9 @@ class WeightFrontier(Result):
         (the audit's flag rule on some category), ``dominated`` (on the held-out axes, among
         all rows), ``validity_in_sample`` / ``impact_ratio_in_sample`` (all candidates, where
         the point was found), ``changes`` (weights that differ from today's) and
-        ``fold_agreement`` (share of outer folds whose rule picked exactly these weights).
+        ``fold_similarity`` (mean correlation, on the held-out candidates of each outer fold,
+        between the composite of the weights the fold's rule picked and this point's: near 1
+        when the held-out numbers describe weights like the ones shown).
     weights : DataFrame
         Index ``point``, one column per question id: the integer weights.
     questions : DataFrame
@@ -724,7 +726,8 @@ def weight_frontier(
             w = np.asarray(w, float)
             oof[r, te, j] = 100.0 * (X[te] @ w) / (w.sum() * score_max)
             if j < len(labels):
-                agree[j] += float(np.array_equal(_canonical(w), _canonical(front_W[j])))
+                a, b = X[te] @ w, X[te] @ front_W[j]
+                agree[j] += float(np.corrcoef(a, b)[0, 1]) if a.std() and b.std() else 1.0
     agree /= len(folds)
 
     wsum = np.full(m, 100.0 / score_max)
@@ -791,7 +794,7 @@ def weight_frontier(
                 "validity_in_sample": float(in_v[j]),
                 "impact_ratio_in_sample": float(in_f[j]) if np.isfinite(in_f[j]) else math.nan,
                 "changes": int(np.sum(~np.isclose(all_W[j], current))),
-                "fold_agreement": float(agree[j]) if j < len(labels) else math.nan,
+                "fold_similarity": float(agree[j]) if j < len(labels) else math.nan,
             }
         )
     table = pd.DataFrame(rows)
@@ -909,12 +912,6 @@ def weight_frontier(
         n=len(y),
         in_sample_points=len(reps),
     )
-
-
-def _canonical(w: np.ndarray) -> np.ndarray:
-    """Integer weights divided by their greatest common divisor (same ratios, same scores)."""
-    v = np.asarray(w).astype(np.int64)
-    return v // max(int(np.gcd.reduce(v)), 1)
 
 
 def _flag_rule() -> str:

@@ -185,6 +185,8 @@ def test_planted_world_frontier_holds_a_fair_point_within_001_auc(planted_fronti
     for col in ("validity", "impact_ratio"):
         assert (t[f"{col}_ci_low"] <= t[col] + 1e-12).all()
         assert (t[f"{col}_ci_high"] >= t[col] - 1e-12).all()
+    # the held-out numbers describe weights like the ones shown (the rule's picks per fold)
+    assert (fr.frontier["fold_similarity"] > 0.98).all()
     # the audit module's flag rule on every point: A flagged, the fair points not
     assert bool(best["flagged"]) and not fair["flagged"].any()
     assert set(fr.group_ratios["point"]) == set(t.index)
