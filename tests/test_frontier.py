@@ -363,3 +363,18 @@ def test_continuous_target_cut_and_top_k(planted_frontier) -> None:
         )
         assert fr.table.iloc[0]["impact_ratio"] < 0.8  # the planted gap shows at any rule
         assert fr.settings["selection"] == kw["selection"]
+
+
+def test_report_shows_the_frontier_beside_the_suggestion(planted_frontier) -> None:
+    from milo_analytics.calibrate import suggest_weights
+    from milo_analytics.report import build_report
+
+    data, outcomes, demo, _ = planted_frontier
+    s = suggest_weights(data, outcomes, n_boot=20, cv_repeats=1)
+    report = build_report(data, outcomes=outcomes, demographics=demo, suggestion=s, strict=True)
+    sec = next(x for x in report.sections if x.id == "frontier")
+    assert [b.kind for b in sec.blocks].count("figure") == 1 and sec.facts["trade_off"] is True
+    assert "8-fairness-aware-weights" in sec.method[0]
+    assert report.results["frontier"].posting_id == s.posting_id
+    without = build_report(data, outcomes=outcomes, suggestion=s, strict=True)
+    assert "frontier" not in [x.id for x in without.sections]
