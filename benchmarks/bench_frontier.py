@@ -24,9 +24,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_calibrate import synthetic
 
-from milo_analytics import _frontier_core as core
-from milo_analytics._frontier import _families, weight_frontier
+from milo_analytics.calibrate import frontier_search as core
 from milo_analytics.calibrate import suggest_weights
+from milo_analytics.calibrate.frontier import _families, weight_frontier
 
 
 def demographics(data, seed: int = 1) -> pd.DataFrame:

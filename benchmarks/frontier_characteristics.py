@@ -24,7 +24,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from milo_analytics._frontier import weight_frontier
+from milo_analytics.calibrate.frontier import weight_frontier
 from milo_analytics.errors import DataError
 from milo_analytics.frames import InterviewData
 

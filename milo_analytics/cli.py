@@ -1291,7 +1291,7 @@ def frontier_cmd(
     Example: `milo-analytics frontier 13D77095 --outcomes ats.csv --demographics eeo.csv
     --min-impact-ratio 0.9 -o suggestion.json`.
     """
-    from ._frontier import weight_frontier
+    from .calibrate.frontier import weight_frontier
     from .errors import DataError
 
     if min_impact_ratio is not None and max_validity_loss is not None:

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from milo_analytics import _frontier_core as core
-from milo_analytics._frontier import NO_TRADE_OFF, WeightFrontier, weight_frontier
 from milo_analytics.analysis.fairness import impact_ratios
+from milo_analytics.calibrate import frontier_search as core
+from milo_analytics.calibrate.frontier import NO_TRADE_OFF, WeightFrontier, weight_frontier
 from milo_analytics.errors import DataError, InsufficientDataError
 from milo_analytics.load import load_posting
 from milo_analytics.push import push_weights

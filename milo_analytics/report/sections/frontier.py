@@ -59,7 +59,7 @@ def build(ctx: Context) -> Section | None:
 
 
 def _frontier(ctx: Context, sg: Any, pid: str) -> Any:
-    from ..._frontier import weight_frontier
+    from ...calibrate.frontier import weight_frontier
 
     return weight_frontier(
         ctx.data, ctx.outcomes, ctx.demographics, posting_id=pid, suggestion=sg,

@@ -28,10 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _frontier_core as core
-from . import calibrate as _cal
-from .errors import DataError, InsufficientDataError
-from .results import Result, frame_to_html
+from ..errors import DataError, InsufficientDataError
+from ..results import Result, frame_to_html
+from . import estimator as _est
+from . import frontier_search as core
+from . import result as _res
+from . import suggest as _sug
 
 __all__ = ["WeightFrontier", "weight_frontier"]
 
@@ -48,12 +50,12 @@ _FIXED = ("today", "unit", "suggestion")
 def _families(
     demographics: Any, data: Any, key: str, ids: pd.Index, groups: tuple[str, ...]
 ) -> tuple[list[tuple[str, np.ndarray, list[str]]], dict[str, int], pd.DataFrame]:
-    from .outcomes import RACE_CATEGORIES, SEX_CATEGORIES, UNKNOWN
+    from ..outcomes import RACE_CATEGORIES, SEX_CATEGORIES, UNKNOWN
 
     if isinstance(demographics, pd.DataFrame) and "interview_id" in demographics.columns:
         demo = demographics
     else:
-        from .outcomes import read_demographics
+        from ..outcomes import read_demographics
 
         demo = read_demographics(demographics, key=key, data=data)
     groups = tuple(groups)
@@ -264,7 +266,7 @@ class WeightFrontier(Result):
         max_validity_loss: float | None = None,
         *,
         point: str | None = None,
-    ) -> _cal.WeightSuggestion:
+    ) -> _res.WeightSuggestion:
         """One frontier point as a :class:`WeightSuggestion` that ``push_weights`` accepts.
 
         Parameters
@@ -396,8 +398,8 @@ class WeightFrontier(Result):
             "point": label,
             "why": why,
             "constraint": constraint,
-            "validity": _cal._jsonable(row["validity"]),
-            "impact_ratio": _cal._jsonable(row["impact_ratio"]),
+            "validity": _res._jsonable(row["validity"]),
+            "impact_ratio": _res._jsonable(row["impact_ratio"]),
             "lowest_group": str(row["lowest_group"]),
             "selection": self.selection,
             "trade_off": self.trade_off,
@@ -411,11 +413,11 @@ class WeightFrontier(Result):
         if not self.trade_off:
             notes.append(NO_TRADE_OFF)
         if self.target == "hired":
-            notes.append(_cal.HIRED_CAVEAT)
-        notes.append(_cal.PAST_SCORES_NOTE)
+            notes.append(_res.HIRED_CAVEAT)
+        notes.append(_res.PAST_SCORES_NOTE)
         baseline = dict(self.baseline)
         baseline["created_at"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        return _cal.WeightSuggestion(
+        return _res.WeightSuggestion(
             table=table,
             title=f"Frontier point {label}",
             notes=notes,
@@ -434,7 +436,7 @@ class WeightFrontier(Result):
     # ------------------------------------------------------------------ display
     def plot(self) -> Any:
         """Validity vs lowest impact ratio (held out), points labelled (plotly Figure)."""
-        from .plots import weight_frontier_figure
+        from ..plots import weight_frontier_figure
 
         return weight_frontier_figure(self)
 
@@ -469,9 +471,9 @@ class WeightFrontier(Result):
         """Serialise to JSON (and write it to ``path``); see :meth:`from_json`."""
         obj: dict[str, Any] = {"format": FORMAT}
         for name in _FRAMES:
-            obj[name] = _cal._frame_to_obj(getattr(self, name))
+            obj[name] = _res._frame_to_obj(getattr(self, name))
         for name in _SCALARS:
-            obj[name] = _cal._jsonable(getattr(self, name))
+            obj[name] = _res._jsonable(getattr(self, name))
         text = json.dumps(obj, indent=indent, allow_nan=False, ensure_ascii=False)
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
@@ -497,7 +499,7 @@ class WeightFrontier(Result):
             )
         kw: dict[str, Any] = {}
         for name in _FRAMES:
-            kw[name] = _cal._frame_from_obj(obj.get(name))
+            kw[name] = _res._frame_from_obj(obj.get(name))
             if kw[name] is None:
                 kw[name] = pd.DataFrame()
         for name in _SCALARS:
@@ -590,7 +592,7 @@ def weight_frontier(
 
     if not isinstance(max_weight, int) or not 2 <= max_weight <= 10:
         raise DataError(f"max_weight={max_weight!r}: the API takes integer weights 1–10; use 2–10")
-    pid = _cal._pick_posting(data, posting_id)
+    pid = _sug._pick_posting(data, posting_id)
     notes: list[str] = []
     q_frame = data.questions
     q_frame = q_frame[(q_frame["posting_id"] == pid) & ~q_frame["not_scored"].astype(bool)]
@@ -605,8 +607,8 @@ def weight_frontier(
     current = q_frame["score_weight"].astype("float64").to_numpy()
     X_all = wide[qids]
     X_all = X_all[X_all.notna().all(axis=1)]
-    out_frame, join_report = _cal._outcome_frame(outcomes, data, key)
-    yser = _cal._target_vector(out_frame, target)
+    out_frame, join_report = _sug._outcome_frame(outcomes, data, key)
+    yser = _sug._target_vector(out_frame, target)
     yser = yser[~yser.index.duplicated(keep="first")].dropna()
     ids = X_all.index.intersection(yser.index)
     if len(ids) == 0:
@@ -616,7 +618,7 @@ def weight_frontier(
         )
     X = X_all.loc[ids].to_numpy(dtype=float)
     y = yser.loc[ids].to_numpy(dtype=float)
-    binary = _cal._is_binary(y, "auto")
+    binary = _est._is_binary(y, "auto")
     q = len(qids)
     events = int(min(y.sum(), len(y) - y.sum())) if binary else len(y)
     need = events_per_question * q
@@ -683,7 +685,7 @@ def weight_frontier(
     sugg_w = None
     if suggestion is None:
         try:
-            suggestion = _cal.suggest_weights(
+            suggestion = _sug.suggest_weights(
                 data, out_frame, target=target, posting_id=pid, key=key, n_boot=0,
                 cv_folds=cv_folds, cv_repeats=1, random_state=random_state, n_jobs=n_jobs,
                 events_per_question=events_per_question, min_n=min_n,
@@ -709,9 +711,9 @@ def weight_frontier(
     taus = shown["f"].to_numpy()
 
     # ---- outer folds: the rule "most valid point with training ratio ≥ tau", held out
-    folds = _cal._folds(y_fit, binary, cv_folds, cv_repeats, random_state)
+    folds = _est._folds(y_fit, binary, cv_folds, cv_repeats, random_state)
     jobs = [(X, y_fit, g, sel, tr, max_weight, extra, method) for tr, _ in folds]
-    fold_fronts = _cal._run_parallel(_fold_search, jobs, n_jobs)
+    fold_fronts = _est._run_parallel(_fold_search, jobs, n_jobs)
     fixed = {"today": current, "unit": np.ones(q)}
     if sugg_w is not None:
         fixed["suggestion"] = sugg_w
@@ -856,7 +858,7 @@ def weight_frontier(
     )
     notes.append(f"Flags use the audit's rule: {_flag_rule()}.")
     if target == "hired":
-        notes.append(_cal.HIRED_CAVEAT)
+        notes.append(_res.HIRED_CAVEAT)
     texts = q_frame["text"].astype("str").to_numpy() if "text" in q_frame else np.array([""] * q)
     questions = pd.DataFrame(
         {
@@ -874,7 +876,7 @@ def weight_frontier(
         "updated_at": {
             qid: (None if pd.isna(t) else pd.Timestamp(t).isoformat()) for qid, t in upd.items()
         },
-        "data_hash": _cal._data_hash(ids.to_numpy(), X, y, qids),
+        "data_hash": _sug._data_hash(ids.to_numpy(), X, y, qids),
         "score_scale": int(score_max),
         "n": len(y),
         "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -908,14 +910,14 @@ def weight_frontier(
             "key": key,
         },
         unknown=unknown,
-        join_report=_cal._jsonable(join_report),
+        join_report=_res._jsonable(join_report),
         n=len(y),
         in_sample_points=len(reps),
     )
 
 
 def _flag_rule() -> str:
-    from .analysis.fairness import FLAG_RULE
+    from ..analysis.fairness import FLAG_RULE
 
     return FLAG_RULE
 
@@ -939,7 +941,7 @@ def _audit_points(
     exclude_below: float,
 ) -> tuple[pd.DataFrame, dict[str, bool]]:
     """The audit module's impact_ratios (and flag rule) per point on held-out composites."""
-    from .analysis.fairness import impact_ratios
+    from ..analysis.fairness import impact_ratios
 
     dims: list[Any] = [d for d in ("sex", "race_ethnicity") if d in demo.columns]
     if len(dims) == 2:
