@@ -65,6 +65,9 @@ from .estimator import (
 from .fairness import (
     _fairness,
 )
+
+# the validity / adverse-impact frontier (imports estimator, result and suggest itself)
+from .frontier import WeightFrontier, weight_frontier
 from .integer import (
     MAX_WEIGHT,
     MIN_WEIGHT,
@@ -92,8 +95,10 @@ from .suggest import (
 
 __all__ = [
     "HIRED_CAVEAT",
+    "WeightFrontier",
     "WeightSuggester",
     "WeightSuggestion",
     "integer_weights",
     "suggest_weights",
+    "weight_frontier",
 ]
