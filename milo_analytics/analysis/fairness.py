@@ -107,12 +107,14 @@ from ._common import require_data
 
 __all__ = [
     "AUDIT_JSON_SCHEMA",
+    "BEFORE_AFTER_COLUMNS",
     "FLAG_RULE",
     "NOT_AUDITED",
     "BiasAudit",
     "ImpactRatios",
     "bias_audit",
     "holm",
+    "impact_before_after",
     "impact_ratios",
     "threshold_sweep",
     "two_proportion_test",
@@ -752,6 +754,200 @@ def threshold_sweep(
     out["is_reference"] = out["is_reference"].astype(bool)
     out["reason"] = out["reason"].astype("str")
     return out
+
+
+# ----------------------------------------------------------------------------- before / after
+
+#: Columns of :func:`impact_before_after`, in order.
+BEFORE_AFTER_COLUMNS = [
+    "measure", "dimension", "group", "n", "ratio_current", "ratio_suggested", "change",
+    "flagged_current", "flagged_suggested", "rate_current", "rate_suggested",
+    "p_adjusted_current", "p_adjusted_suggested", "below_current", "below_suggested",
+    "is_reference_current", "is_reference_suggested", "excluded", "reason",
+]  # fmt: skip
+
+
+def impact_before_after(
+    frame: pd.DataFrame,
+    *,
+    current: str,
+    suggested: str,
+    cut: float | None = None,
+    top_k: int | None = None,
+    dimensions: tuple[str, ...] | None = None,
+    exclude_below: float = 0.02,
+    exclude_base: Literal["all", "known"] = "all",
+    ties: Literal["strict", ">="] = "strict",
+    unknowns_in_median: bool = True,
+    test: Literal["auto", "fisher", "z"] = "auto",
+    alpha: float = 0.05,
+    min_n: int = 30,
+    adjust: Literal["holm", "none"] = "holm",
+    unknown_labels: tuple[str, ...] = (UNKNOWN,),
+) -> pd.DataFrame:
+    """Impact ratios of two scores of the same candidates side by side, each flagged by the
+    audit's rule — e.g. today's weights and suggested weights (METHODS §5).
+
+    For each score, exactly what :func:`bias_audit` does for one posting: the LL144 scoring
+    rate (share strictly above the median of the full sample) and, with ``cut`` or
+    ``top_k``, the selection rate; per sex, race/ethnicity and their intersection (the
+    rule's 14 cells); categories under ``exclude_below`` of the data listed but excluded;
+    the reference the highest rate among the others; and ``flag`` = :data:`FLAG_RULE`, with
+    Holm's adjustment over every row of that score (both measures, every dimension) — the
+    family of one posting's audit.
+
+    Parameters
+    ----------
+    frame
+        One row per assessed candidate: the ``current`` and ``suggested`` score columns and
+        ``sex`` and/or ``race_ethnicity`` (missing or ``"Unknown"`` = unknown; counted in
+        ``attrs["unknown"]``, in the 2 % base with ``exclude_base="all"``, never a category).
+    current, suggested
+        The two score columns (e.g. the 0–100 composite under each set of weights).
+    cut
+        Selection = score ≥ ``cut`` (the posting's operating cut), as a second measure.
+    top_k
+        Selection = the ``top_k`` highest scores under each set of weights (ties at the
+        k-th score all selected), as a second measure. At most one of ``cut`` / ``top_k``.
+    dimensions
+        Subset of ``("sex", "race_ethnicity", "intersection")``; default every one the frame
+        has columns for (the intersection when it has both).
+    exclude_below, exclude_base, ties, unknowns_in_median, test, alpha, min_n, adjust
+        As in :func:`bias_audit`.
+
+    Returns
+    -------
+    DataFrame
+        One row per measure × dimension × category (:data:`BEFORE_AFTER_COLUMNS`):
+        ``measure`` (``"scoring"`` or ``"selection"``), ``dimension``, ``group`` (the
+        category; ``"Hispanic or Latino · Female"`` for the intersection), ``n``,
+        ``ratio_current`` / ``ratio_suggested`` (NaN where excluded or undefined),
+        ``change`` (suggested − current), ``flagged_current`` / ``flagged_suggested`` (the
+        audit's flag rule), ``rate_*``, ``p_adjusted_*`` (Holm-adjusted p of the category
+        against everybody else), ``below_*`` (ratio < 0.8 exactly), ``is_reference_*``,
+        ``excluded``, ``reason``. ``attrs``: ``unknown`` (dimension -> count), ``n``,
+        ``median`` (measure's median per score), ``selection`` (the rule in words),
+        ``options``.
+
+    Raises
+    ------
+    DataError
+        Missing columns, no demographic column, both ``cut`` and ``top_k``, a bad option.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"sex": ["Male", "Female"] * 50,
+    ...                    "today": list(range(100)), "new": [v % 2 * 50 for v in range(100)]})
+    >>> t = impact_before_after(df, current="today", suggested="new")
+    >>> t[["group", "ratio_current", "ratio_suggested", "flagged_suggested"]].values.tolist()
+    [['Male', 1.0, 0.0, True], ['Female', 1.0, 1.0, False]]
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"impact_before_after needs a DataFrame, got {type(frame).__name__}")
+    if cut is not None and top_k is not None:
+        raise DataError("pass cut= or top_k=, not both (one selection rule per comparison)")
+    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
+        raise DataError(f"top_k={top_k!r} must be a positive whole number of candidates")
+    if adjust not in ("holm", "none"):
+        raise DataError(f"adjust={adjust!r}; use 'holm' or 'none'")
+    missing = [c for c in (current, suggested) if c not in frame.columns]
+    if missing:
+        raise DataError(f"score columns {missing} not in the frame; columns: {list(frame.columns)}")
+    have = [d for d in ("sex", "race_ethnicity") if d in frame.columns]
+    if not have:
+        raise DataError(
+            f"impact_before_after needs a 'sex' or 'race_ethnicity' column; found "
+            f"{list(frame.columns)}"
+        )
+    dims = [d for d in _DIMENSIONS if set(_DIMENSIONS[d]) <= set(have)]
+    if dimensions is not None:
+        bad = [d for d in dimensions if d not in dims]
+        if bad:
+            raise DataError(f"dimensions {bad} are not available; available: {dims}")
+        dims = [d for d in dims if d in dimensions]
+    opts = dict(exclude_below=exclude_below, exclude_base=exclude_base, ties=ties,
+                unknowns_in_median=unknowns_in_median, test=test, alpha=alpha, min_n=min_n,
+                unknown_labels=unknown_labels)  # fmt: skip
+    work = frame[have].copy()
+    tables: dict[str, pd.DataFrame] = {}
+    unknown: dict[str, int] = {}
+    medians: dict[str, float | None] = {}
+    selection = None
+    for name, col in (("current", current), ("suggested", suggested)):
+        s = pd.to_numeric(frame[col], errors="coerce").astype("float64").to_numpy()
+        work["_score"] = s
+        measures: list[tuple[str, dict[str, str]]] = [("scoring", {"score": "_score"})]
+        if cut is not None:
+            work["_sel"] = pd.array(np.where(np.isnan(s), None, s >= cut), dtype="boolean")
+            measures.append(("selection", {"selected": "_sel"}))
+            selection = f"selected = score ≥ {cut:g}"
+        elif top_k is not None:
+            ok = s[~np.isnan(s)]
+            kth = np.sort(ok)[::-1][min(top_k, len(ok)) - 1] if len(ok) else np.inf
+            work["_sel"] = pd.array(np.where(np.isnan(s), None, s >= kth), dtype="boolean")
+            measures.append(("selection", {"selected": "_sel"}))
+            selection = f"selected = the top {top_k:,} scores (ties at the {top_k:,}th included)"
+        parts = []
+        for measure, kw in measures:
+            for dim in dims:
+                cols = _DIMENSIONS[dim]
+                t = impact_ratios(work, by=cols, **kw, **opts)
+                unknown[dim] = int(t.attrs["unknown"])
+                if measure == "scoring":
+                    medians[name] = t.attrs["median"]
+                t.insert(0, "measure", measure)
+                t.insert(1, "dimension", dim)
+                t.insert(2, "group", [_category_label(r, cols) for _, r in t.iterrows()])
+                parts.append(t.drop(columns=cols))
+        pt = pd.concat(parts, ignore_index=True)
+        testable = pt["p_rest"].notna()
+        pt["p_adjusted"] = np.nan
+        if adjust == "holm":
+            pt.loc[testable, "p_adjusted"] = holm(pt.loc[testable, "p_rest"].to_numpy())
+        else:
+            pt.loc[testable, "p_adjusted"] = pt.loc[testable, "p_rest"]
+        pt["flag"] = _flag(pt, alpha=alpha, min_n=min_n)
+        tables[name] = pt
+    cur, sug = tables["current"], tables["suggested"]
+    out = pd.DataFrame(
+        {
+            "measure": cur["measure"].astype("str"),
+            "dimension": cur["dimension"].astype("str"),
+            "group": cur["group"].astype("str"),
+            "n": cur["n"].astype("int64"),
+            "ratio_current": cur["impact_ratio"].astype("float64"),
+            "ratio_suggested": sug["impact_ratio"].astype("float64").to_numpy(),
+        }
+    )
+    out["change"] = out["ratio_suggested"] - out["ratio_current"]
+    out["flagged_current"] = cur["flag"].astype(bool).to_numpy()
+    out["flagged_suggested"] = sug["flag"].astype(bool).to_numpy()
+    out["rate_current"] = cur["rate"].astype("float64").to_numpy()
+    out["rate_suggested"] = sug["rate"].astype("float64").to_numpy()
+    out["p_adjusted_current"] = cur["p_adjusted"].astype("float64").to_numpy()
+    out["p_adjusted_suggested"] = sug["p_adjusted"].astype("float64").to_numpy()
+    out["below_current"] = cur["below_four_fifths"].fillna(False).astype(bool).to_numpy()
+    out["below_suggested"] = sug["below_four_fifths"].fillna(False).astype(bool).to_numpy()
+    out["is_reference_current"] = cur["is_reference"].astype(bool).to_numpy()
+    out["is_reference_suggested"] = sug["is_reference"].astype(bool).to_numpy()
+    out["excluded"] = cur["excluded"].astype(bool).to_numpy()
+    out["reason"] = cur["reason"].astype("str").to_numpy()
+    out.attrs.update(
+        {
+            "unknown": unknown,
+            "n": len(frame),
+            "median": medians,
+            "selection": selection,
+            "options": {
+                **{k: v for k, v in opts.items() if k != "unknown_labels"},
+                "adjust": adjust,
+                "cut": cut,
+                "top_k": top_k,
+            },
+        }
+    )
+    return out[BEFORE_AFTER_COLUMNS]
 
 
 # ----------------------------------------------------------------------------- results
