@@ -154,9 +154,12 @@ def suggest_weights(
     target
         ``"hired"`` (binary) or a continuous column such as ``"performance"``.
     demographics
-        Optional; with it, impact ratios at the operating ``cut`` (0–100 composite; the median
-        split when ``None``) for current vs suggested weights, flagged below 0.8 or when a
-        group's ratio drops by more than ``fairness_drop``.
+        Optional; with it, ``.fairness`` holds impact ratios under today's and the suggested
+        weights (the LL144 scoring rate, and selection at the operating ``cut`` on the 0–100
+        composite when given) for sex, race/ethnicity and their intersection, each flagged
+        by the bias audit's rule (ratio < 0.8 AND Holm-significant AND n ≥ 30; categories
+        under 2 % excluded but listed; unknowns counted). ``fairness_drop`` is retired and
+        warns when changed.
     posting_id
         Required when ``data`` holds several postings.
     n_boot
