@@ -109,6 +109,7 @@ def csr_posting(demo_sandbox: Sandbox) -> str:
 # --------------------------------------------------------------------------- success
 
 
+@pytest.mark.slow  # 12–85 s under load (issue 15: heavy end-to-end cases are marked)
 def test_data_commands_succeed_with_0(demo_sandbox, demo_store, tmp_path):
     pid = csr_posting(demo_sandbox)
     offline = ["--store", str(demo_store), "--offline"]

@@ -217,6 +217,7 @@ def test_an_unknown_flag_value_is_a_usage_error_naming_the_flag(flag, value, pyt
 
 
 # --------------------------------------------------------------------------- more raise sites
+@pytest.mark.slow  # 12–85 s under load (issue 15: heavy end-to-end cases are marked)
 def test_a_report_sections_problem_is_printed_in_cli_words(tmp_path, demo_data):
     """A section that cannot be computed leaves a note in the report; the command prints it
     with the CLI's fix. Demographics whose race/ethnicity answers are all declined."""
@@ -347,6 +348,7 @@ def test_status_errors_carry_both_renderings(status, path, python, cli_fix):
 
 
 # --------------------------------------------------------------------------- push-weights
+@pytest.mark.slow  # 12–85 s under load (issue 15: heavy end-to-end cases are marked)
 def test_push_weights_speaks_cli_in_the_cli_and_python_in_python(sandbox, tmp_path):
     """The dry-run note, the 'keep' refusal, a conflict and a file that is not a suggestion."""
     from _push_harness import make_suggestion

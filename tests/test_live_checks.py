@@ -166,6 +166,7 @@ def test_data_quality_checks(sandbox_factory, tmp_path):
 
 
 # --------------------------------------------------------------------------- the command
+@pytest.mark.slow  # 12–85 s under load (issue 15: heavy end-to-end cases are marked)
 def test_check_on_the_demo_world_before_and_after_a_planted_change(tmp_path, capsys, monkeypatch):
     demographics = str(demo_world_path() / "demographics.csv")
     with run_sandbox("demo") as sb:

@@ -66,6 +66,7 @@ def slow_world_sandbox(sandbox_factory):
     return sandbox_factory(world=world, latency=0.2)
 
 
+@pytest.mark.slow  # 12–85 s under load (issue 15: heavy end-to-end cases are marked)
 def test_first_pull_killed_then_offline_and_report_show_what_is_stored(
     slow_world_sandbox, tmp_path
 ):

@@ -237,6 +237,7 @@ def interrupt_at(setup: Setup, n: int, argv: list[str], forward: bool) -> tuple[
     return proc.returncode, out, err
 
 
+@pytest.mark.slow  # 12–85 s under load (issue 15: heavy end-to-end cases are marked)
 def test_ctrl_c_of_push_and_rollback_exits_130_and_says_what_to_run(
     setup: Setup, tmp_path: Path
 ) -> None:

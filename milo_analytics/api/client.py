@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import random
 import threading
 import time
@@ -273,6 +274,31 @@ def _deadline_transport(limits: httpx.Limits) -> httpx.BaseTransport:
 def _content_length(headers: httpx.Headers) -> int | None:
     value = headers.get("content-length")
     return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def _off_main_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a new daemon thread; the caller waits in an interrupt-safe queue.
+
+    A KeyboardInterrupt reaches the caller while it waits (``SimpleQueue.get`` is C code
+    holding no lock) and leaves ``fn`` to finish, or fail, on its own; the daemon thread
+    never keeps the process alive.
+    """
+    box: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+
+    def run() -> None:
+        try:
+            box.put((True, fn(*args)))
+        except BaseException as exc:  # re-raised in the caller
+            box.put((False, exc))
+
+    threading.Thread(target=run, name="milo-http", daemon=True).start()
+    ok, value = box.get()
+    if ok:
+        return value
+    try:
+        raise value
+    finally:
+        del value  # no reference cycle through the traceback
 
 
 def _shorter(timeout: float | None, deadline: float) -> float:
@@ -658,6 +684,18 @@ class HeyMiloClient:
         ...                json={"config": {"video": True}})["data"]["id"]
         '13D77095'
         """
+        if threading.current_thread() is threading.main_thread():
+            # Ctrl-C must never land inside httpx/httpcore: a KeyboardInterrupt raised between
+            # a lock's acquire() and the end of httpcore's (Python-level) ``__enter__`` leaves
+            # the connection pool's lock held, and every thread using this client, and
+            # close(), then waits forever (`milo-analytics demo` hung after Ctrl-C that way).
+            # The main thread therefore hands the request to a helper thread and waits where
+            # an interrupt is safe; an abandoned request finishes in the background.
+            return _off_main_thread(self._request, method, path, params, json)
+        return self._request(method, path, params, json)
+
+    def _request(self, method: str, path: str, params: Mapping[str, Any] | None, json: Any) -> Any:
+        """:meth:`request` in the calling thread."""
         method = method.upper()
         full_path = self._full_path(path)
         query = {k: v for k, v in (params or {}).items() if v is not None}

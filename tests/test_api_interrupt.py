@@ -1,0 +1,76 @@
+"""Ctrl-C during a request made on the main thread (the CLI's case).
+
+A KeyboardInterrupt raised inside httpcore — between a lock's ``acquire()`` and the end of its
+Python-level ``__enter__`` — leaves the connection pool's lock held; every thread sharing the
+client, and ``close()``, then wait forever. CI saw `milo-analytics demo` hang after SIGINT
+that way (tests/test_cli_exit_codes.py::test_ctrl_c_during_demo_exits_130). The client runs
+main-thread requests in a helper thread, so the interrupt reaches the main thread only while
+it waits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+
+from milo_analytics.api import HeyMiloClient
+
+
+def _client(handler) -> HeyMiloClient:
+    return HeyMiloClient(
+        api_key="k-1234567890",
+        base_url="http://api.test/api/v2",
+        transport=httpx.MockTransport(handler),
+        rate_limit=None,
+        max_retries=0,
+    )
+
+
+def test_main_thread_requests_run_outside_the_main_thread():
+    seen: list[threading.Thread] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(threading.current_thread())
+        return httpx.Response(200, json={"data": {"id": "P1"}})
+
+    with _client(handler) as client:
+        assert client.request("GET", "postings/P1") == {"data": {"id": "P1"}}
+    assert seen and seen[0] is not threading.main_thread()
+
+
+def test_errors_of_the_helper_thread_reach_the_caller():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with _client(handler) as client, pytest.raises(Exception, match="refused"):
+        client.request("GET", "postings/P1")
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals")
+def test_ctrl_c_during_a_request_interrupts_at_once_and_close_does_not_hang():
+    started, release = threading.Event(), threading.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        started.set()
+        release.wait(30)  # a server that takes its time
+        return httpx.Response(200, json={"data": {}})
+
+    client = _client(handler)
+    sender = threading.Thread(
+        target=lambda: started.wait(30) and os.kill(os.getpid(), signal.SIGINT), daemon=True
+    )
+    sender.start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        client.request("GET", "postings/P1")
+    assert time.monotonic() - t0 < 10  # not after the server answered
+    closer = threading.Thread(target=client.close, daemon=True)
+    closer.start()
+    closer.join(10)
+    release.set()
+    assert not closer.is_alive(), "close() hung after Ctrl-C"
