@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "Store": "milo_analytics.store",
     "WeightSuggester": "milo_analytics.calibrate",
     "WeightSuggestion": "milo_analytics.calibrate",
+    "WeightFrontier": "milo_analytics.calibrate",
     "build_report": "milo_analytics.report",
     "frames_from_documents": "milo_analytics.load",
     "list_postings": "milo_analytics.load",
@@ -38,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "read_outcomes": "milo_analytics.outcomes",
     "rollback_weights": "milo_analytics.push",
     "suggest_weights": "milo_analytics.calibrate",
+    "weight_frontier": "milo_analytics.calibrate",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -1212,6 +1212,147 @@ def suggest_weights_cmd(
         typer.echo(f"Next: milo-analytics push-weights {output}   (dry run; add --apply to write)")
 
 
+@app.command("frontier")
+def frontier_cmd(
+    posting: PostingArg,
+    outcomes: RequiredOutcomesFile,
+    demographics: RequiredDemographicsFile,
+    min_impact_ratio: Annotated[
+        float | None,
+        typer.Option(
+            "--min-impact-ratio",
+            min=0.0,
+            help="Choose the most valid point whose held-out lowest impact ratio is at least "
+            "this (e.g. 0.9).",
+        ),
+    ] = None,
+    max_validity_loss: Annotated[
+        float | None,
+        typer.Option(
+            "--max-validity-loss",
+            min=0.0,
+            help="Choose the fairest point whose held-out validity is within this of the most "
+            "valid point's (e.g. 0.01 AUC).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the chosen point as a suggestion JSON (for push-weights); needs "
+            "--min-impact-ratio or --max-validity-loss.",
+            dir_okay=False,
+        ),
+    ] = None,
+    frontier_json: Annotated[
+        Path | None,
+        typer.Option("--frontier-json", help="Write the whole frontier as JSON.", dir_okay=False),
+    ] = None,
+    target: Annotated[
+        Target, typer.Option("--target", help="The outcome column validity is measured on.")
+    ] = Target.hired,
+    selection: Annotated[
+        str,
+        typer.Option(
+            "--selection",
+            help="Who counts as selected: 'median' (LL144 scoring rate), 'top_k' (with "
+            "--top-k) or a cut on the 0–100 composite such as 70.",
+        ),
+    ] = "median",
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", min=1, help="Candidates selected for 'top_k'.")
+    ] = None,
+    outcomes_key: OutcomesKeyOption = JoinKey.email,
+    demographics_key: DemographicsKeyOption = JoinKey.email,
+    on_conflict: OnConflictOption = OnConflict.error,
+    sex_column: SexColumnOption = None,
+    race_column: RaceColumnOption = None,
+    hired_column: HiredColumnOption = None,
+    outcomes_sheet: OutcomesSheetOption = None,
+    demographics_sheet: DemographicsSheetOption = None,
+    outcomes_encoding: OutcomesEncodingOption = None,
+    demographics_encoding: DemographicsEncodingOption = None,
+    on_mixed: OnMixedOption = OnMixed.error,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap resamples.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    store: StoreOption = None,
+    offline: OfflineOption = False,
+    documents: DocumentsOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Trace validity vs adverse impact over integer weights 1–10 (dry: writes nothing live).
+
+    Prints every frontier point with its held-out validity and lowest impact ratio (sex,
+    race/ethnicity and their intersection), today's, unit and the plain suggestion on the same
+    axes; with --min-impact-ratio or --max-validity-loss, the chosen point, written with -o
+    as a suggestion for push-weights. Exit 1 when no point meets the constraint (the message
+    names the best available). The API key comes from HEYMILO_API_KEY only.
+    Example: `milo-analytics frontier 13D77095 --outcomes ats.csv --demographics eeo.csv
+    --min-impact-ratio 0.9 -o suggestion.json`.
+    """
+    from .calibrate.frontier import weight_frontier
+    from .errors import DataError
+
+    if min_impact_ratio is not None and max_validity_loss is not None:
+        raise DataError("pass one of --min-impact-ratio and --max-validity-loss, not both")
+    if output is not None and min_impact_ratio is None and max_validity_loss is None:
+        raise DataError(
+            "-o writes the chosen point: pass --min-impact-ratio (e.g. 0.9) or "
+            "--max-validity-loss (e.g. 0.01) to choose one"
+        )
+    sel: str | float = selection
+    if selection not in ("median", "top_k"):
+        try:
+            sel = float(selection)
+        except ValueError:
+            raise DataError(
+                f"--selection {selection!r}: use 'median', 'top_k' (with --top-k N) or a cut "
+                "on the 0–100 composite such as 70"
+            ) from None
+    data, oc, demo = load_inputs(
+        posting, store=store, offline=offline, documents=documents, base_url=base_url,
+        outcomes=outcomes, demographics=demographics, outcomes_key=outcomes_key,
+        demographics_key=demographics_key, on_conflict=on_conflict, sex_column=sex_column,
+        race_column=race_column, hired_column=hired_column, outcomes_sheet=outcomes_sheet,
+        demographics_sheet=demographics_sheet, outcomes_encoding=outcomes_encoding,
+        demographics_encoding=demographics_encoding, on_mixed=on_mixed,
+    )  # fmt: skip
+    fr = weight_frontier(
+        data, oc, demo, target=target.value, selection=sel, top_k=top_k, posting_id=posting,
+        key=outcomes_key.value, n_boot=n_boot, random_state=seed,
+    )  # fmt: skip
+    m = fr.metric
+    typer.echo(f"{posting}: {fr.n:,} interviews with a {target.value!r} outcome; {fr.selection}")
+    typer.echo(f"questions: {' '.join(fr.questions['question_id'])}")
+    typer.echo(
+        f"{'point':<11} {'weights':<24} {m:>6} {'95% CI':>15} {'ratio':>6} {'95% CI':>15}  "
+        "lowest group"
+    )
+    for r in fr.table.itertuples(index=False):
+        mark = " (dominated)" if r.dominated else ""
+        flag = " FLAGGED" if r.flagged else ""
+        typer.echo(
+            f"{r.point:<11} {r.weights:<24} {r.validity:>6.3f} "
+            f"[{r.validity_ci_low:.3f}, {r.validity_ci_high:.3f}] {r.impact_ratio:>6.3f} "
+            f"[{r.impact_ratio_ci_low:.3f}, {r.impact_ratio_ci_high:.3f}]  "
+            f"{r.lowest_group}{flag}{mark}"
+        )
+    for note in fr.notes:
+        typer.echo(f"- {note}")
+    if frontier_json:
+        fr.to_json(frontier_json)
+        typer.echo(f"frontier: {frontier_json}")
+    if min_impact_ratio is None and max_validity_loss is None:
+        return
+    s = fr.choose(min_impact_ratio=min_impact_ratio, max_validity_loss=max_validity_loss)
+    typer.echo(f"chosen: {s.notes[0]}")
+    if output:
+        s.to_json(output)
+        typer.echo(f"suggestion: {output}")
+        typer.echo(f"Next: milo-analytics push-weights {output}   (dry run; add --apply to write)")
+
+
 #: Exit codes of push-weights and rollback (also in their --help and the README).
 EXIT_OK, EXIT_ERROR, EXIT_CONFLICT, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
 

@@ -986,3 +986,83 @@ def check_status_figure(table: Any, *, title: str | None = None) -> go.Figure:
         )
     )
     return base_layout(fig, title=title, height=160 + 40 * len(postings))
+
+
+def weight_frontier_figure(frontier: Any) -> go.Figure:
+    """Validity vs lowest impact ratio on held-out candidates, one marker per point.
+
+    Takes a :class:`~milo_analytics.calibrate.WeightFrontier`: frontier points (labelled,
+    dominated ones hollow) joined by a line, today's / unit / suggested weights marked with
+    their own symbols, the 0.8 line, 95 % intervals as error bars.
+    """
+    t = frontier.table
+    metric = "AUC" if frontier.metric == "auc" else "r"
+    fig = go.Figure()
+    front = t[t["kind"] == "frontier"].sort_values("impact_ratio")
+
+    def bars(d: Any, col: str) -> dict[str, Any]:
+        return dict(
+            type="data",
+            symmetric=False,
+            array=(d[f"{col}_ci_high"] - d[col]).clip(lower=0),
+            arrayminus=(d[col] - d[f"{col}_ci_low"]).clip(lower=0),
+            thickness=1,
+            color="#999999",
+        )
+
+    if len(front):
+        fig.add_trace(
+            go.Scatter(
+                x=front["impact_ratio"],
+                y=front["validity"],
+                mode="lines+markers+text",
+                text=front["point"],
+                textposition="top center",
+                name="frontier points (integer weights)",
+                line=dict(color=PALETTE[0], width=1.5),
+                marker=dict(
+                    size=10,
+                    color=[("white" if d else PALETTE[0]) for d in front["dominated"]],
+                    line=dict(color=PALETTE[0], width=2),
+                ),
+                error_x=bars(front, "impact_ratio"),
+                error_y=bars(front, "validity"),
+                customdata=front[["weights"]].to_numpy(),
+                hovertemplate="point %{text}: weights %{customdata[0]}<br>"
+                "impact ratio %{x:.3f}<br>" + metric + " %{y:.3f}<extra></extra>",
+            )
+        )
+    symbols = {"today": ("diamond", PALETTE[3]), "unit": ("square", PALETTE[2]),
+               "suggestion": ("star", PALETTE[1])}  # fmt: skip
+    names = {"today": "today's weights", "unit": "unit weights",
+             "suggestion": "suggest_weights (outcome only)"}  # fmt: skip
+    for kind, (sym, colour) in symbols.items():
+        d = t[t["kind"] == kind]
+        if d.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=d["impact_ratio"],
+                y=d["validity"],
+                mode="markers",
+                name=names[kind],
+                marker=dict(symbol=sym, size=13, color=colour, line=dict(color="black", width=1)),
+                error_x=bars(d, "impact_ratio"),
+                error_y=bars(d, "validity"),
+                customdata=d[["weights"]].to_numpy(),
+                hovertemplate=names[kind]
+                + ": %{customdata[0]}<br>impact ratio %{x:.3f}<br>"
+                + metric
+                + " %{y:.3f}<extra></extra>",
+            )
+        )
+    fig.add_vline(x=0.8, line=dict(color="#D55E00", dash="dash"), annotation_text="0.8")
+    fig.update_layout(
+        title=frontier.title,
+        xaxis_title="Lowest impact ratio, held-out candidates (" + frontier.selection + ")",
+        yaxis_title=f"Validity: {metric} against '{frontier.target}', held-out candidates",
+        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0),
+        margin=dict(b=120),
+        template="plotly_white",
+    )
+    return fig

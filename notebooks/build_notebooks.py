@@ -138,8 +138,10 @@ def calibrate() -> list:
         new_markdown_cell(SETUP_MD),
         new_code_cell(
             setup_cell(
-                extra_real='\n    OUTCOMES, OUTCOMES_KEY = "ats_export.csv", "email"     # <- your ATS export',
-                extra_demo='\n    OUTCOMES, OUTCOMES_KEY = demo_world_path() / "outcomes.csv", "external_id"',
+                extra_real='\n    OUTCOMES, OUTCOMES_KEY = "ats_export.csv", "email"     # <- your ATS export'
+                '\n    DEMOGRAPHICS = "eeo_self_id.csv"                   # <- your self-ID export',
+                extra_demo='\n    OUTCOMES, OUTCOMES_KEY = demo_world_path() / "outcomes.csv", "external_id"'
+                '\n    DEMOGRAPHICS = demo_world_path() / "demographics.csv"',
             )
         ),
         new_code_cell(LOAD),
@@ -181,6 +183,41 @@ def calibrate() -> list:
         new_code_cell(
             'if not os.environ.get("HEYMILO_API_KEY"):\n'
             "    result = ma.push_weights(client, suggestion, apply=True, audit_dir=OUT)\n"
+            '    print("applied:", result.applied)\n'
+            "    undo = ma.rollback_weights(client, result.audit_log)\n"
+            '    print("rolled back:", undo.applied)'
+        ),
+        new_markdown_cell(
+            "## Fairness-aware weights: the validity / adverse-impact frontier\n\n"
+            "Weights fitted to *hired* reproduce past decisions. The frontier shows every "
+            "integer weighting that trades validity (AUC against the outcome) for adverse "
+            "impact (the lowest LL144 impact ratio over sex, race/ethnicity and their "
+            "intersection), both measured on held-out candidates, with today's, equal and the "
+            "suggested weights on the same axes (methods §8). We reload the posting first: the "
+            "push above changed live weights, and the frontier's baseline must be today's."
+        ),
+        new_code_cell(
+            "data = ma.load_posting(POSTING_ID, client=client, store=STORE)\n"
+            'demographics = ma.read_demographics(DEMOGRAPHICS, data=data, on_conflict="unknown")\n'
+            "frontier = ma.weight_frontier(data, outcomes, demographics, posting_id=POSTING_ID)\n"
+            "frontier.plot().show()\n"
+            "frontier"
+        ),
+        new_markdown_cell(
+            "Choose a point: the most valid one whose held-out lowest impact ratio is at least "
+            "0.9 (`min_impact_ratio=0.9`), or the fairest one within 0.01 AUC of the most "
+            "valid (`max_validity_loss=0.01`). A constraint no point meets is an error naming "
+            "the best available one. The choice is a `WeightSuggestion`: the same dry run, "
+            "conflict check, audit log and rollback as above."
+        ),
+        new_code_cell(
+            "chosen = frontier.choose(max_validity_loss=0.01)\n"
+            'print(chosen.settings["frontier"]["why"])\n'
+            "ma.push_weights(client, chosen).plan"
+        ),
+        new_code_cell(
+            'if not os.environ.get("HEYMILO_API_KEY"):\n'
+            "    result = ma.push_weights(client, chosen, apply=True, audit_dir=OUT)\n"
             '    print("applied:", result.applied)\n'
             "    undo = ma.rollback_weights(client, result.audit_log)\n"
             '    print("rolled back:", undo.applied)'

@@ -338,8 +338,8 @@ def test_fairness_compares_current_and_suggested(planted) -> None:
     )
     s = suggest_weights(data, outcomes, demographics=demo, n_boot=20, cv_repeats=1)
     f = s.fairness
-    assert set(f["dimension"]) == {"sex", "race_ethnicity"}
-    assert {"impact_ratio_current", "impact_ratio_suggested", "flag"} <= set(f.columns)
+    assert set(f["dimension"]) == {"sex", "race_ethnicity", "intersection"}
+    assert {"ratio_current", "ratio_suggested", "flagged_suggested"} <= set(f.columns)
     assert f.loc[f["dimension"] == "sex", "n"].sum() == len(ids)
     cut = suggest_weights(data, outcomes, demographics=demo, cut=60.0, n_boot=20, cv_repeats=1)
     assert any("≥ 60" in n for n in cut.notes)

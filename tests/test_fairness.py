@@ -335,6 +335,85 @@ def test_threshold_sweep_matches_impact_ratios_at_each_cut():
         assert got.to_dict() == pytest.approx(ref.to_dict())
 
 
+def _small_group_world() -> tuple[InterviewData, pd.DataFrame]:
+    """Issue 10 item 4's case: 200 assessed, a 1.5 % category (Asian, n = 3) whose three
+    members all score above the median. Above the median: White 49 of 100, Black or African
+    American 48 of 97, Asian 3 of 3 (scores all distinct, so "> median" = "≥ the next score")."""
+    race = ["White"] * 100 + ["Black or African American"] * 97 + ["Asian"] * 3
+    above = [True] * 49 + [False] * 51 + [True] * 48 + [False] * 49 + [True] * 3
+    hi, lo = iter(range(101, 201)), iter(range(1, 101))
+    score = [float(next(hi) if a else next(lo)) / 2 for a in above]
+    ids = [f"i{k:03d}" for k in range(200)]
+    iv = pd.DataFrame({"interview_id": ids, "posting_id": "P", "status": "completed",
+                       "score": score})  # fmt: skip
+    demo = pd.DataFrame({"interview_id": ids, "sex": ["Male", "Female"] * 100,
+                         "race_ethnicity": race})  # fmt: skip
+    return InterviewData(interviews=iv), demo
+
+
+def test_threshold_sweep_honours_the_two_percent_rule_and_the_tables_reference():
+    data, demo = _small_group_world()
+    cut = 50.5  # the lowest score above the median (50.25): the table's scoring cut
+    audit = bias_audit(data, demo, questions=False, sweep_cuts=[10.0, cut, 80.0])
+    table = audit.table[(audit.table["measure"] == "score")
+                        & (audit.table["dimension"] == "race_ethnicity")].set_index("category")  # fmt: skip
+    sweep = audit.sweep[(audit.sweep["measure"] == "score")
+                        & (audit.sweep["dimension"] == "race_ethnicity")]  # fmt: skip
+    at = sweep[sweep["cut"] == cut].set_index("category")
+    # the table: Asian excluded (3 of 200 = 1.5 %), Black (48/97) the reference, White 0.990
+    assert table.loc["Asian", "excluded"] and "1.5%" in table.loc["Asian", "reason"]
+    assert table.loc["Black or African American", "is_reference"]
+    assert table.loc["White", "impact_ratio"] == pytest.approx((49 / 100) / (48 / 97))
+    # the sweep at the table's cut gives the table's ratios, not White/Asian = 0.49
+    ratios = at["impact_ratio"].dropna()
+    assert ratios.to_dict() == pytest.approx(table["impact_ratio"].dropna().to_dict())
+    assert at.loc["Asian", "excluded"] and math.isnan(at.loc["Asian", "impact_ratio"])
+    assert at.loc["Asian", "n"] == 3 and at.loc["Asian", "rate"] == 1.0
+    assert at.loc["Asian", "reason"] == table.loc["Asian", "reason"]
+    # the small group is never the reference, at any cut
+    assert not sweep.loc[sweep["category"] == "Asian", "is_reference"].any()
+    assert (sweep.groupby("cut")["is_reference"].sum() == 1).all()
+    # without the rule (exclude_below=0) the old behaviour: Asian is the reference
+    raw = threshold_sweep(demo.assign(s=data.interviews["score"]), by="race_ethnicity",
+                          score="s", cuts=[cut]).set_index("race_ethnicity")  # fmt: skip
+    assert raw.loc["Asian", "is_reference"] and raw.loc["White", "impact_ratio"] == 0.49
+    # the figure draws the included categories only; the export validates
+    fig = audit.plot(kind="sweep")
+    assert "Asian" not in {t.name for t in fig.data} and "White" in {t.name for t in fig.data}
+    jsonschema.validate(json.loads(audit.to_json()), AUDIT_JSON_SCHEMA)
+
+
+def test_report_sweep_lists_the_excluded_category_below_the_chart():
+    from milo_analytics import build_report
+
+    data, demo = _small_group_world()
+    page = build_report(data, demographics=demo, generated_at="2026-01-01 00:00 UTC").to_html()
+    note = page[page.index("Not drawn") :].split("</li>")[0]
+    assert "Asian (race/ethnicity: under 2% of the data (n=3 of 200, 1.5%)" in note
+    assert "scoring rate 100%" in note
+
+
+def test_threshold_sweep_equals_impact_ratios_with_exclusion_and_reference():
+    rng = np.random.default_rng(10)
+    g = rng.choice(["a", "b", "c", "d"], 500, p=[0.5, 0.38, 0.1, 0.02])
+    df = pd.DataFrame({"g": g, "s": rng.integers(0, 100, 500)})
+    df.loc[df.index[:25], "g"] = "Unknown"  # unknowns count in the 2 % base ("all")
+    for kw in ({"exclude_below": 0.05}, {"exclude_below": 0.05, "exclude_base": "known"},
+               {"reference": "b"}):  # fmt: skip
+        sw = threshold_sweep(df, by="g", score="s", cuts=[20, 50, 80], **kw)
+        for cut in (20, 50, 80):
+            ref = impact_ratios(df.assign(y=df["s"] >= cut), by="g", selected="y", **kw)
+            got = sw[sw["cut"] == cut].set_index("g")
+            ref = ref.set_index("g")
+            assert got["impact_ratio"].to_dict() == pytest.approx(
+                ref["impact_ratio"].to_dict(), nan_ok=True
+            )
+            assert got["excluded"].to_dict() == ref["excluded"].to_dict()
+            assert got["is_reference"].to_dict() == ref["is_reference"].to_dict()
+    with pytest.raises(DataError, match="exclude_below"):
+        threshold_sweep(df, by="g", score="s", exclude_below=2)
+
+
 def test_impact_ratios_result_object():
     r = ImpactRatios.from_frame(
         impact_ratios(_groups(**{"<b>a</b>": (20, 10), "b": (20, 4)}), by="g", selected="y")

@@ -13,6 +13,7 @@ _EXPORTS: dict[str, str] = {
     "dominance_analysis": "milo_analytics.analysis.importance",
     "drift": "milo_analytics.analysis.temporal",
     "effective_weights": "milo_analytics.analysis.weights",
+    "impact_before_after": "milo_analytics.analysis.fairness",
     "impact_ratios": "milo_analytics.analysis.fairness",
     "item_statistics": "milo_analytics.analysis.items",
     "outcome_validity": "milo_analytics.analysis.overview",

@@ -67,7 +67,9 @@ An object with:
   ``is_reference``, ``test``, ``p_value``, ``rate_rest``, ``p_rest``, ``p_adjusted``,
   ``below_four_fifths``, ``significant``, ``flag``, ``shortfall``, ``mode``;
 - ``sweep``: the threshold sweep: ``posting_id``, ``measure``, ``dimension``, ``cut``,
-  ``category``, ``n``, ``n_positive``, ``rate``, ``impact_ratio``, ``below_four_fifths``.
+  ``category``, ``n``, ``n_positive``, ``rate``, ``impact_ratio``, ``below_four_fifths``, and
+  ``excluded``, ``reason``, ``is_reference`` (the 2 % rule and reference of the table, applied
+  at every cut; older exports lack these three).
 
 Numbers that are undefined (an empty category's rate, an excluded category's ratio) are
 ``null``. The export holds categories and counts only: no names, emails or ids of people.
@@ -105,12 +107,14 @@ from ._common import require_data
 
 __all__ = [
     "AUDIT_JSON_SCHEMA",
+    "BEFORE_AFTER_COLUMNS",
     "FLAG_RULE",
     "NOT_AUDITED",
     "BiasAudit",
     "ImpactRatios",
     "bias_audit",
     "holm",
+    "impact_before_after",
     "impact_ratios",
     "threshold_sweep",
     "two_proportion_test",
@@ -132,7 +136,8 @@ _RESULT_COLUMNS = [
     "is_reference", "test", "reason", "rate_rest", "p_rest", "p_adjusted", "flag",
 ]  # fmt: skip
 #: Columns of threshold_sweep after "cut" and the group columns (also bias_audit's sweep).
-_SWEEP_COLUMNS = ["n", "n_positive", "rate", "impact_ratio", "below_four_fifths", "overall_rate"]
+_SWEEP_COLUMNS = ["n", "n_positive", "rate", "impact_ratio", "below_four_fifths", "overall_rate",
+                  "excluded", "reason", "is_reference"]  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -287,6 +292,61 @@ def _levels(
     return list(itertools.product(*per))
 
 
+def _check_exclude_below(exclude_below: float) -> None:
+    if not 0 <= exclude_below < 1:
+        raise DataError(
+            f"the share under which categories are excluded must be in [0, 1); got "
+            f"{exclude_below!r}",
+            python_hint="pass exclude_below= e.g. 0.02 (0: exclude none)",
+            cli_hint="pass --exclude-below e.g. 0.02 (0: exclude none)",
+        )
+
+
+def _exclusion(n: int, base: int, exclude_below: float) -> tuple[bool, str]:
+    """The 2 % rule for one category: (excluded, reason) — the same for the table and sweep."""
+    if n == 0:
+        return True, "no individuals in this category"
+    if exclude_below > 0 and base > 0 and n / base < exclude_below:
+        return True, (
+            f"under {exclude_below:.0%} of the data (n={n} of {base}, "
+            f"{n / base:.1%}); excluded from impact ratios"
+        )
+    return False, ""
+
+
+def _highest_rate(rows: list[dict[str, Any]], eligible: list[int]) -> int | None:
+    """The default reference: the highest rate among the categories not excluded; a tie goes
+    to the larger n, then to the earlier category in the listing (one rule for the table and
+    the threshold sweep)."""
+    if not eligible:
+        return None
+    return max(eligible, key=lambda i: (Fraction(rows[i]["n_positive"], rows[i]["n"]),
+                                        rows[i]["n"], -i))  # fmt: skip
+
+
+def _reference_index(
+    levels: list[tuple[Any, ...]], rows: list[dict[str, Any]], reference: Any
+) -> int | None:
+    """Index of the reference category in ``rows`` (each with n, n_positive, excluded, reason):
+    the given ``reference`` (a value, or a tuple for two ``by`` columns), else the highest rate
+    among the categories not excluded (:func:`_highest_rate`)."""
+    eligible = [i for i, r in enumerate(rows) if not r["excluded"]]
+    if reference is None:
+        return _highest_rate(rows, eligible)
+    want = reference if isinstance(reference, tuple) else (reference,)
+    matches = [i for i, lev in enumerate(levels) if tuple(map(str, lev)) == tuple(map(str, want))]
+    if not matches:
+        raise DataError(
+            f"reference={reference!r} is not a category; categories: "
+            f"{[lv if len(lv) > 1 else lv[0] for lv in levels]}"
+        )
+    if matches[0] not in eligible:
+        raise DataError(
+            f"reference={reference!r} is excluded ({rows[matches[0]]['reason']}); choose another"
+        )
+    return matches[0]
+
+
 def impact_ratios(
     frame: pd.DataFrame,
     *,
@@ -377,13 +437,7 @@ def impact_ratios(
         raise DataError(f"ties={ties!r}; use 'strict' (> median, the rule's text) or '>='")
     if exclude_base not in ("all", "known"):
         raise DataError(f"exclude_base={exclude_base!r}; use 'all' or 'known'")
-    if not 0 <= exclude_below < 1:
-        raise DataError(
-            f"the share under which categories are excluded must be in [0, 1); got "
-            f"{exclude_below!r}",
-            python_hint="pass exclude_below= e.g. 0.02 (0: exclude none)",
-            cli_hint="pass --exclude-below e.g. 0.02 (0: exclude none)",
-        )
+    _check_exclude_below(exclude_below)
 
     df = frame[[*cols, outcome]].reset_index(drop=True)
     notes: list[str] = []
@@ -441,16 +495,7 @@ def impact_ratios(
     for lev in levels:
         n, k = counts.get(lev, (0, 0))
         lo, hi = wilson_interval(k, n, alpha=alpha)
-        reason = ""
-        excluded = False
-        if n == 0:
-            excluded, reason = True, "no individuals in this category"
-        elif exclude_below > 0 and base > 0 and n / base < exclude_below:
-            excluded = True
-            reason = (
-                f"under {exclude_below:.0%} of the data (n={n} of {base}, "
-                f"{n / base:.1%}); excluded from impact ratios"
-            )
+        excluded, reason = _exclusion(n, base, exclude_below)
         rows.append(
             {
                 **dict(zip(cols, lev, strict=True)),
@@ -467,27 +512,7 @@ def impact_ratios(
                                       "rate_ci_high", "excluded", "reason"])  # fmt: skip
 
     # --- reference
-    eligible = [i for i, r in enumerate(rows) if not r["excluded"]]
-    ref_idx: int | None = None
-    if reference is not None:
-        want = reference if isinstance(reference, tuple) else (reference,)
-        matches = [
-            i for i, lev in enumerate(levels) if tuple(map(str, lev)) == tuple(map(str, want))
-        ]
-        if not matches:
-            raise DataError(
-                f"reference={reference!r} is not a category; categories: "
-                f"{[lv if len(lv) > 1 else lv[0] for lv in levels]}"
-            )
-        ref_idx = matches[0]
-        if ref_idx not in eligible:
-            raise DataError(
-                f"reference={reference!r} is excluded ({rows[ref_idx]['reason']}); choose another"
-            )
-    elif eligible:
-        # highest rate; ties broken by the larger n, then by listing order
-        ref_idx = max(eligible, key=lambda i: (Fraction(rows[i]["n_positive"], rows[i]["n"]),
-                                               rows[i]["n"], -i))  # fmt: skip
+    ref_idx = _reference_index(levels, rows, reference)
 
     ratios, below, pvals, tests, sig, short, is_ref = [], [], [], [], [], [], []
     ref_frac = None
@@ -550,7 +575,7 @@ def impact_ratios(
         notes.append("every category is excluded or empty: no reference, no impact ratios")
     elif ref_frac == 0:
         notes.append("the highest rate is 0 (nobody positive): impact ratios are undefined")
-    if len(eligible) == 1 and ref_idx is not None:
+    if sum(not r["excluded"] for r in rows) == 1 and ref_idx is not None:
         notes.append("only one category with data: impact ratios need at least two")
     if mode == "scoring" and n_ties:
         notes.append(
@@ -611,21 +636,40 @@ def threshold_sweep(
     by: str | list[str],
     score: str,
     cuts: Any = None,
+    exclude_below: float = 0.0,
+    exclude_base: Literal["all", "known"] = "all",
+    reference: Any = None,
     unknown_labels: tuple[str, ...] = (UNKNOWN,),
     layout: Literal["auto", "eeo1", "observed"] = "auto",
 ) -> pd.DataFrame:
     """Impact ratio as a function of the cut score (selected = score ≥ cut).
 
+    At every cut the rates and ratios are those :func:`impact_ratios` gives for the selection
+    ``score >= cut`` with the same ``exclude_below``, ``exclude_base`` and ``reference``: the
+    same 2 % rule (a category's share of the data does not depend on the cut, so a category is
+    excluded at every cut or at none) and the same reference rule (the highest rate among the
+    categories not excluded, a tie to the larger n). Excluded categories keep their n and
+    rate, with no ratio and the reason; a chart should list them, not draw them.
+
     Parameters
     ----------
+    frame
+        One row per assessed individual, with the ``by`` columns and ``score``.
+    by
+        A column name, or a list of one or two (an intersection).
+    score
+        Numeric column; rows without a score are left out.
     cuts
         Cut scores; default the 5th, 10th, …, 95th percentiles of the score (unique values).
+    exclude_below, exclude_base, reference, unknown_labels, layout
+        As in :func:`impact_ratios` (``bias_audit`` passes its own, 2 % by default).
 
     Returns
     -------
     DataFrame
         ``cut``, the ``by`` columns, ``n``, ``n_positive``, ``rate``, ``impact_ratio`` (against
-        the highest rate at that cut), ``below_four_fifths`` (exact), ``overall_rate``.
+        the reference at that cut; NaN for excluded categories), ``below_four_fifths`` (exact),
+        ``overall_rate``, ``excluded``, ``reason``, ``is_reference``.
 
     Examples
     --------
@@ -633,11 +677,22 @@ def threshold_sweep(
     >>> df = pd.DataFrame({"g": list("aabb"), "s": [1, 3, 2, 4]})
     >>> threshold_sweep(df, by="g", score="s", cuts=[3])[["g", "rate", "impact_ratio"]].values.tolist()
     [['a', 0.5, 1.0], ['b', 0.5, 1.0]]
+
+    A category under 2 % of the data is listed but is never the reference:
+
+    >>> df = pd.DataFrame({"g": ["a"] * 60 + ["b"] * 60 + ["c"],
+    ...                    "s": [1] * 30 + [9] * 30 + [1] * 45 + [9] * 15 + [9]})
+    >>> sw = threshold_sweep(df, by="g", score="s", cuts=[5], exclude_below=0.02)
+    >>> sw[["g", "rate", "impact_ratio", "excluded"]].values.tolist()
+    [['a', 0.5, 1.0, False], ['b', 0.25, 0.5, False], ['c', 1.0, nan, True]]
     """
     cols = _as_list(by)
     for c in [*cols, score]:
         if c not in frame.columns:
             raise DataError(f"column {c!r} not in the frame; columns found: {list(frame.columns)}")
+    _check_exclude_below(exclude_below)
+    if exclude_base not in ("all", "known"):
+        raise DataError(f"exclude_base={exclude_base!r}; use 'all' or 'known'")
     vals = pd.to_numeric(frame[score], errors="coerce").astype("float64")
     df = frame.loc[vals.notna().to_numpy(), cols].reset_index(drop=True)
     vals = vals[vals.notna()].reset_index(drop=True)
@@ -651,18 +706,33 @@ def threshold_sweep(
     levels = _levels(df, cols, known, layout)
     kdf = df[known.to_numpy()].copy()
     kv = vals[known.to_numpy()].to_numpy()
+    sizes = (
+        {(k if isinstance(k, tuple) else (k,)): int(v)
+         for k, v in kdf.groupby(cols, sort=False).size().items()}
+        if len(kdf) else {}
+    )  # fmt: skip
+    levels = levels + [k for k in sizes if k not in set(levels)]
+    base = len(df) if exclude_base == "all" else int(known.sum())
+    rules = [_exclusion(sizes.get(lev, 0), base, exclude_below) for lev in levels]
     rows = []
     for cut in cuts:
         kdf["_pos"] = kv >= cut
-        g = kdf.groupby(cols, sort=False)["_pos"].agg(["size", "sum"])
-        counts = {(k if isinstance(k, tuple) else (k,)): (int(r["size"]), int(r["sum"]))
-                  for k, r in g.iterrows()}  # fmt: skip
-        fracs = {lev: Fraction(k, n) for lev, (n, k) in counts.items() if n}
-        best = max(fracs.values(), default=Fraction(0))
+        g = kdf.groupby(cols, sort=False)["_pos"].sum()
+        pos = {(k if isinstance(k, tuple) else (k,)): int(v) for k, v in g.items()}
+        cats = [
+            {"n": sizes.get(lev, 0), "n_positive": pos.get(lev, 0), "excluded": ex, "reason": why}
+            for lev, (ex, why) in zip(levels, rules, strict=True)
+        ]
+        ref_idx = _reference_index(levels, cats, reference)
+        ref = (
+            Fraction(cats[ref_idx]["n_positive"], cats[ref_idx]["n"])
+            if ref_idx is not None
+            else Fraction(0)
+        )
         overall = float((vals >= cut).mean()) if len(vals) else math.nan
-        for lev in levels:
-            n, k = counts.get(lev, (0, 0))
-            ratio = fracs[lev] / best if n and best > 0 else None
+        for i, (lev, c) in enumerate(zip(levels, cats, strict=True)):
+            n, k = c["n"], c["n_positive"]
+            ratio = Fraction(k, n) / ref if n and ref > 0 and not c["excluded"] else None
             rows.append(
                 {
                     "cut": float(cut),
@@ -673,11 +743,211 @@ def threshold_sweep(
                     "impact_ratio": math.nan if ratio is None else float(ratio),
                     "below_four_fifths": pd.NA if ratio is None else ratio < FOUR_FIFTHS,
                     "overall_rate": overall,
+                    "excluded": c["excluded"],
+                    "reason": c["reason"],
+                    "is_reference": i == ref_idx,
                 }
             )
     out = pd.DataFrame(rows, columns=["cut", *cols, *_SWEEP_COLUMNS])
     out["below_four_fifths"] = out["below_four_fifths"].astype("boolean")
+    out["excluded"] = out["excluded"].astype(bool)
+    out["is_reference"] = out["is_reference"].astype(bool)
+    out["reason"] = out["reason"].astype("str")
     return out
+
+
+# ----------------------------------------------------------------------------- before / after
+
+#: Columns of :func:`impact_before_after`, in order.
+BEFORE_AFTER_COLUMNS = [
+    "measure", "dimension", "group", "n", "ratio_current", "ratio_suggested", "change",
+    "flagged_current", "flagged_suggested", "rate_current", "rate_suggested",
+    "p_adjusted_current", "p_adjusted_suggested", "below_current", "below_suggested",
+    "is_reference_current", "is_reference_suggested", "excluded", "reason",
+]  # fmt: skip
+
+
+def impact_before_after(
+    frame: pd.DataFrame,
+    *,
+    current: str,
+    suggested: str,
+    cut: float | None = None,
+    top_k: int | None = None,
+    dimensions: tuple[str, ...] | None = None,
+    exclude_below: float = 0.02,
+    exclude_base: Literal["all", "known"] = "all",
+    ties: Literal["strict", ">="] = "strict",
+    unknowns_in_median: bool = True,
+    test: Literal["auto", "fisher", "z"] = "auto",
+    alpha: float = 0.05,
+    min_n: int = 30,
+    adjust: Literal["holm", "none"] = "holm",
+    unknown_labels: tuple[str, ...] = (UNKNOWN,),
+) -> pd.DataFrame:
+    """Impact ratios of two scores of the same candidates side by side, each flagged by the
+    audit's rule — e.g. today's weights and suggested weights (METHODS §5).
+
+    For each score, exactly what :func:`bias_audit` does for one posting: the LL144 scoring
+    rate (share strictly above the median of the full sample) and, with ``cut`` or
+    ``top_k``, the selection rate; per sex, race/ethnicity and their intersection (the
+    rule's 14 cells); categories under ``exclude_below`` of the data listed but excluded;
+    the reference the highest rate among the others; and ``flag`` = :data:`FLAG_RULE`, with
+    Holm's adjustment over every row of that score (both measures, every dimension) — the
+    family of one posting's audit.
+
+    Parameters
+    ----------
+    frame
+        One row per assessed candidate: the ``current`` and ``suggested`` score columns and
+        ``sex`` and/or ``race_ethnicity`` (missing or ``"Unknown"`` = unknown; counted in
+        ``attrs["unknown"]``, in the 2 % base with ``exclude_base="all"``, never a category).
+    current, suggested
+        The two score columns (e.g. the 0–100 composite under each set of weights).
+    cut
+        Selection = score ≥ ``cut`` (the posting's operating cut), as a second measure.
+    top_k
+        Selection = the ``top_k`` highest scores under each set of weights (ties at the
+        k-th score all selected), as a second measure. At most one of ``cut`` / ``top_k``.
+    dimensions
+        Subset of ``("sex", "race_ethnicity", "intersection")``; default every one the frame
+        has columns for (the intersection when it has both).
+    exclude_below, exclude_base, ties, unknowns_in_median, test, alpha, min_n, adjust
+        As in :func:`bias_audit`.
+
+    Returns
+    -------
+    DataFrame
+        One row per measure × dimension × category (:data:`BEFORE_AFTER_COLUMNS`):
+        ``measure`` (``"scoring"`` or ``"selection"``), ``dimension``, ``group`` (the
+        category; ``"Hispanic or Latino · Female"`` for the intersection), ``n``,
+        ``ratio_current`` / ``ratio_suggested`` (NaN where excluded or undefined),
+        ``change`` (suggested − current), ``flagged_current`` / ``flagged_suggested`` (the
+        audit's flag rule), ``rate_*``, ``p_adjusted_*`` (Holm-adjusted p of the category
+        against everybody else), ``below_*`` (ratio < 0.8 exactly), ``is_reference_*``,
+        ``excluded``, ``reason``. ``attrs``: ``unknown`` (dimension -> count), ``n``,
+        ``median`` (measure's median per score), ``selection`` (the rule in words),
+        ``options``.
+
+    Raises
+    ------
+    DataError
+        Missing columns, no demographic column, both ``cut`` and ``top_k``, a bad option.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"sex": ["Male", "Female"] * 50,
+    ...                    "today": list(range(100)), "new": [v % 2 * 50 for v in range(100)]})
+    >>> t = impact_before_after(df, current="today", suggested="new")
+    >>> t[["group", "ratio_current", "ratio_suggested", "flagged_suggested"]].values.tolist()
+    [['Male', 1.0, 0.0, True], ['Female', 1.0, 1.0, False]]
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"impact_before_after needs a DataFrame, got {type(frame).__name__}")
+    if cut is not None and top_k is not None:
+        raise DataError("pass cut= or top_k=, not both (one selection rule per comparison)")
+    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
+        raise DataError(f"top_k={top_k!r} must be a positive whole number of candidates")
+    if adjust not in ("holm", "none"):
+        raise DataError(f"adjust={adjust!r}; use 'holm' or 'none'")
+    missing = [c for c in (current, suggested) if c not in frame.columns]
+    if missing:
+        raise DataError(f"score columns {missing} not in the frame; columns: {list(frame.columns)}")
+    have = [d for d in ("sex", "race_ethnicity") if d in frame.columns]
+    if not have:
+        raise DataError(
+            f"impact_before_after needs a 'sex' or 'race_ethnicity' column; found "
+            f"{list(frame.columns)}"
+        )
+    dims = [d for d in _DIMENSIONS if set(_DIMENSIONS[d]) <= set(have)]
+    if dimensions is not None:
+        bad = [d for d in dimensions if d not in dims]
+        if bad:
+            raise DataError(f"dimensions {bad} are not available; available: {dims}")
+        dims = [d for d in dims if d in dimensions]
+    opts = dict(exclude_below=exclude_below, exclude_base=exclude_base, ties=ties,
+                unknowns_in_median=unknowns_in_median, test=test, alpha=alpha, min_n=min_n,
+                unknown_labels=unknown_labels)  # fmt: skip
+    work = frame[have].copy()
+    tables: dict[str, pd.DataFrame] = {}
+    unknown: dict[str, int] = {}
+    medians: dict[str, float | None] = {}
+    selection = None
+    for name, col in (("current", current), ("suggested", suggested)):
+        s = pd.to_numeric(frame[col], errors="coerce").astype("float64").to_numpy()
+        work["_score"] = s
+        measures: list[tuple[str, dict[str, str]]] = [("scoring", {"score": "_score"})]
+        if cut is not None:
+            work["_sel"] = pd.array(np.where(np.isnan(s), None, s >= cut), dtype="boolean")
+            measures.append(("selection", {"selected": "_sel"}))
+            selection = f"selected = score ≥ {cut:g}"
+        elif top_k is not None:
+            ok = s[~np.isnan(s)]
+            kth = np.sort(ok)[::-1][min(top_k, len(ok)) - 1] if len(ok) else np.inf
+            work["_sel"] = pd.array(np.where(np.isnan(s), None, s >= kth), dtype="boolean")
+            measures.append(("selection", {"selected": "_sel"}))
+            selection = f"selected = the top {top_k:,} scores (ties at the {top_k:,}th included)"
+        parts = []
+        for measure, kw in measures:
+            for dim in dims:
+                cols = _DIMENSIONS[dim]
+                t = impact_ratios(work, by=cols, **kw, **opts)
+                unknown[dim] = int(t.attrs["unknown"])
+                if measure == "scoring":
+                    medians[name] = t.attrs["median"]
+                t.insert(0, "measure", measure)
+                t.insert(1, "dimension", dim)
+                t.insert(2, "group", [_category_label(r, cols) for _, r in t.iterrows()])
+                parts.append(t.drop(columns=cols))
+        pt = pd.concat(parts, ignore_index=True)
+        testable = pt["p_rest"].notna()
+        pt["p_adjusted"] = np.nan
+        if adjust == "holm":
+            pt.loc[testable, "p_adjusted"] = holm(pt.loc[testable, "p_rest"].to_numpy())
+        else:
+            pt.loc[testable, "p_adjusted"] = pt.loc[testable, "p_rest"]
+        pt["flag"] = _flag(pt, alpha=alpha, min_n=min_n)
+        tables[name] = pt
+    cur, sug = tables["current"], tables["suggested"]
+    out = pd.DataFrame(
+        {
+            "measure": cur["measure"].astype("str"),
+            "dimension": cur["dimension"].astype("str"),
+            "group": cur["group"].astype("str"),
+            "n": cur["n"].astype("int64"),
+            "ratio_current": cur["impact_ratio"].astype("float64"),
+            "ratio_suggested": sug["impact_ratio"].astype("float64").to_numpy(),
+        }
+    )
+    out["change"] = out["ratio_suggested"] - out["ratio_current"]
+    out["flagged_current"] = cur["flag"].astype(bool).to_numpy()
+    out["flagged_suggested"] = sug["flag"].astype(bool).to_numpy()
+    out["rate_current"] = cur["rate"].astype("float64").to_numpy()
+    out["rate_suggested"] = sug["rate"].astype("float64").to_numpy()
+    out["p_adjusted_current"] = cur["p_adjusted"].astype("float64").to_numpy()
+    out["p_adjusted_suggested"] = sug["p_adjusted"].astype("float64").to_numpy()
+    out["below_current"] = cur["below_four_fifths"].fillna(False).astype(bool).to_numpy()
+    out["below_suggested"] = sug["below_four_fifths"].fillna(False).astype(bool).to_numpy()
+    out["is_reference_current"] = cur["is_reference"].astype(bool).to_numpy()
+    out["is_reference_suggested"] = sug["is_reference"].astype(bool).to_numpy()
+    out["excluded"] = cur["excluded"].astype(bool).to_numpy()
+    out["reason"] = cur["reason"].astype("str").to_numpy()
+    out.attrs.update(
+        {
+            "unknown": unknown,
+            "n": len(frame),
+            "median": medians,
+            "selection": selection,
+            "options": {
+                **{k: v for k, v in opts.items() if k != "unknown_labels"},
+                "adjust": adjust,
+                "cut": cut,
+                "top_k": top_k,
+            },
+        }
+    )
+    return out[BEFORE_AFTER_COLUMNS]
 
 
 # ----------------------------------------------------------------------------- results
@@ -1052,6 +1322,12 @@ _SWEEP_PROPS: dict[str, Any] = {
     "below_four_fifths": {"type": ["boolean", "null"]},
 }
 
+_SWEEP_EXTRA_PROPS: dict[str, Any] = {
+    "excluded": {"type": "boolean"},
+    "reason": {"type": "string"},
+    "is_reference": {"type": "boolean"},
+}
+
 
 def _obj(props: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": props, "required": sorted(props),
@@ -1111,7 +1387,14 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
         },
         "summary": {"type": "array", "items": _obj(_SUMMARY_PROPS)},
         "rows": {"type": "array", "items": _obj(_ROW_PROPS)},
-        "sweep": {"type": "array", "items": _obj(_SWEEP_PROPS)},
+        "sweep": {
+            "type": "array",
+            "items": {
+                **_obj(_SWEEP_PROPS),
+                # added later: optional, so earlier exports still validate
+                "properties": {**_SWEEP_PROPS, **_SWEEP_EXTRA_PROPS},
+            },
+        },
     },
 }
 
@@ -1464,7 +1747,14 @@ def bias_audit(
                 post_rows.append(t)
             if mode == "scoring" and measure in ("score", "speech_score"):
                 for dim in audited:
-                    sw = threshold_sweep(frame, by=_DIMENSIONS[dim], score="_y", cuts=sweep_cuts)
+                    sw = threshold_sweep(
+                        frame,
+                        by=_DIMENSIONS[dim],
+                        score="_y",
+                        cuts=sweep_cuts,
+                        exclude_below=exclude_below,
+                        exclude_base=exclude_base,
+                    )
                     sw.insert(0, "posting_id", pid)
                     sw.insert(1, "measure", measure)
                     sw.insert(2, "dimension", dim)

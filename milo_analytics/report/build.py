@@ -19,6 +19,7 @@ from .document import Link, Report, Section, _timestamp
 from .methods import methods_link
 from .sections import (
     data_quality,
+    frontier,
     impact,
     ll144,
     methods,
@@ -43,6 +44,7 @@ SECTIONS: list[Callable[[Context], Section | None]] = [
     speech.build,
     validity.build,
     suggestion.build,
+    frontier.build,
     impact.build,
     ll144.build,
     data_quality.build,

@@ -42,7 +42,12 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "dimension": {"race_ethnicity": "race/ethnicity", "sex": "sex", "intersection": "sex × race"},
     "attribute": {"race_ethnicity": "race/ethnicity"},
     "variable": {"score": "overall score", "speech_score": "speech score"},
-    "measure": {"score": "overall score", "speech_score": "speech score"},
+    "measure": {
+        "score": "overall score",
+        "speech_score": "speech score",
+        "scoring": "scoring rate",
+        "selection": "selection at the cut",
+    },
     "predictor": {"score": "overall score", "speech_score": "speech score"},
     "status": {
         "in_progress": "in progress",
@@ -308,9 +313,35 @@ COLUMNS: dict[str, Column] = {
     "ratio_suggested": _C(
         "ratio suggested", "impact ratio with the suggested weights", kind="ratio"
     ),
-    "flagged_current": _C("flagged today", "below 0.8 with today's weights", kind="bool"),
+    "flagged_current": _C(
+        "flagged today",
+        "the audit's flag with today's weights: below 0.8, significantly lower, n ≥ 30",
+        kind="bool",
+    ),
     "flagged_suggested": _C(
-        "flagged suggested", "below 0.8 with the suggested weights", kind="bool"
+        "flagged suggested",
+        "the audit's flag with the suggested weights: below 0.8, significantly lower, n ≥ 30",
+        kind="bool",
+    ),
+    "rate_current": _C("rate today", "scoring or selection rate with today's weights", kind="pct"),
+    "rate_suggested": _C(
+        "rate suggested", "scoring or selection rate with the suggested weights", kind="pct"
+    ),
+    "p_adjusted_current": _C(
+        "p today (Holm)",
+        "the group against everybody else, today's weights, Holm-adjusted",
+        kind="p",
+    ),
+    "p_adjusted_suggested": _C(
+        "p suggested (Holm)",
+        "the group against everybody else, suggested weights, Holm-adjusted",
+        kind="p",
+    ),
+    "is_reference_current": _C(
+        "reference today", "the highest rate with today's weights", kind="bool"
+    ),
+    "is_reference_suggested": _C(
+        "reference suggested", "the highest rate with the suggested weights", kind="bool"
     ),
     "below_current": _C("below 0.8 today", "ratio under 0.8 with today's weights", kind="bool"),
     "below_suggested": _C(

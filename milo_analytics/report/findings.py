@@ -90,11 +90,17 @@ def audit_findings(audit: Any, posting_id: str | None = None) -> dict[str, Any]:
     }
 
 
-def fairness_before_after(suggestion: Any) -> pd.DataFrame | None:
+def fairness_before_after(suggestion: Any, *, key_rows: bool = False) -> pd.DataFrame | None:
     """The suggestion's impact ratios with today's and the suggested weights, one row per
-    group: ``dimension``, ``group``, ``n``, ``ratio_current``, ``ratio_suggested``, ``change``
-    and ``flagged_current`` / ``flagged_suggested`` when the suggestion has them (else
-    ``below_current`` / ``below_suggested``: the ratio is under 0.8). None without one.
+    measure and group: ``measure`` (when the suggestion has it: ``scoring`` / ``selection``),
+    ``dimension``, ``group``, ``n``, ``ratio_current``, ``ratio_suggested``, ``change`` and
+    ``flagged_current`` / ``flagged_suggested`` (the audit's flag rule) when the suggestion
+    has them (an older suggestion: ``below_current`` / ``below_suggested``, the ratio is under
+    0.8), and ``p_adjusted_suggested`` when present. Categories with nobody are left out.
+    None without a suggestion or its fairness frame.
+
+    ``key_rows=True`` keeps what a summary needs: every group flagged with either set of
+    weights, and the group with the lowest suggested ratio of each measure and dimension.
 
     Reads the ``WeightSuggestion.fairness`` frame in either of its layouts (``group``,
     ``ratio_current``, … or ``category``, ``impact_ratio_current``, …).
@@ -111,15 +117,16 @@ def fairness_before_after(suggestion: Any) -> pd.DataFrame | None:
     )
     if not {"group", "ratio_current", "ratio_suggested"} <= set(f.columns):
         return None
-    out = pd.DataFrame(
-        {
-            "dimension": f["dimension"] if "dimension" in f.columns else "",
-            "group": f["group"].astype("str"),
-            "n": f["n"] if "n" in f.columns else pd.NA,
-            "ratio_current": pd.to_numeric(f["ratio_current"], errors="coerce"),
-            "ratio_suggested": pd.to_numeric(f["ratio_suggested"], errors="coerce"),
-        }
-    )
+    if "n" in f.columns:
+        f = f[pd.to_numeric(f["n"], errors="coerce").fillna(1) > 0]
+    out = pd.DataFrame(index=f.index)
+    if "measure" in f.columns:
+        out["measure"] = f["measure"].astype("str")
+    out["dimension"] = f["dimension"].astype("str") if "dimension" in f.columns else ""
+    out["group"] = f["group"].astype("str")
+    out["n"] = f["n"] if "n" in f.columns else pd.NA
+    out["ratio_current"] = pd.to_numeric(f["ratio_current"], errors="coerce")
+    out["ratio_suggested"] = pd.to_numeric(f["ratio_suggested"], errors="coerce")
     out["change"] = (
         pd.to_numeric(f["change"], errors="coerce")
         if "change" in f.columns
@@ -128,10 +135,22 @@ def fairness_before_after(suggestion: Any) -> pd.DataFrame | None:
     if {"flagged_current", "flagged_suggested"} <= set(f.columns):
         out["flagged_current"] = f["flagged_current"].fillna(False).astype(bool)
         out["flagged_suggested"] = f["flagged_suggested"].fillna(False).astype(bool)
+        if "p_adjusted_suggested" in f.columns:
+            out["p_adjusted_suggested"] = pd.to_numeric(f["p_adjusted_suggested"], errors="coerce")
     else:
         out["below_current"] = (out["ratio_current"] < FOUR_FIFTHS).astype(bool)
         out["below_suggested"] = (out["ratio_suggested"] < FOUR_FIFTHS).astype(bool)
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    if key_rows and len(out):
+        flag = "flagged" if "flagged_current" in out.columns else "below"
+        keep = out[f"{flag}_current"] | out[f"{flag}_suggested"]
+        keys = [c for c in ("measure", "dimension") if c in out.columns]
+        rated = out[out["ratio_suggested"].notna()]
+        if len(rated):
+            lowest = rated.groupby(keys, sort=False)["ratio_suggested"].idxmin()
+            keep |= out.index.isin(lowest.to_numpy())
+        out = out[keep].reset_index(drop=True)
+    return out
 
 
 def suggestion_findings(suggestion: Any) -> dict[str, Any]:
@@ -145,7 +164,10 @@ def suggestion_findings(suggestion: Any) -> dict[str, Any]:
         change; ``gain``: the held-out difference of the suggested whole-number weights over
         today's (``difference``, ``ci_low``, ``ci_high``) or None; ``current`` /
         ``suggested``: the metric of each; ``fairness``: :func:`fairness_before_after`;
-        ``worse``: groups whose ratio falls under 0.8 or is flagged only with the suggestion.
+        ``fairness_key``: its key rows (flagged groups, each measure's lowest ratio);
+        ``flagged_suggested``: the groups the audit's rule flags under the suggested weights
+        (``new``: not flagged with today's); ``worse``: groups whose ratio falls under 0.8 or
+        is flagged only with the suggestion.
     """
     table = getattr(suggestion, "table", None)
     baseline = getattr(suggestion, "baseline", None) or {}
@@ -202,5 +224,20 @@ def suggestion_findings(suggestion: Any) -> dict[str, Any]:
         "gain": gain,
         "levels": level,
         "fairness": fair,
+        "fairness_key": fairness_before_after(suggestion, key_rows=True),
+        "flagged_suggested": []
+        if fair is None or "flagged_suggested" not in fair.columns
+        else [
+            {
+                "measure": str(r.get("measure", "")),
+                "dimension": str(r["dimension"]),
+                "group": str(r["group"]),
+                "ratio_current": _num(r["ratio_current"]),
+                "ratio_suggested": _num(r["ratio_suggested"]),
+                "n": int(r["n"]),
+                "new": not bool(r["flagged_current"]),
+            }
+            for _, r in fair[fair["flagged_suggested"]].iterrows()
+        ],
         "worse": worse,
     }

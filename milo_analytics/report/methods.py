@@ -32,6 +32,7 @@ SECTION_METHODS: dict[str, int] = {
     "adverse-impact": 6,
     "ll144-summary": 6,
     "speech": 7,
+    "frontier": 8,
 }
 
 

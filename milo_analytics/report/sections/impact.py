@@ -158,16 +158,17 @@ def build(ctx: Context) -> Section | None:
 
 
 def _sweep(ctx: Context, sec: Section, res: Any, pid: str, name: str) -> None:
-    """Impact ratio by cut score for the included categories; the excluded ones are listed
-    below the chart (a line for a category of a few people is noise)."""
+    """Impact ratio by cut score for the included categories, against the table's reference
+    rule; the excluded ones are listed below the chart with n, share and scoring rate (a line
+    for a category of a few people is noise)."""
     from ... import plots
 
     sw = res.sweep[(res.sweep["posting_id"] == pid) & (res.sweep["measure"] == "score")]
     rows = res.table[(res.table["posting_id"] == pid) & (res.table["measure"] == "score")]
-    if "excluded" in sw.columns:  # threshold_sweep marks them itself
+    if "excluded" in sw.columns:  # threshold_sweep applies the 2 % rule itself
         out = sw[sw["excluded"].fillna(False).astype(bool)]
         left = sorted(set(zip(out["dimension"], out["category"], strict=True)))
-    else:
+    else:  # an audit exported before the sweep carried the rule
         ex = rows[rows["excluded"].fillna(False).astype(bool)]
         left = sorted(set(zip(ex["dimension"], ex["category"], strict=True)))
     keep = ~pd.Series(
@@ -179,20 +180,34 @@ def _sweep(ctx: Context, sec: Section, res: Any, pid: str, name: str) -> None:
         f"Threshold sweep ({pid})",
         lambda: plots.threshold_sweep_figure(sw[keep.to_numpy()]),
     )
-    n_of = {
-        (d, c): int(n)
-        for d, c, n in zip(rows["dimension"], rows["category"], rows["n"], strict=True)
-    }
-    notes = ["Selected = overall score at or above the cut; the dashed line is 0.8."]
-    if left:
+    info = {
+        (d, c): (int(n), rate, str(why))
+        for d, c, n, rate, why in zip(
+            rows["dimension"], rows["category"], rows["n"], rows["rate"], rows["reason"],
+            strict=True,
+        )
+    }  # fmt: skip
+    notes = [
+        "Selected = overall score at or above the cut; the dashed line is 0.8. The reference "
+        "at each cut is the highest rate among the categories drawn, as in the impact-ratio "
+        "table."
+    ]
+    small = [(d, c) for d, c in left if info.get((d, c), (0,))[0] > 0]
+    empty = [(d, c) for d, c in left if info.get((d, c), (0,))[0] == 0]
+    if small:
+        parts = []
+        for d, c in small:
+            n, rate, why = info[(d, c)]
+            why = why.replace("; excluded from impact ratios", "") or f"n = {n:,}"
+            scoring = f"; scoring rate {rate:.0%}" if pd.notna(rate) else ""
+            parts.append(f"{c} ({d.replace('_', '/')}: {why}{scoring})")
         notes.append(
-            "Not drawn (under "
-            f"{float(res.options.get('exclude_below', 0.02)):.0%} of the data, excluded from "
-            "the ratios): "
-            + "; ".join(
-                f"{c} ({d.replace('_', '/')}, n = {n_of.get((d, c), 0):,})" for d, c in left
-            )
-            + "."
+            "Not drawn — excluded from the ratios (and never the reference) as in the "
+            "impact-ratio table: " + "; ".join(parts) + "."
+        )
+    if empty:
+        notes.append(
+            "No candidates in: " + ", ".join(f"{c} ({d.replace('_', '/')})" for d, c in empty) + "."
         )
     ctx.figure(
         sec,

@@ -84,7 +84,8 @@ def build(ctx: Context) -> Section | None:
             str(p): round(float(a), 3) for p, a in zip(rel["posting_id"], rel["alpha"], strict=True)
         }
         keep = {
-            "posting_id": "posting_id", "n": "interviews", "k": "questions",
+            "posting_id": "posting_id", "n": "interviews", "n_feldt": "interviews behind the CI",
+            "k": "questions",
             "scale_max": "question scale max", "alpha": "alpha", "ci_low": "ci_low",
             "ci_high": "ci_high", "mean_inter_item_r": "mean inter-item r",
             "sd_overall": "sd (overall, points)", "sem_overall": "SEM (overall, points)",

@@ -62,6 +62,15 @@ def build(ctx: Context) -> Section | None:
         )
     fair = fairness_before_after(sg)
     if fair is not None:
+        notes = []
+        if "flagged_suggested" in fair.columns:
+            now, then = int(fair["flagged_current"].sum()), int(fair["flagged_suggested"].sum())
+            notes.append(
+                f"Flagged by the bias audit's rule: {now} with today's weights, {then} with the "
+                "suggested ones (flag: ratio under 0.8, significantly lower than everybody "
+                "else after Holm's adjustment over each set of weights, n ≥ 30). Groups under "
+                "2 % of the data have no ratio."
+            )
         ctx.table(
             sec,
             fair,
@@ -69,6 +78,7 @@ def build(ctx: Context) -> Section | None:
             label_questions=False,
             anchor="suggestion-fairness",
             kinds={"change": "ratio"},
+            notes=notes,
         )
     notes = [str(n) for n in getattr(sg, "notes", []) or []]
     if notes:

@@ -162,7 +162,7 @@ def _posting(
         if ctx.demographics is None:
             parts.append("<p>No demographics were given, so adverse impact was not checked.</p>")
     if sf is not None and sf["posting_id"] == pid:
-        out["suggestion"] = {k: v for k, v in sf.items() if k != "fairness"}
+        out["suggestion"] = {k: v for k, v in sf.items() if k not in ("fairness", "fairness_key")}
         parts.append(_suggestion_text(sf))
         if sf["recommendation"] == "change":
             step = (
@@ -176,8 +176,8 @@ def _posting(
                 step += (
                     " Note: "
                     + "; ".join(
-                        f"{html.escape(w['group'])} would go from {w['ratio_current']:.3f} to "
-                        f"{w['ratio_suggested']:.3f}"
+                        f"{html.escape(w['group'])} would go from {_ratio(w['ratio_current'])} to "
+                        f"{_ratio(w['ratio_suggested'])}"
                         for w in sf["worse"]
                     )
                     + " — weigh that before pushing."
@@ -244,7 +244,7 @@ def _posting(
             label_questions=False,
             label_postings=False,
         )
-        fair = sf["fairness"]
+        fair = sf["fairness_key"]
         if fair is not None:
             ctx.table(
                 sec,
@@ -253,7 +253,14 @@ def _posting(
                 label_questions=False,
                 label_postings=False,
                 kinds={"change": "ratio"},
-                notes=["The suggestion's own check: scoring rates of its composite score."],
+                notes=[
+                    "The bias audit's rule applied to the overall score under each set of "
+                    "weights (flag: ratio under 0.8, significantly lower than everybody else "
+                    "after Holm's adjustment, n ≥ 30). Shown: the flagged groups and the lowest "
+                    "ratio of each measure and dimension; every group is in the "
+                    + _a("suggestion's table", "#suggestion-fairness")
+                    + "."
+                ],
             )
     if next_steps:
         sec.blocks.append(
@@ -302,7 +309,30 @@ def _suggestion_text(sf: dict[str, Any]) -> str:
                 + _a("before/after", "#suggestion-fairness")
                 + ")."
             )
+        if "flagged_suggested" in fair.columns:
+            flagged = sf.get("flagged_suggested") or []
+            if flagged:
+                text += (
+                    " Flagged by the audit's rule under the suggested weights: "
+                    + "; ".join(
+                        f"{html.escape(f['group'])} ({html.escape(_measure_words(f['measure']))}, "
+                        f"n = {f['n']:,}) {_ratio(f['ratio_current'])} → {_ratio(f['ratio_suggested'])}"
+                        + (", new" if f["new"] else ", flagged today too")
+                        for f in flagged
+                    )
+                    + "."
+                )
+            else:
+                text += " No group is flagged by the audit's rule under the suggested weights."
     return text + "</p>"
+
+
+def _ratio(v: float | None) -> str:
+    return "—" if v is None else f"{v:.3f}"
+
+
+def _measure_words(measure: str) -> str:
+    return {"scoring": "scoring rate", "selection": "selection at the cut"}.get(measure, measure)
 
 
 def _strip(parts: list[str]) -> str:
