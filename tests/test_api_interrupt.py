@@ -52,7 +52,12 @@ def test_errors_of_the_helper_thread_reach_the_caller():
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals")
-def test_ctrl_c_during_a_request_interrupts_at_once_and_close_does_not_hang():
+@pytest.mark.parametrize("receiver", ["process", "another thread"])
+def test_ctrl_c_during_a_request_interrupts_at_once_and_close_does_not_hang(receiver: str):
+    """A terminal's Ctrl-C goes to the process and the kernel hands it to any thread; when
+    that is not the main thread, Python only sets a flag, and a main thread blocked without a
+    timeout would notice it after the server answered (CI: 30 s). "another thread" sends the
+    signal to the sending thread itself, the case that failed."""
     started, release = threading.Event(), threading.Event()
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -61,9 +66,15 @@ def test_ctrl_c_during_a_request_interrupts_at_once_and_close_does_not_hang():
         return httpx.Response(200, json={"data": {}})
 
     client = _client(handler)
-    sender = threading.Thread(
-        target=lambda: started.wait(30) and os.kill(os.getpid(), signal.SIGINT), daemon=True
-    )
+
+    def send() -> None:
+        started.wait(30)
+        if receiver == "process":
+            os.kill(os.getpid(), signal.SIGINT)
+        else:
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    sender = threading.Thread(target=send, daemon=True)
     sender.start()
     t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):

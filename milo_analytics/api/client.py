@@ -281,7 +281,10 @@ def _off_main_thread(fn: Callable[..., Any], *args: Any) -> Any:
 
     A KeyboardInterrupt reaches the caller while it waits (``SimpleQueue.get`` is C code
     holding no lock) and leaves ``fn`` to finish, or fail, on its own; the daemon thread
-    never keeps the process alive.
+    never keeps the process alive. The wait wakes every 0.1 s: a SIGINT that the kernel
+    delivered to another thread only sets Python's flag, and the main thread runs the handler
+    when it next returns to the interpreter (a wait with no timeout would sit until ``fn``
+    finished — seen as a 30 s delay in CI).
     """
     box: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
 
@@ -292,7 +295,12 @@ def _off_main_thread(fn: Callable[..., Any], *args: Any) -> Any:
             box.put((False, exc))
 
     threading.Thread(target=run, name="milo-http", daemon=True).start()
-    ok, value = box.get()
+    while True:
+        try:
+            ok, value = box.get(timeout=0.1)
+            break
+        except queue.Empty:
+            continue
     if ok:
         return value
     try:
