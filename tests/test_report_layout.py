@@ -140,3 +140,11 @@ def test_demo_pdf_has_at_most_25_a4_pages(demo_report: Path, tmp_path: Path) -> 
     ll144 = [t for t in pages if "Bias audit summary —" in t]
     assert len(ll144) == 2 and all(t.count("Bias audit summary —") == 1 for t in ll144)
     assert all("Distribution" in t and "Intersection of sex and race/ethnicity" in t for t in ll144)
+
+
+def test_no_markup_is_shown_as_text_in_the_demo_report(demo_report: Path) -> None:
+    """A link written into a note that the table escapes showed as literal
+    "<a href='#suggestion-fairness'>…" in the summary; the page has no escaped tags of its own
+    (candidate text is escaped too, but the demo world has none that looks like a tag)."""
+    page = demo_report.read_text(encoding="utf-8")
+    assert not re.search(r"&lt;/?(a|p|b|strong|code|em)[ &>]", page)

@@ -140,7 +140,7 @@ def build(ctx: Context) -> Section | None:
     ctx.table(
         sec,
         summ,
-        title=f"Summary by measure ({len(summ)} rows)",
+        title="Summary by measure",
         label_questions=False,
         max_rows=80,
         collapsed=True,

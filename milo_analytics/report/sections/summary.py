@@ -257,9 +257,8 @@ def _posting(
                     "The bias audit's rule applied to the overall score under each set of "
                     "weights (flag: ratio under 0.8, significantly lower than everybody else "
                     "after Holm's adjustment, n ≥ 30). Shown: the flagged groups and the lowest "
-                    "ratio of each measure and dimension; every group is in the "
-                    + _a("suggestion's table", "#suggestion-fairness")
-                    + "."
+                    "ratio of each measure and dimension; every group is in the before/after "
+                    "table of the suggested-weights section."
                 ],
             )
     if next_steps:
