@@ -189,6 +189,33 @@ def test_lambda_chosen_by_cv_and_path_reported() -> None:
     assert one_se.lambda_ >= est.lambda_
 
 
+def test_nested_lambda_of_a_fold_never_sees_its_held_out_outcomes() -> None:
+    """Issue 10 item 2: λ is chosen inside each outer training fold (nested CV). Rewriting the
+    held-out outcomes of a fold changes its held-out losses but not its λ; with no signal the
+    inner CV picks a larger λ (closer to today's weights) than with a strong one."""
+    from milo_analytics.calibrate.estimator import _fold_job, _folds
+
+    data, outcomes = make_data(n=900, seed=4)
+    X = data.score_matrix().to_numpy()
+    y = outcomes.set_index("interview_id")["hired"].astype(float).to_numpy()
+    lambdas = np.geomspace(1e-4, 10.0, 21)
+    base = np.asarray(CURRENT, float)
+    tr, te = _folds(y, True, 5, 1, 0)[0]
+    a = _fold_job(X, y, tr, te, base, lambdas, True, 3, 7)
+    y2 = y.copy()
+    y2[te] = np.random.default_rng(1).permutation(y[te])[::-1]  # same class counts, new labels
+    b = _fold_job(X, y2, tr, te, base, lambdas, True, 3, 7)
+    assert not np.allclose(a["losses"], b["losses"])
+    assert a["inner_best"] == b["inner_best"]
+    assert a["inner_best"] in set(range(0, 21, 2))  # the coarser inner grid
+    assert _fold_job(X, y, tr, te, base, lambdas, True)["inner_best"] is None  # not asked
+    # no signal: outcome shuffled against the scores -> strong shrinkage toward today's
+    y0 = np.random.default_rng(2).permutation(y)
+    tr0, te0 = _folds(y0, True, 5, 1, 0)[0]
+    null = _fold_job(X, y0, tr0, te0, base, lambdas, True, 3, 7)
+    assert lambdas[null["inner_best"]] > lambdas[a["inner_best"]]
+
+
 # ----------------------------------------------------------------------------- integer search
 def test_integer_search_keeps_questions_that_are_as_weighted() -> None:
     rng = np.random.default_rng(0)

@@ -10,8 +10,9 @@ weights, ``λ = 0`` the unconstrained (non-negative) maximum-likelihood fit.
 
 Integer weights (the questions API takes integers 1–10, and only ratios matter) come from a
 ratio-preserving search, see :func:`integer_weights`. Current, unit, suggested and
-suggested-integer weights are compared on held-out candidates of the same repeated CV folds
-(each fold refits and runs the integer search on its training part); the differences carry
+suggested-integer weights are compared on held-out candidates of the same repeated CV folds,
+nested: each fold chooses its own λ by an inner CV on its training part, refits and runs the
+integer search there, so its held-out candidates never saw any of it; the differences carry
 Nadeau & Bengio's (2003) corrected resampled t intervals. The decision rule
 (:func:`~milo_analytics.calibrate.compare.decide`): ``"change"`` when the integer suggestion
 changes a weight and beats today's weights beyond that noise (lower interval bound of

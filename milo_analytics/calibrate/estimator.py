@@ -195,6 +195,68 @@ def _path(p: _Prepared, lambdas: np.ndarray, binary: bool) -> np.ndarray:
     return out
 
 
+def _path_losses(
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    base: np.ndarray,
+    lambdas: np.ndarray,
+    binary: bool,
+) -> tuple[np.ndarray, np.ndarray, _Prepared, np.ndarray | None]:
+    """Fit the path on ``train`` (largest λ first, warm-started) and score it on ``test``.
+
+    Returns ``(losses, betas, prepared, last_theta)``: the mean held-out loss per λ (deviance/2
+    or squared error/2), the betas per λ, the prepared training data and the last fit's
+    ``(intercept, β)`` (a warm start)."""
+    p = _prepare(X[train], y[train], base, binary)
+    order = np.argsort(lambdas)[::-1]
+    betas = np.empty((len(lambdas), X.shape[1]))
+    icpts = np.empty(len(lambdas))
+    x0 = None
+    for i in order:
+        beta, b, _ = _fit_glm(
+            p.X, p.y, binary, beta0=p.beta0, lam=float(lambdas[i]), pen_scale=p.pen_scale, x0=x0
+        )
+        betas[i], icpts[i] = beta, b
+        x0 = np.concatenate([[b], beta])
+    Xt = X[test] - p.mean
+    eta = Xt @ betas.T + icpts  # (n_test, n_lambda)
+    yt = y[test].astype(float)[:, None]
+    if binary:
+        losses = (np.logaddexp(0.0, eta) - yt * eta).mean(axis=0)
+    else:
+        losses = 0.5 * ((eta - yt) ** 2).mean(axis=0)
+    return losses, betas, p, x0
+
+
+def _choose(losses: np.ndarray, rule: str) -> int:
+    """Index of the chosen λ from per-fold losses ``(n_folds, n_lambda)`` (grid ascending)."""
+    mean = losses.mean(axis=0)
+    best = int(np.argmin(mean))
+    if rule == "1se" and len(losses) > 1:
+        se = losses.std(axis=0, ddof=1) / math.sqrt(len(losses))
+        best = int(np.flatnonzero(mean <= mean[best] + se[best]).max())
+    return best
+
+
+def inner_grid_index(n_lambdas: int) -> np.ndarray:
+    """Indices of the coarser λ grid used by the inner (nested) CV: every other point of the
+    grid, both ends kept, when the grid has more than 11 points; else the whole grid.
+
+    Examples
+    --------
+    >>> inner_grid_index(21).tolist()
+    [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
+    >>> inner_grid_index(4).tolist()
+    [0, 1, 2, 3]
+    """
+    if n_lambdas <= 11:
+        return np.arange(n_lambdas)
+    idx = np.arange(0, n_lambdas, 2)
+    return idx if idx[-1] == n_lambdas - 1 else np.append(idx, n_lambdas - 1)
+
+
 def _fold_job(
     X: np.ndarray,
     y: np.ndarray,
@@ -203,34 +265,42 @@ def _fold_job(
     base: np.ndarray,
     lambdas: np.ndarray,
     binary: bool,
+    inner_k: int = 0,
+    inner_seed: int = 0,
+    lambda_rule: str = "min",
 ) -> dict[str, Any]:
+    """One outer fold: the λ path on ``train`` scored on ``test`` and, with ``inner_k ≥ 2``, λ
+    chosen by an inner stratified ``inner_k``-fold CV on ``train`` only (nested CV, on the
+    coarser grid of :func:`inner_grid_index`); ``inner_best`` indexes ``lambdas``."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        p = _prepare(X[train], y[train], base, binary)
-        order = np.argsort(lambdas)[::-1]
-        betas = np.empty((len(lambdas), X.shape[1]))
-        icpts = np.empty(len(lambdas))
-        x0 = None
-        for i in order:
-            beta, b, _ = _fit_glm(
-                p.X, p.y, binary, beta0=p.beta0, lam=float(lambdas[i]), pen_scale=p.pen_scale, x0=x0
-            )
-            betas[i], icpts[i] = beta, b
-            x0 = np.concatenate([[b], beta])
-        Xt = X[test] - p.mean
-        eta = Xt @ betas.T + icpts  # (n_test, n_lambda)
-        yt = y[test].astype(float)[:, None]
-        if binary:
-            losses = (np.logaddexp(0.0, eta) - yt * eta).mean(axis=0)
-        else:
-            losses = 0.5 * ((eta - yt) ** 2).mean(axis=0)
+        losses, betas, p, x0 = _path_losses(X, y, train, test, base, lambdas, binary)
         mle, b_mle, ll_mle = _fit_glm(p.X, p.y, binary, x0=x0)
+        inner_best = None
+        if inner_k >= 2:
+            sub = inner_grid_index(len(lambdas))
+            y_tr = y[train]
+            k = inner_k
+            if binary:
+                k = min(k, int(np.bincount(y_tr.astype(int), minlength=2).min()))
+            if k >= 2:
+                inner = _folds(y_tr, binary, k, 1, inner_seed)
+                inner_losses = np.array(
+                    [
+                        _path_losses(X[train], y_tr, tr, te, base, lambdas[sub], binary)[0]
+                        for tr, te in inner
+                    ]
+                )
+                inner_best = int(sub[_choose(inner_losses, lambda_rule)])
+            else:  # too few events in this training part for an inner split: outer choice
+                inner_best = None
     return {
         "losses": losses,
         "betas": betas,
         "alpha": p.alpha,
         "mle": (mle, b_mle, ll_mle),
+        "inner_best": inner_best,
     }
 
 
@@ -399,6 +469,14 @@ class WeightSuggester(BaseEstimator):
     @_single_blas
     def fit(self, X: Any, y: Any) -> WeightSuggester:
         """Fit the path, choose λ by repeated stratified CV and refit on all rows."""
+        return self._fit(X, y, inner_folds=0)
+
+    @_single_blas
+    def _fit(self, X: Any, y: Any, inner_folds: int = 0) -> WeightSuggester:
+        """``fit``; with ``inner_folds ≥ 2`` every outer fold also chooses its own λ by an
+        inner CV on its training part (``_fold_results[f]["inner_best"]``: nested CV for
+        ``suggest_weights``' out-of-sample comparison). The outer folds still choose the λ of
+        the final fit on all rows."""
         Xa, ya, base = self._validate(X, y)
         binary = _is_binary(ya, self.target_type)
         if binary:
@@ -416,7 +494,11 @@ class WeightSuggester(BaseEstimator):
             y_fit = (ya - y_mean) / y_sd
         lambdas = self._grid()
         folds = _folds(y_fit, binary, self.cv_folds, self.cv_repeats, self.random_state)
-        jobs = [(Xa, y_fit, tr, te, base, lambdas, binary) for tr, te in folds]
+        seed0 = 0 if self.random_state is None else int(self.random_state)
+        jobs = [
+            (Xa, y_fit, tr, te, base, lambdas, binary, inner_folds, seed0 + 1 + f, self.lambda_rule)
+            for f, (tr, te) in enumerate(folds)
+        ]
         fold_res = _run_parallel(_fold_job, jobs, self.n_jobs)
         losses = np.array([r["losses"] for r in fold_res])  # (n_folds, n_lambda)
         mean = losses.mean(axis=0)

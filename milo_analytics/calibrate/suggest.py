@@ -19,6 +19,11 @@ from .fairness import _fairness
 from .integer import MIN_WEIGHT, integer_weights
 from .result import HIRED_CAVEAT, PAST_SCORES_NOTE, WeightSuggestion, _jsonable
 
+#: Folds of the inner CV that chooses λ inside each outer training fold (nested CV). Three
+#: folds on every other point of the λ grid keep the extra cost to about one more path fit
+#: per outer fold (benchmarks/README.md).
+INNER_FOLDS = 3
+
 
 # ============================================================================ suggest_weights
 def _pick_posting(data: Any, posting_id: str | None) -> str:
@@ -165,7 +170,9 @@ def suggest_weights(
     n_boot
         Bootstrap resamples for the weight CIs and for the comparison CIs.
     cv_folds, cv_repeats, lambdas, lambda_rule
-        Passed to :class:`WeightSuggester`; the comparison uses the same folds.
+        Passed to :class:`WeightSuggester`; the comparison uses the same outer folds, with
+        λ chosen inside each outer training fold by an inner ``INNER_FOLDS``-fold CV
+        (nested).
     events_per_question, min_n
         The sample-size gate: at least ``events_per_question`` events (the rarer outcome class)
         per question (Peduzzi et al. 1996) — for a continuous target, observations per question
@@ -296,7 +303,7 @@ def suggest_weights(
         lambda_rule=lambda_rule,
         random_state=random_state,
         n_jobs=n_jobs,
-    ).fit(X, y)
+    )._fit(X, y, inner_folds=INNER_FOLDS)
     y_fit = est._y_fit
     best = est._best_index
 
@@ -327,18 +334,20 @@ def suggest_weights(
         ci_low = ci_high = np.full(q, np.nan)
 
     # ---- out-of-sample comparison on the same folds
+    # (nested: each outer fold's λ was chosen by an inner CV on its training part only)
     folds, fres = est._folds, est._fold_results
+    fold_beta = [fr["betas"][best if fr["inner_best"] is None else fr["inner_best"]] for fr in fres]
     jobs = [
-        (X, y_fit, tr, fr["betas"][best], current, binary, fr["mle"], level)
-        for (tr, _), fr in zip(folds, fres, strict=True)
+        (X, y_fit, tr, beta_f, current, binary, fr["mle"], level)
+        for (tr, _), fr, beta_f in zip(folds, fres, fold_beta, strict=True)
     ]
     fold_ints = _run_parallel(_int_job, jobs, n_jobs)
     oof = np.empty((cv_repeats, 4, len(y)))
     unit = np.ones(q)
-    for f, ((_, te), fr) in enumerate(zip(folds, fres, strict=True)):
+    for f, (_, te) in enumerate(folds):
         r = f // cv_folds
         Xt = X[te]
-        for m, w in enumerate((current, unit, fr["betas"][best], fold_ints[f])):
+        for m, w in enumerate((current, unit, fold_beta[f], fold_ints[f])):
             w = np.asarray(w, float)
             oof[r, m, te] = Xt @ w / (w.sum() or 1.0)
     with threadpool_limits(1):
@@ -358,11 +367,12 @@ def suggest_weights(
     notes.append(
         f"Fit: {'logistic' if binary else 'linear'} regression shrunk toward today's weights "
         f"(L2 on the change, weights ≥ 0), λ={est.lambda_:.3g} by {cv_repeats}×{cv_folds}-fold "
-        f"stratified CV ({lambda_rule} rule). The comparison reuses those folds: every fold "
-        "refits the weights and runs the integer search on its training part only, and the "
+        f"stratified CV ({lambda_rule} rule). The comparison uses those outer folds, nested: "
+        f"every fold chooses its own λ by an inner {INNER_FOLDS}-fold CV on its training part "
+        "only (a coarser grid), refits the weights and runs the integer search on that "
+        "training part, so its held-out candidates never saw λ, the fit or the rounding; the "
         "intervals of the differences are Nadeau & Bengio's (2003) corrected resampled t over "
-        f"the {cv_repeats * cv_folds} folds. λ was chosen on the same folds (not nested), which "
-        "favours the 'suggested' rows slightly."
+        f"the {cv_repeats * cv_folds} folds."
     )
     notes.append(
         f"Integer weights by {choice.rule}: {choice.changes} of {q} weights change; rounding "
