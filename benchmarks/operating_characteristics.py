@@ -17,9 +17,10 @@ interval vs the true weight on the same scale; only where true weights differ fr
 fairness false-flag rate from ``suggestion.fairness`` when that frame carries flags (no group
 differences are simulated: every flag is false), else "n/a". Monte-Carlo SEs in brackets.
 
-Run::
+Run (the command behind the table in docs/methods.md §5; add ``3000`` to ``--n`` for the
+larger worlds, not in that table)::
 
-    python benchmarks/operating_characteristics.py --runs 100 --n 300 600 3000 --seed 20261205 --jobs 2
+    python benchmarks/operating_characteristics.py --runs 100 --n 300 600 --seed 20261205 --jobs 2 --boot 50
 """
 
 from __future__ import annotations
