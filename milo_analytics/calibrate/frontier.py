@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -469,29 +468,12 @@ class WeightFrontier(Result):
     # ------------------------------------------------------------------ JSON
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
         """Serialise to JSON (and write it to ``path``); see :meth:`from_json`."""
-        obj: dict[str, Any] = {"format": FORMAT}
-        for name in _FRAMES:
-            obj[name] = _res._frame_to_obj(getattr(self, name))
-        for name in _SCALARS:
-            obj[name] = _res._jsonable(getattr(self, name))
-        text = json.dumps(obj, indent=indent, allow_nan=False, ensure_ascii=False)
-        if path is not None:
-            Path(path).write_text(text + "\n", encoding="utf-8")
-        return text
+        return _res._dump_document(self, FORMAT, _FRAMES, _SCALARS, path, indent)
 
     @classmethod
     def from_json(cls, source: str | Path) -> WeightFrontier:
         """Read what :meth:`to_json` wrote (a JSON string or a file path)."""
-        text = str(source)
-        if not text.lstrip().startswith("{"):
-            p = Path(source)
-            if not p.exists():
-                raise DataError(f"{source} is neither frontier JSON nor an existing file")
-            text = p.read_text(encoding="utf-8")
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"not a frontier JSON file: {exc}") from None
+        obj = _res._load_document(source, "frontier")
         if obj.get("format") != FORMAT:
             raise DataError(
                 f"not a WeightFrontier JSON document (format {obj.get('format')!r}); write one "

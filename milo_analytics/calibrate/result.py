@@ -6,6 +6,7 @@ import datetime as _dt
 import html
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,51 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def _dump_document(
+    result: Any,
+    fmt: str,
+    frames: Sequence[str],
+    scalars: Sequence[str],
+    path: str | Path | None,
+    indent: int | None,
+) -> str:
+    """A result's frames and scalars as one JSON document tagged ``fmt`` (written to ``path``).
+
+    Shared by :meth:`WeightSuggestion.to_json` and ``WeightFrontier.to_json``: strict JSON
+    (no NaN), UTF-8, a file ends with a newline.
+    """
+    obj: dict[str, Any] = {"format": fmt}
+    for name in frames:
+        obj[name] = _frame_to_obj(getattr(result, name))
+    for name in scalars:
+        obj[name] = _jsonable(getattr(result, name))
+    text = json.dumps(obj, indent=indent, allow_nan=False, ensure_ascii=False)
+    if path is not None:
+        Path(path).write_text(text + "\n", encoding="utf-8")
+    return text
+
+
+def _load_document(source: str | Path, what: str) -> dict[str, Any]:
+    """The JSON object in ``source`` (a JSON string or a file path); ``what`` names it in errors.
+
+    >>> _load_document('{"format": "x"}', "suggestion")
+    {'format': 'x'}
+    """
+    text = str(source)
+    if not text.lstrip().startswith("{"):
+        p = Path(source)
+        if not p.exists():
+            raise DataError(f"{source} is neither {what} JSON nor an existing file")
+        text = p.read_text(encoding="utf-8")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"not a {what} JSON file: {exc}") from None
+    if not isinstance(obj, dict):
+        raise DataError(f"not a {what} JSON document: expected an object, got {type(obj).__name__}")
+    return obj
+
+
 @dataclass(repr=False)
 class WeightSuggestion(Result):
     """Suggested question weights for one posting, with the evidence behind them.
@@ -194,29 +240,14 @@ class WeightSuggestion(Result):
     # ------------------------------------------------------------------ JSON
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
         """Serialise to JSON (and write it to ``path`` when given); see :meth:`from_json`."""
-        obj: dict[str, Any] = {"format": "milo_analytics.WeightSuggestion/1"}
-        for name in _FRAME_FIELDS:
-            obj[name] = _frame_to_obj(getattr(self, name))
-        for name in _SCALAR_FIELDS:
-            obj[name] = _jsonable(getattr(self, name))
-        text = json.dumps(obj, indent=indent, allow_nan=False, ensure_ascii=False)
-        if path is not None:
-            Path(path).write_text(text + "\n", encoding="utf-8")  # a file ends with a newline
-        return text
+        return _dump_document(
+            self, "milo_analytics.WeightSuggestion/1", _FRAME_FIELDS, _SCALAR_FIELDS, path, indent
+        )
 
     @classmethod
     def from_json(cls, source: str | Path) -> WeightSuggestion:
         """Read what :meth:`to_json` wrote (a JSON string or a file path)."""
-        text = str(source)
-        if not text.lstrip().startswith("{"):
-            p = Path(source)
-            if not p.exists():
-                raise DataError(f"{source} is neither suggestion JSON nor an existing file")
-            text = p.read_text(encoding="utf-8")
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"not a suggestion JSON file: {exc}") from None
+        obj = _load_document(source, "suggestion")
         if not str(obj.get("format", "")).startswith("milo_analytics.WeightSuggestion/"):
             raise DataError(
                 "not a WeightSuggestion JSON document (missing 'format'); write one with "
