@@ -37,6 +37,7 @@ import pandas as pd
 
 from milo_analytics import suggest_weights
 from milo_analytics.analysis import impact_before_after
+from milo_analytics.analysis._common import interview_data_from_matrix
 from milo_analytics.analysis.suggestion_fairness import (
     null_demographics,
     suggestion_fairness,
@@ -107,16 +108,10 @@ def posting(n: int, seed: int, gap: float) -> tuple[InterviewData, pd.DataFrame,
     eta = 0.35 * (x - 3) @ SUGGESTED - 1.3
     hired = rng.random(n) < 1 / (1 + np.exp(-eta))
     qids = [f"q{j}" for j in range(5)]
-    questions = pd.DataFrame({"posting_id": "P", "question_id": qids, "rank": range(1, 6),
-                              "text": qids, "score_weight": CURRENT, "not_scored": False,
-                              "modality": "voice", "question_type": "scored"})  # fmt: skip
-    sc = pd.DataFrame({"interview_id": np.repeat(ids, 5), "posting_id": "P",
-                       "question_id": np.tile(qids, n), "rank": np.tile(np.arange(1, 6), n),
-                       "score": x.ravel(), "score_weight": np.tile(CURRENT, n),
-                       "not_scored": False, "evaluation_summary": ""})  # fmt: skip
+    data = interview_data_from_matrix(x, CURRENT, ids=ids, qids=qids)
     outcomes = pd.DataFrame({"interview_id": pd.array(ids, dtype="str"),
                              "hired": pd.array(hired, dtype="boolean")})  # fmt: skip
-    return InterviewData(questions=questions, scores=sc), outcomes, demo
+    return data, outcomes, demo
 
 
 def part2(runs: int, seed: int) -> pd.DataFrame:

@@ -24,6 +24,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from milo_analytics.analysis._common import interview_data_from_matrix
 from milo_analytics.calibrate.frontier import weight_frontier
 from milo_analytics.errors import DataError
 from milo_analytics.frames import InterviewData
@@ -42,28 +43,7 @@ def world(n: int, gap: float, seed: int) -> tuple[InterviewData, pd.DataFrame, p
     ids = np.array([f"iv{i:06d}" for i in range(n)])
     qids = [f"q{j}" for j in range(k)]
     current = np.array([2.0, 3.0, 2.0, 2.0, 1.0])
-    questions = pd.DataFrame(
-        {
-            "posting_id": "SIM",
-            "question_id": qids,
-            "rank": range(1, k + 1),
-            "text": [f"Question {j}" for j in range(k)],
-            "score_weight": current,
-            "not_scored": False,
-        }
-    )
-    scores = pd.DataFrame(
-        {
-            "interview_id": np.repeat(ids, k),
-            "posting_id": "SIM",
-            "question_id": np.tile(qids, n),
-            "rank": np.tile(np.arange(1, k + 1), n),
-            "score": X.ravel(),
-            "score_weight": np.tile(current, n),
-            "not_scored": False,
-            "evaluation_summary": "",
-        }
-    )
+    data = interview_data_from_matrix(X, current, ids=ids, qids=qids, posting_id="SIM")
     race = rng.choice(
         ["White", "Black or African American", "Asian", "Unknown"], n, p=[0.5, 0.25, 0.15, 0.1]
     )
@@ -71,7 +51,7 @@ def world(n: int, gap: float, seed: int) -> tuple[InterviewData, pd.DataFrame, p
     demo = pd.DataFrame(
         {"interview_id": ids, "sex": np.where(female, "Female", "Male"), "race_ethnicity": race}
     )
-    return InterviewData(questions=questions, scores=scores), outcomes, demo
+    return data, outcomes, demo
 
 
 def main() -> None:

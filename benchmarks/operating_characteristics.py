@@ -39,8 +39,8 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from milo_analytics.analysis._common import interview_data_from_matrix
 from milo_analytics.calibrate import suggest_weights
-from milo_analytics.frames import InterviewData
 
 CURRENT = (2.0, 3.0, 2.0, 2.0, 1.5)
 PLANTED = (2.0, 0.5, 2.0, 2.0, 4.0)
@@ -65,31 +65,7 @@ def frames(X: np.ndarray, hired: np.ndarray, rng: np.random.Generator):
     n, q = X.shape
     ids = [f"iv{i:06d}" for i in range(n)]
     qids = [f"q{j}" for j in range(q)]
-    questions = pd.DataFrame(
-        {
-            "posting_id": "P",
-            "question_id": qids,
-            "rank": range(1, q + 1),
-            "text": qids,
-            "score_weight": list(CURRENT),
-            "not_scored": False,
-            "modality": "voice",
-            "question_type": "scored",
-            "updated_at": pd.Timestamp("2026-01-01", tz="UTC"),
-        }
-    )
-    scores = pd.DataFrame(
-        {
-            "interview_id": np.repeat(ids, q),
-            "posting_id": "P",
-            "question_id": np.tile(qids, n),
-            "rank": np.tile(np.arange(1, q + 1), n),
-            "score": X.ravel(),
-            "score_weight": np.tile(CURRENT, n),
-            "not_scored": False,
-            "evaluation_summary": "",
-        }
-    )
+    data = interview_data_from_matrix(X, CURRENT, ids=ids, qids=qids, updated_at="2026-01-01")
     outcomes = pd.DataFrame(
         {"interview_id": pd.array(ids, dtype="str"), "hired": pd.array(hired, dtype="boolean")}
     )
@@ -103,7 +79,7 @@ def frames(X: np.ndarray, hired: np.ndarray, rng: np.random.Generator):
             ),
         }
     )
-    return InterviewData(questions=questions, scores=scores), outcomes, demo
+    return data, outcomes, demo
 
 
 _POP: dict[str, tuple[np.ndarray, np.ndarray]] = {}

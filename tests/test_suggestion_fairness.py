@@ -15,6 +15,7 @@ from statsmodels.stats.multitest import multipletests
 
 from milo_analytics import WeightSuggestion, suggest_weights
 from milo_analytics.analysis import impact_before_after, impact_ratios
+from milo_analytics.analysis._common import interview_data_from_matrix
 from milo_analytics.analysis.fairness import BEFORE_AFTER_COLUMNS, FLAG_RULE
 from milo_analytics.analysis.suggestion_fairness import (
     fairness_flagged,
@@ -165,16 +166,10 @@ def posting_world(
     x = _scores(n, rng, (demo["sex"] == "Female").to_numpy(), gap)
     hired = rng.random(n) < 1 / (1 + np.exp(-(0.35 * (x - 3) @ SUGGESTED - 1.3)))
     qids = [f"q{j}" for j in range(5)]
-    questions = pd.DataFrame({"posting_id": "P", "question_id": qids, "rank": range(1, 6),
-                              "text": qids, "score_weight": CURRENT, "not_scored": False,
-                              "modality": "voice", "question_type": "scored"})  # fmt: skip
-    scores = pd.DataFrame({"interview_id": np.repeat(ids, 5), "posting_id": "P",
-                           "question_id": np.tile(qids, n), "rank": np.tile(np.arange(1, 6), n),
-                           "score": x.ravel(), "score_weight": np.tile(CURRENT, n),
-                           "not_scored": False, "evaluation_summary": ""})  # fmt: skip
+    data = interview_data_from_matrix(x, CURRENT, ids=ids, qids=qids)
     outcomes = pd.DataFrame({"interview_id": pd.array(ids, dtype="str"),
                              "hired": pd.array(hired, dtype="boolean")})  # fmt: skip
-    return InterviewData(questions=questions, scores=scores), outcomes, demo
+    return data, outcomes, demo
 
 
 def _weights(s: WeightSuggestion) -> tuple[np.ndarray, np.ndarray]:

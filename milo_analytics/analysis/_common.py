@@ -353,6 +353,59 @@ def interview_times(data: InterviewData) -> pd.Series:
     return t
 
 
+def interview_data_from_matrix(
+    X: np.ndarray,
+    weights: Any,
+    *,
+    ids: Any,
+    qids: list[str],
+    posting_id: str = "P",
+    updated_at: str | None = None,
+) -> InterviewData:
+    """A posting's questions and scores frames from a score matrix (simulations, no HTTP).
+
+    ``X`` is interviews × questions; ``weights`` are today's ``score_weight`` per question.
+    Only what the calibration and fairness code reads is filled: no interviews frame.
+
+    Examples
+    --------
+    >>> d = interview_data_from_matrix(np.ones((3, 2)), [1, 2], ids=["a", "b", "c"],
+    ...                                qids=["q0", "q1"])
+    >>> len(d.scores), d.questions["score_weight"].tolist()
+    (6, [1.0, 2.0])
+    """
+    X = np.asarray(X, dtype="float64")
+    n, k = X.shape
+    w = np.asarray(weights, dtype="float64")
+    questions = pd.DataFrame(
+        {
+            "posting_id": posting_id,
+            "question_id": qids,
+            "rank": range(1, k + 1),
+            "text": qids,
+            "score_weight": w,
+            "not_scored": False,
+            "modality": "voice",
+            "question_type": "scored",
+        }
+    )
+    if updated_at is not None:
+        questions["updated_at"] = pd.Timestamp(updated_at, tz="UTC")
+    scores = pd.DataFrame(
+        {
+            "interview_id": np.repeat(np.asarray(ids), k),
+            "posting_id": posting_id,
+            "question_id": np.tile(qids, n),
+            "rank": np.tile(np.arange(1, k + 1), n),
+            "score": X.ravel(),
+            "score_weight": np.tile(w, n),
+            "not_scored": False,
+            "evaluation_summary": "",
+        }
+    )
+    return InterviewData(questions=questions, scores=scores)
+
+
 def synthetic_interview_data(
     n: int = 500,
     k: int = 5,
