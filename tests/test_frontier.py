@@ -247,8 +247,14 @@ def test_choose_max_validity_loss_and_impossible_constraints(planted_frontier) -
     assert row["validity"] >= fr.frontier["validity"].max() - 0.01
     ok = fr.frontier[fr.frontier["validity"] >= fr.frontier["validity"].max() - 0.01]
     assert row["impact_ratio"] == ok["impact_ratio"].max()
-    with pytest.raises(DataError, match="best available is point"):
+    with pytest.raises(DataError, match="best available is point") as err:
         fr.choose(min_impact_ratio=1.5)
+    assert "lower min_impact_ratio, or choose that point with point=" in str(err.value)
+    assert "--min-impact-ratio" in err.value.cli_message()
+    assert "min_impact_ratio" not in err.value.cli_message()
+    with pytest.raises(DataError, match="below 0") as err:
+        fr.choose(max_validity_loss=-0.1)
+    assert "--max-validity-loss" in err.value.cli_message()
     with pytest.raises(DataError, match="exactly one"):
         fr.choose(min_impact_ratio=0.9, max_validity_loss=0.01)
     with pytest.raises(DataError, match="exactly one"):
@@ -340,7 +346,9 @@ def test_cli_frontier_chooses_writes_and_push_weights_reads_it(
     # an impossible constraint: exit 1, and the message names the best available point
     code = main([*args, "--min-impact-ratio", "1.5"])
     captured = capsys.readouterr()
-    assert code == 1 and "best available is point" in captured.out + captured.err
+    said = captured.out + captured.err
+    assert code == 1 and "best available is point" in said
+    assert "lower --min-impact-ratio to" in said and "min_impact_ratio" not in said
     # -o without a choice is refused before anything is computed
     code = main([*args, "-o", str(out)])
     captured = capsys.readouterr()

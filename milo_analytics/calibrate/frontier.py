@@ -317,9 +317,14 @@ class WeightFrontier(Result):
                 raise DataError(
                     f"no frontier point has a lowest impact ratio ≥ {x:g} on held-out "
                     f"candidates; the best available is point {top['point']} with "
-                    f"{top['impact_ratio']:.3f} ({m} {top['validity']:.3f}). Lower "
-                    "min_impact_ratio, or choose that point with point="
-                    f"{top['point']!r}."
+                    f"{top['impact_ratio']:.3f} ({m} {top['validity']:.3f})",
+                    python_hint=(
+                        f"lower min_impact_ratio, or choose that point with point={top['point']!r}"
+                    ),
+                    cli_hint=(
+                        f"lower --min-impact-ratio to {math.floor(top['impact_ratio'] * 100) / 100:g}"
+                        " or less to get it"
+                    ),
                 )
             row = ok.iloc[0]
             why = (
@@ -331,7 +336,11 @@ class WeightFrontier(Result):
         else:
             x = float(max_validity_loss)
             if x < 0:
-                raise DataError(f"max_validity_loss={x:g} must be ≥ 0 (e.g. 0.01)")
+                raise DataError(
+                    f"a validity loss of {x:g} is below 0",
+                    python_hint="pass max_validity_loss ≥ 0 (e.g. 0.01)",
+                    cli_hint="pass --max-validity-loss ≥ 0 (e.g. 0.01)",
+                )
             ok = fr[fr["validity"] >= best_v - x - 1e-12]
             row = ok.loc[ok["impact_ratio"].fillna(-1).idxmax()]
             why = (
