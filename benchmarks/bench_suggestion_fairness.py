@@ -38,7 +38,7 @@ import pandas as pd
 from milo_analytics import suggest_weights
 from milo_analytics.analysis import impact_before_after
 from milo_analytics.analysis._common import interview_data_from_matrix
-from milo_analytics.analysis.suggestion_fairness import (
+from milo_analytics.calibrate.fairness import (
     null_demographics,
     suggestion_fairness,
 )

@@ -17,7 +17,7 @@ from milo_analytics import WeightSuggestion, suggest_weights
 from milo_analytics.analysis import impact_before_after, impact_ratios
 from milo_analytics.analysis._common import interview_data_from_matrix
 from milo_analytics.analysis.fairness import BEFORE_AFTER_COLUMNS, FLAG_RULE
-from milo_analytics.analysis.suggestion_fairness import (
+from milo_analytics.calibrate.fairness import (
     fairness_flagged,
     null_demographics,
     suggestion_fairness,
