@@ -85,3 +85,36 @@ def test_ctrl_c_during_a_request_interrupts_at_once_and_close_does_not_hang(rece
     closer.join(10)
     release.set()
     assert not closer.is_alive(), "close() hung after Ctrl-C"
+
+
+def test_close_cuts_off_requests_in_flight_on_other_threads(sandbox_factory):
+    """After Ctrl-C the CLI closes the client while pull workers still wait for answers.
+    Closing shuts their sockets down, so those waits end at once with a transport error;
+    before, a worker could sit out the 30 s read timeout and the process could not exit
+    (tests/test_cli_exit_codes.py's Ctrl-C cases, 5 in 12 runs of a repro)."""
+    sb = sandbox_factory(latency=3.0)  # every answer comes after 3 s
+    client = HeyMiloClient(api_key=sb.api_key, base_url=sb.base_url, rate_limit=None,
+                           max_retries=0)  # fmt: skip
+    outcomes: list[BaseException | None] = []
+
+    def wait_for_an_answer() -> None:
+        try:
+            client.request("GET", "postings")
+            outcomes.append(None)
+        except BaseException as exc:  # the test inspects it
+            outcomes.append(exc)
+
+    workers = [threading.Thread(target=wait_for_an_answer) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    deadline = time.monotonic() + 10
+    while sum(sb.counts.values()) < 3:  # all three requests reached the server
+        assert time.monotonic() < deadline, sb.counts
+        time.sleep(0.02)
+    started = time.monotonic()
+    client.close()
+    for worker in workers:
+        worker.join(timeout=1.5)
+    assert not any(worker.is_alive() for worker in workers), "close() left workers waiting"
+    assert time.monotonic() - started < 1.5  # well before the server answers
+    assert len(outcomes) == 3 and all(exc is not None for exc in outcomes), outcomes

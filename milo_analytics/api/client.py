@@ -27,11 +27,13 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import queue
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -194,6 +196,10 @@ class _DeadlineStream(httpcore.NetworkStream):
             raise
 
     def close(self) -> None:
+        sock = self._stream.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         self._stream.close()
 
     def start_tls(
