@@ -15,13 +15,25 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pingouin as pg
 import pytest
 
 from milo_analytics.analysis import cronbach_alpha, item_statistics
 from milo_analytics.analysis._common import synthetic_interview_data
 from milo_analytics.errors import DataError, InsufficientDataError
 from milo_analytics.frames import InterviewData
+
+
+class _Pingouin:
+    """``pingouin``, imported on first use: importing it (matplotlib, seaborn) costs ~1.2 s,
+    which every xdist worker would pay while collecting, whether or not it runs these tests."""
+
+    def __getattr__(self, name: str):
+        import pingouin
+
+        return getattr(pingouin, name)
+
+
+pg = _Pingouin()
 
 
 def _wide_missing() -> pd.DataFrame:
