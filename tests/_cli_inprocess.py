@@ -1,0 +1,83 @@
+"""Run `milo-analytics` in the test process, as a fresh shell process would run it.
+
+A real process pays 1–3 s of interpreter start and imports before it does anything (issue 15);
+where the process itself is not the point (exit status as the shell sees it, signals, OS-level
+streams, the console script: see tests/test_cli_exit_codes.py), tests call
+:func:`milo_analytics.cli.main` here instead. What a fresh process would do differently is
+reproduced for the duration of the call:
+
+- the environment holds no ``HEYMILO_*``/``MILO_*`` variable but those given (``key`` is
+  ``HEYMILO_API_KEY``), and ``COLUMNS`` (80 unless told), as in the subprocess helpers it
+  replaces; the test's own environment is restored afterwards;
+- log records of WARNING and above go to stderr, as Python's last-resort handler prints them in
+  a process where nothing configured logging (pytest's log capture would swallow them), except
+  those of a server the test runs in this process (the sandbox), which a CLI process would not
+  print;
+- warnings that are not milo_analytics' own (which the CLI prints itself) are printed on stderr
+  the way Python prints them, instead of being recorded by pytest; deprecation warnings stay
+  hidden as in a process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+
+import pytest
+
+#: Loggers of the servers a test runs in this process (the in-process sandbox): their records
+#: would not reach the stderr of a separate CLI process.
+_SERVER_LOGGERS = ("uvicorn", "asyncio", "milo_analytics.sandbox")
+
+
+class _StderrAtEmit(logging.Handler):
+    """Like :data:`logging.lastResort`: the message only, on whatever sys.stderr is now."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(_SERVER_LOGGERS) and super().filter(record)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(self.format(record) + "\n")
+
+
+def run_cli(
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+    key: str | None = None,
+    env: dict[str, str] | None = None,
+    columns: int = 80,
+) -> tuple[int, str, str]:
+    """`milo-analytics ARGS` in this process: (exit code, stdout, stderr).
+
+    Examples
+    --------
+    >>> code, out, err = run_cli(capsys, "postings", "--offline", "--store", str(path))  # doctest: +SKIP
+    """
+    from milo_analytics.cli import main
+
+    capsys.readouterr()  # what the test printed before is not the command's output
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith(("HEYMILO_", "MILO_")):
+                mp.delenv(name)
+        mp.setenv("COLUMNS", str(columns))
+        if key is not None:
+            mp.setenv("HEYMILO_API_KEY", key)
+        for name, value in (env or {}).items():
+            mp.setenv(name, value)
+        root = logging.getLogger()
+        handler = _StderrAtEmit(logging.WARNING)
+        root.addHandler(handler)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.filterwarnings("ignore", category=DeprecationWarning)
+                warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+                code = main(list(args))
+        finally:
+            root.removeHandler(handler)
+        for w in caught:
+            sys.stderr.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno))
+    out = capsys.readouterr()
+    return code, out.out, out.err
