@@ -20,10 +20,12 @@ reproduced for the duration of the call:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 
 import pytest
 
@@ -42,6 +44,29 @@ class _StderrAtEmit(logging.Handler):
         sys.stderr.write(self.format(record) + "\n")
 
 
+@contextlib.contextmanager
+def process_streams() -> Iterator[None]:
+    """Inside, stderr gets what a fresh process would print on it besides the CLI's own lines:
+    log records of WARNING and above (not the in-process servers'), and warnings that are not
+    milo_analytics' own (the CLI prints those itself), deprecation warnings left out."""
+    root = logging.getLogger()
+    handler = _StderrAtEmit(logging.WARNING)
+    root.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+            try:
+                yield
+            finally:
+                for w in caught:
+                    sys.stderr.write(
+                        warnings.formatwarning(w.message, w.category, w.filename, w.lineno)
+                    )
+    finally:
+        root.removeHandler(handler)
+
+
 def run_cli(
     capsys: pytest.CaptureFixture[str],
     *args: str,
@@ -51,9 +76,11 @@ def run_cli(
 ) -> tuple[int, str, str]:
     """`milo-analytics ARGS` in this process: (exit code, stdout, stderr).
 
+    ``key`` is the HEYMILO_API_KEY (unset when None), ``env`` more variables.
+
     Examples
     --------
-    >>> code, out, err = run_cli(capsys, "postings", "--offline", "--store", str(path))  # doctest: +SKIP
+    >>> code, out, err = run_cli(capsys, "postings", "--offline", key="")  # doctest: +SKIP
     """
     from milo_analytics.cli import main
 
@@ -67,17 +94,7 @@ def run_cli(
             mp.setenv("HEYMILO_API_KEY", key)
         for name, value in (env or {}).items():
             mp.setenv(name, value)
-        root = logging.getLogger()
-        handler = _StderrAtEmit(logging.WARNING)
-        root.addHandler(handler)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.filterwarnings("ignore", category=DeprecationWarning)
-                warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
-                code = main(list(args))
-        finally:
-            root.removeHandler(handler)
-        for w in caught:
-            sys.stderr.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno))
+        with process_streams():
+            code = main(list(args))
     out = capsys.readouterr()
     return code, out.out, out.err
