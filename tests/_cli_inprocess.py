@@ -53,18 +53,24 @@ def process_streams() -> Iterator[None]:
     handler = _StderrAtEmit(logging.WARNING)
     root.addHandler(handler)
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings():  # filters and showwarning restored afterwards
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
-            try:
-                yield
-            finally:
-                for w in caught:
-                    sys.stderr.write(
-                        warnings.formatwarning(w.message, w.category, w.filename, w.lineno)
-                    )
+            warnings.showwarning = _print_warning  # not recorded by pytest: printed, as Python does
+            yield
     finally:
         root.removeHandler(handler)
+
+
+def _print_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def run_cli(
