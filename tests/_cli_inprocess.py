@@ -23,9 +23,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import sys
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +106,16 @@ def run_cli(
             code = main(list(args))
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def copy_store(src: Path, dst: Path) -> Path:
+    """A consistent copy of a SQLite store (its WAL included) through SQLite's backup API: a
+    module fixture's pulled store, for a command that would write to it (an incremental pull
+    lists the candidates over HTTP and fetches no document again)."""
+    a, b = sqlite3.connect(src), sqlite3.connect(dst)
+    try:
+        a.backup(b)
+    finally:
+        a.close()
+        b.close()
+    return dst

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from _cli_inprocess import copy_store
 from sklearn.metrics import roc_auc_score
 
 from milo_analytics.analysis.fairness import impact_ratios
@@ -162,19 +163,6 @@ def planted_store(plant_sandbox, tmp_path_factory):
     with plant_sandbox.client() as client:
         data = load_posting(pid, client=client, store=tmp / "s.sqlite", progress=False)
     return data, tmp / "s.sqlite"
-
-
-def copy_store(src, dst):
-    """A consistent copy of a SQLite store (its WAL included), through SQLite's backup API."""
-    import sqlite3
-
-    a, b = sqlite3.connect(src), sqlite3.connect(dst)
-    try:
-        a.backup(b)
-    finally:
-        a.close()
-        b.close()
-    return dst
 
 
 @pytest.fixture(scope="module")
