@@ -452,6 +452,7 @@ def test_503s_after_the_patch_landed_say_unknown_and_how_to_roll_back(
         return response
 
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", flaky)
+    monkeypatch.setattr("time.sleep", lambda s: None)  # the CLI client's retry back-off
     code = main(["push-weights", str(path), "--apply", "--base-url", sandbox.base_url,
                  "--audit-dir", str(tmp_path / "cli")])  # fmt: skip
     err_text = capsys.readouterr().err
@@ -649,6 +650,7 @@ def test_cli_push_apply_and_rollback(sandbox, world, tmp_path, capsys, monkeypat
         return real(self, request)
 
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse_patch)
+    monkeypatch.setattr("time.sleep", lambda s: None)  # the CLI client's retry back-off
     assert main([*argv, "--apply"]) == 4
     err = capsys.readouterr().err
     assert "failed at question" in err and "no weight was changed" in err
