@@ -4,13 +4,19 @@
   ~20 ms per client) — still verifying, and rebuilt when ``SSL_CERT_FILE`` changes.
 - The sandbox stops without waiting out uvicorn's 0.1 s sleeps, yet a request in flight at
   ``stop()`` still gets its whole response (uvicorn's graceful shutdown).
+- ``milo_analytics.calibrate`` imports its names on first use: a command that only reads a
+  suggestion file does not import scipy.stats and scikit-learn (~1 s), and every name the
+  package offered before is still there, the same object as in its module.
 
 The timings themselves are in ``benchmarks/bench_startup.py``.
 """
 
 from __future__ import annotations
 
+import importlib
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -83,3 +89,29 @@ def test_sandbox_stops_and_starts_again_many_times() -> None:
             assert list(client.postings.list(raw=True))
         sb.stop()
         assert not sb.running
+
+
+def test_calibrate_names_resolve_to_their_modules_objects() -> None:
+    import milo_analytics.calibrate as calibrate
+
+    for name, module in calibrate._EXPORTS.items():
+        assert getattr(calibrate, name) is getattr(importlib.import_module(module), name), name
+    assert set(calibrate.__all__) <= set(calibrate._EXPORTS)
+    assert dir(calibrate) == calibrate.__all__
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = calibrate.nope
+
+
+def test_reading_a_suggestion_does_not_import_the_fitting_stack() -> None:
+    # a fresh interpreter: what `milo-analytics report --suggestion` and the CLI's start load
+    code = (
+        "import sys, milo_analytics.cli\n"
+        "from milo_analytics.calibrate import WeightSuggestion\n"
+        "heavy = ('sklearn', 'scipy.stats', 'scipy.optimize', 'jsonschema', 'uvicorn', "
+        "'plotly.graph_objects', 'milo_analytics.calibrate.estimator')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]", out.stdout
