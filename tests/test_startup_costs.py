@@ -4,6 +4,8 @@
   ~20 ms per client) — still verifying, and rebuilt when ``SSL_CERT_FILE`` changes.
 - The sandbox stops without waiting out uvicorn's 0.1 s sleeps, yet a request in flight at
   ``stop()`` still gets its whole response (uvicorn's graceful shutdown).
+- A fresh demo world is parsed from the files (cheaper than cloning the cached one) and
+  shares nothing with the cached one or with other fresh ones.
 - ``milo_analytics.calibrate`` imports its names on first use: a command that only reads a
   suggestion file does not import scipy.stats and scikit-learn (~1 s), and every name the
   package offered before is still there, the same object as in its module.
@@ -115,3 +117,22 @@ def test_reading_a_suggestion_does_not_import_the_fitting_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_fresh_demo_world_is_the_shared_one_and_independent_of_it() -> None:
+    from milo_analytics.sandbox import load_demo_world
+
+    shared = load_demo_world(copy_world=False)
+    assert load_demo_world(copy_world=False) is shared
+    mine = load_demo_world()
+    assert mine is not shared
+    assert mine.interview_data == shared.interview_data
+    assert mine.candidates == shared.candidates and mine.truth == shared.truth
+    assert mine.outcomes.equals(shared.outcomes)
+    iid = next(iter(mine.interview_data))
+    mine.interview_data[iid]["score"] = -1.0  # what a sandbox does to its world
+    mine.postings[0]["title"] = "changed"
+    assert shared.interview_data[iid]["score"] != -1.0
+    again = load_demo_world()
+    assert again.interview_data[iid] == shared.interview_data[iid]
+    assert again.postings[0]["title"] == shared.postings[0]["title"] != "changed"
