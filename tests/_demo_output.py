@@ -1,8 +1,12 @@
-"""Run `milo-analytics demo` once per test session, shared by test modules and xdist workers.
+"""Run `milo-analytics demo --apply` once per test session, shared by test modules and xdist
+workers.
 
-The demo (sandbox → pull → analyses → suggestion → report) takes ~30 s; the CLI tests and the
-browser test both need its output, so the first to ask runs it under a file lock and the
-others reuse the folder (the base temp dir is per session, so nothing stale is reused).
+The demo (sandbox → pull → analyses → suggestion → report → push) takes ~10–30 s; the CLI tests
+and the browser test all need its output, so the first to ask runs it under a file lock and
+the others reuse the folder (the base temp dir is per session, so nothing stale is reused). It
+runs with ``--apply`` (the push to its own sandbox happens after the report and the suggestion
+are written, so those are what a dry run writes) so that the one run also serves the tests of
+the push; :func:`demo_facts` tells what else the tests check about that run.
 """
 
 from __future__ import annotations
@@ -10,29 +14,73 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 
-def demo_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    """Return (stdout of `milo-analytics demo --quiet`, output folder)."""
+def _run(out_dir: Path) -> tuple[int, str, dict[str, Any]]:
+    """The demo in this process (stderr as a fresh process would have it); also counts the
+    bias audits it ran."""
+    from _cli_inprocess import process_streams
+
+    import milo_analytics.analysis as analysis
+    from milo_analytics.analysis import fairness
     from milo_analytics.cli import main
 
+    real, calls = fairness.bias_audit, []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    buf, err = io.StringIO(), io.StringIO()
+    saved = analysis.__dict__.get("bias_audit")
+    fairness.bias_audit = counted
+    analysis.bias_audit = counted  # type: ignore[attr-defined]
+    try:
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err), process_streams():
+            code = main(["demo", "--out", str(out_dir), "--apply", "--quiet"])
+    finally:
+        fairness.bias_audit = real
+        if saved is None:  # it was looked up lazily (the package's __getattr__)
+            del analysis.bias_audit  # type: ignore[attr-defined]
+        else:
+            analysis.bias_audit = saved  # type: ignore[attr-defined]
+    return code, buf.getvalue(), {"stderr": err.getvalue(), "bias_audits": len(calls)}
+
+
+def _shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(output folder, stdout file, facts file), made by the first caller of the session."""
     base = tmp_path_factory.getbasetemp()
     root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     out_dir = root / "shared-milo-demo"
     stdout_file = root / "shared-milo-demo.stdout"
+    facts_file = root / "shared-milo-demo.json"
     with open(root / "shared-milo-demo.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not stdout_file.exists():
-                buf, err = io.StringIO(), io.StringIO()
-                with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
-                    code = main(["demo", "--out", str(out_dir), "--quiet"])
-                assert code == 0, err.getvalue()
-                stdout_file.write_text(buf.getvalue(), encoding="utf-8")
+                code, out, facts = _run(out_dir)
+                assert code == 0, facts["stderr"]
+                facts_file.write_text(json.dumps(facts), encoding="utf-8")
+                stdout_file.write_text(out, encoding="utf-8")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+    return out_dir, stdout_file, facts_file
+
+
+def demo_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """Return (stdout of `milo-analytics demo --apply --quiet`, output folder)."""
+    out_dir, stdout_file, _ = _shared(tmp_path_factory)
     return stdout_file.read_text(encoding="utf-8"), out_dir
+
+
+def demo_facts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What else happened in that run: ``stderr`` (what a process would have printed there)
+    and ``bias_audits`` (how many times :func:`~milo_analytics.analysis.bias_audit` ran)."""
+    _, _, facts_file = _shared(tmp_path_factory)
+    return json.loads(facts_file.read_text(encoding="utf-8"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -173,6 +174,9 @@ class GateProxy:
 # ------------------------------------------------------------------ a fast child running the CLI
 def _run_cli(argv: list[str], api_key: str, out: str, err: str) -> None:
     """Child process body: the real ``milo-analytics`` entry point, exit code as exit status."""
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal: a test run started in the background
+    # (`pytest &`, a CI runner) ignores SIGINT, and the fork server passes that on to its children
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ["HEYMILO_API_KEY"] = api_key
     with open(out, "w") as fo, open(err, "w") as fe:
         sys.stdout, sys.stderr = fo, fe

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from _cli_inprocess import copy_store
 
 from milo_analytics.calibrate import HIRED_CAVEAT, WeightSuggestion, suggest_weights
 from milo_analytics.cli import main
@@ -26,10 +27,18 @@ def _load(sb, tmp_path, name="store.sqlite"):
 
 
 @pytest.fixture(scope="module")
-def demo_suggestion(demo_sandbox, tmp_path_factory):
-    """The CSR posting of the (read-only) demo sandbox, its outcomes and the suggestion."""
+def demo_store(demo_sandbox, tmp_path_factory):
+    """The CSR posting of the (read-only) demo sandbox pulled over HTTP: (id, data, store file).
+    The file is READ-ONLY: copy it (``copy_store``) for a command that pulls into it."""
     tmp = tmp_path_factory.mktemp("calibrate-demo")
     pid, data = _load(demo_sandbox, tmp)
+    return pid, data, tmp / "store.sqlite"
+
+
+@pytest.fixture(scope="module")
+def demo_suggestion(demo_sandbox, demo_store):
+    """The CSR posting of the (read-only) demo sandbox, its outcomes and the suggestion."""
+    pid, data, _ = demo_store
     outcomes = read_outcomes(demo_sandbox.world.outcomes, key="interview_id", data=data)
     return pid, data, outcomes, suggest_weights(data, outcomes)
 
@@ -139,16 +148,19 @@ def test_outcomes_file_without_key_column_lists_columns(sandbox, tmp_path) -> No
 
 
 def test_cli_suggest_then_dry_run_push(
-    demo_suggestion, demo_sandbox, tmp_path, capsys, monkeypatch
+    demo_suggestion, demo_store, demo_sandbox, tmp_path, capsys, monkeypatch
 ) -> None:
     pid, _, _, _ = demo_suggestion
+    # the fixture's store, copied: the command's pull over HTTP is incremental (no document
+    # fetched again), as on an analyst's second run
+    store = copy_store(demo_store[2], tmp_path / "s.sqlite")
     monkeypatch.setenv("HEYMILO_API_KEY", demo_sandbox.api_key)
     outcomes = tmp_path / "outcomes.csv"
     demo_sandbox.world.outcomes.to_csv(outcomes, index=False)
     out = tmp_path / "suggestion.json"
     code = main([
         "suggest-weights", pid, "--outcomes", str(outcomes), "--outcomes-key", "interview_id",
-        "-o", str(out), "--store", str(tmp_path / "s.sqlite"), "--base-url",
+        "-o", str(out), "--store", str(store), "--base-url",
         demo_sandbox.base_url, "--n-boot", "50",
     ])  # fmt: skip
     text = capsys.readouterr().out

@@ -1,7 +1,14 @@
-"""Exit status of every data command as a user's shell sees it: real `milo-analytics`
-processes on success (0), failure (1, one line), usage error (2) and Ctrl-C (SIGINT → 130 and
-one line, "interrupted; N documents saved, run the same command to resume" when a pull was
-running; issue 11 "Interrupts"). `push-weights` and `rollback` are tested with the push work.
+"""Exit status of every data command: on success (0), failure (1, one line), usage error (2)
+and Ctrl-C (SIGINT → 130 and one line, "interrupted; N documents saved, run the same command to
+resume" when a pull was running; issue 11 "Interrupts"). `push-weights` and `rollback` are
+tested with the push work.
+
+What a user's shell sees is checked on real `milo-analytics` processes once per exit path: a
+pull, `audit --fail-on-flag` and `sandbox` that succeed, a failure, a usage error, and every
+Ctrl-C (a signal needs a process). The other commands of each path run in this process as a
+fresh process would run them (tests/_cli_inprocess.py), which spares the 1–3 s of imports each
+process pays (issue 15); the demo's exit status is checked on the installed console script by
+tests/test_packaging.py, its empty stderr under --quiet by tests/test_cli_report.py.
 
 The interrupted commands pull from a sandbox that answers each request after 0.2 s; SIGINT
 is sent once the store holds a document (never after a fixed delay), while the pull still has
@@ -21,6 +28,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _cli_inprocess import run_cli
 
 from milo_analytics.frames import RESULT_STATUSES
 from milo_analytics.sandbox import Sandbox, WorldConfig, generate_world, run_sandbox
@@ -117,19 +125,19 @@ def csr_posting(demo_sandbox: Sandbox) -> str:
 # --------------------------------------------------------------------------- success
 
 
-@pytest.mark.slow  # 12–85 s under load (issue 15: heavy end-to-end cases are marked)
-def test_data_commands_succeed_with_0(demo_sandbox, demo_store, tmp_path):
+def test_data_commands_succeed_with_0(demo_sandbox, demo_store, tmp_path, capsys):
+    """In this process; the demo_store fixture's pull is the real process that exits 0."""
     pid = csr_posting(demo_sandbox)
     offline = ["--store", str(demo_store), "--offline"]
-    code, out, err = run("pull", pid, *offline)
+    code, out, err = run_cli(capsys, "pull", pid, *offline, key="")
     assert (code, err) == (0, ""), err
-    code, out, err = run("report", pid, *offline, "-o", str(tmp_path / "r.html"))
+    code, out, err = run_cli(capsys, "report", pid, *offline, "-o", str(tmp_path / "r.html"))
     assert code == 0 and (tmp_path / "r.html").exists(), err
-    code, out, err = run("audit", pid, "-d", str(DEMO / "demographics.csv"), *offline)
+    code, out, err = run_cli(capsys, "audit", pid, "-d", str(DEMO / "demographics.csv"), *offline)
     assert code == 0 and "Flag rule" in out, err
-    code, out, err = run(
-        "suggest-weights", pid, "--outcomes", str(DEMO / "outcomes.csv"), "--outcomes-key",
-        "external_id", "--on-conflict", "unknown", "--n-boot", "20", *offline,
+    code, out, err = run_cli(
+        capsys, "suggest-weights", pid, "--outcomes", str(DEMO / "outcomes.csv"),
+        "--outcomes-key", "external_id", "--on-conflict", "unknown", "--n-boot", "20", *offline,
     )  # fmt: skip
     assert code == 0 and "recommendation" in out, err
 
@@ -147,50 +155,77 @@ def test_sandbox_succeeds_with_0():
     assert code == 0 and "sandbox stopped" in out, err
 
 
-@pytest.mark.slow
-def test_demo_succeeds_with_0(tmp_path):
-    code, out, err = run("demo", "--out", str(tmp_path / "d"), "-q")
-    assert code == 0 and err == "", err
-    assert "Report:" in out and (tmp_path / "d" / "milo-report.html").exists()
+def test_the_in_process_runner_prints_what_a_process_would(capsys, monkeypatch):
+    """run_cli's stderr holds what a process prints besides the CLI's own lines: a log record
+    of WARNING or above (Python's last-resort handler) and a foreign warning, once."""
+    import logging
+    import warnings
+
+    import milo_analytics.cli as cli
+    from milo_analytics.errors import DataError
+
+    def noisy(*args, **kwargs):
+        logging.getLogger("milo_analytics.load").warning("a logged warning")
+        logging.getLogger("milo_analytics.load").info("an info record")  # not printed
+        warnings.warn("a library's warning", UserWarning, stacklevel=1)
+        raise DataError("stop here")
+
+    monkeypatch.setattr(cli, "load_data", noisy)
+    code, out, err = run_cli(capsys, "report", "ABC", "--offline")
+    lines = err.splitlines()
+    assert code == 1 and out == "", err
+    assert lines[0] == "a logged warning" and lines[-1] == "milo-analytics: error: stop here"
+    assert "UserWarning: a library's warning" in err and "info record" not in err
 
 
 # --------------------------------------------------------------------------- failure and usage
+FAILURES = [
+    ["pull", "NOPE1234", "--offline"],
+    ["report", "NOPE1234", "--offline"],
+    ["audit", "NOPE1234", "-d", str(DEMO / "demographics.csv"), "--offline"],
+    ["suggest-weights", "NOPE1234", "--outcomes", str(DEMO / "outcomes.csv"), "--offline"],
+    ["sandbox", "--world", "/nonexistent/world"],
+]
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["pull", "NOPE1234", "--offline"],
-        ["report", "NOPE1234", "--offline"],
-        ["audit", "NOPE1234", "-d", str(DEMO / "demographics.csv"), "--offline"],
-        ["suggest-weights", "NOPE1234", "--outcomes", str(DEMO / "outcomes.csv"), "--offline"],
-        ["sandbox", "--world", "/nonexistent/world"],
-    ],
-    ids=lambda a: a[0],
-)
-def test_failures_exit_1_with_one_line(args, demo_store, tmp_path):
-    if args[0] != "sandbox":
-        args = [*args, "--store", str(demo_store)]
-    code, out, err = run(*args)
+def failure_args(args: list[str], store: Path) -> list[str]:
+    return args if args[0] == "sandbox" else [*args, "--store", str(store)]
+
+
+def test_a_failure_exits_1_with_one_line_in_a_real_process(demo_store):
+    code, out, err = run(*failure_args(FAILURES[0], demo_store))
     assert code == 1, (out, err)
     assert one_line(err).startswith("milo-analytics: error:")
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["pull"],  # a posting is required
-        ["report", "P1", "--outcomes", "/nonexistent.csv"],
-        ["audit", "P1"],  # -d is required
-        ["suggest-weights", "P1", "--target", "salary"],
-        ["demo", "--out", __file__],  # a file, not a folder
-        ["sandbox", "--port", "many"],
-    ],
-    ids=lambda a: a[0],
-)
-def test_usage_errors_exit_2(args):
-    code, out, err = run(*args)
+@pytest.mark.parametrize("args", FAILURES, ids=lambda a: a[0])
+def test_failures_exit_1_with_one_line(args, demo_store, capsys):
+    code, out, err = run_cli(capsys, *failure_args(args, demo_store), key="")
+    assert code == 1, (out, err)
+    assert one_line(err).startswith("milo-analytics: error:")
+    assert "Traceback" not in err
+
+
+USAGE_ERRORS = [
+    ["pull"],  # a posting is required
+    ["report", "P1", "--outcomes", "/nonexistent.csv"],
+    ["audit", "P1"],  # -d is required
+    ["suggest-weights", "P1", "--target", "salary"],
+    ["demo", "--out", __file__],  # a file, not a folder
+    ["sandbox", "--port", "many"],
+]
+
+
+def test_a_usage_error_exits_2_in_a_real_process():
+    code, out, err = run(*USAGE_ERRORS[0])
+    assert code == 2, (out, err)
+    assert "Usage:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", USAGE_ERRORS, ids=lambda a: a[0])
+def test_usage_errors_exit_2(args, capsys):
+    code, out, err = run_cli(capsys, *args, key="")
     assert code == 2, (out, err)
     assert "Usage:" in err and "Traceback" not in err
 
@@ -198,7 +233,7 @@ def test_usage_errors_exit_2(args):
 # --------------------------------------------------------------------------- Ctrl-C
 
 
-def test_ctrl_c_during_pull_exits_130_saying_what_was_saved_and_resumes(slow, tmp_path):
+def test_ctrl_c_during_pull_exits_130_saying_what_was_saved_and_resumes(slow, tmp_path, capsys):
     pid = slow.world.postings[0]["id"]
     store = tmp_path / "s.sqlite3"
     args = ["pull", pid, "--store", str(store), "--base-url", slow.base_url, "-q",
@@ -216,8 +251,8 @@ def test_ctrl_c_during_pull_exits_130_saying_what_was_saved_and_resumes(slow, tm
     # running the same command resumes: only the documents not saved are fetched
     total = sum(1 for c in slow.world.candidates[pid] if c["status"] in RESULT_STATUSES)
     slow.set_faults(latency=0)  # the resume need not be slow (~15 s at 0.2 s per request)
-    try:
-        code, out, err = run(*args, key=slow.api_key)
+    try:  # nor a process: the exit status that matters here is the 130 above
+        code, out, err = run_cli(capsys, *args, key=slow.api_key)
     finally:
         slow.set_faults(latency=0.2)
     assert code == 0, err

@@ -1,5 +1,7 @@
 """`milo-analytics postings` and `list_postings` (issue 12: "`milo-analytics postings` lists
-postings (id, title, counts)"), as a user's shell runs them against the sandbox over HTTP.
+postings (id, title, counts)") against the sandbox over HTTP. The command runs in this process
+as a fresh shell process would run it (tests/_cli_inprocess.py; exit statuses as the shell sees
+them are tests/test_cli_exit_codes.py's job).
 
 The reference counts are the sandbox world's own records (known truth): every candidate of a
 posting, and those with results (the statuses of ``RESULT_STATUSES``) for "completed".
@@ -8,14 +10,13 @@ posting, and those with results (the statuses of ``RESULT_STATUSES``) for "compl
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
+from _cli_inprocess import run_cli
 
 from milo_analytics import list_postings, load_posting
 from milo_analytics.api import HeyMiloClient
@@ -23,23 +24,18 @@ from milo_analytics.frames import RESULT_STATUSES
 from milo_analytics.sandbox import Sandbox
 from milo_analytics.store import Store
 
-ROOT = Path(__file__).resolve().parents[1]
 
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """`milo-analytics ARGS` in this process as a fresh process would run it
+    (tests/_cli_inprocess.py): ``cli(*args, key=, columns=80, store_env=None)`` -> (exit code,
+    stdout, stderr); ``store_env`` is $MILO_ANALYTICS_STORE."""
 
-def cli(*args: str, key: str, columns: int = 80, store_env: Path | None = None) -> tuple:
-    """`milo-analytics ARGS` in a new process; returns (exit code, stdout, stderr)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEYMILO_", "MILO_"))}
-    env.update(PYTHONPATH=str(ROOT), HEYMILO_API_KEY=key, COLUMNS=str(columns))
-    if store_env is not None:
-        env["MILO_ANALYTICS_STORE"] = str(store_env)
-    proc = subprocess.run(
-        [sys.executable, "-m", "milo_analytics.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return proc.returncode, proc.stdout, proc.stderr
+    def run(*args: str, key: str, columns: int = 80, store_env: Path | None = None) -> tuple:
+        env = {} if store_env is None else {"MILO_ANALYTICS_STORE": str(store_env)}
+        return run_cli(capsys, *args, key=key, env=env, columns=columns)
+
+    return run
 
 
 def truth(sb: Sandbox) -> dict[str, dict]:
@@ -70,7 +66,7 @@ def pulled(demo_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> t
 
 
 # --------------------------------------------------------------------------- the command
-def test_postings_prints_each_postings_id_title_status_and_counts(demo_sandbox, tmp_path):
+def test_postings_prints_each_postings_id_title_status_and_counts(cli, demo_sandbox, tmp_path):
     missing = tmp_path / "never" / "store.sqlite3"  # the default store, not created by a listing
     code, out, err = cli(
         "postings", "--base-url", demo_sandbox.base_url, key=demo_sandbox.api_key,
@@ -88,7 +84,7 @@ def test_postings_prints_each_postings_id_title_status_and_counts(demo_sandbox, 
     assert not missing.exists() and not missing.parent.exists()
 
 
-def test_postings_json_holds_the_servers_counts(demo_sandbox, tmp_path):
+def test_postings_json_holds_the_servers_counts(cli, demo_sandbox, tmp_path):
     code, out, err = cli(
         "postings", "--json", "--base-url", demo_sandbox.base_url, key=demo_sandbox.api_key,
         store_env=tmp_path / "none.sqlite3",
@@ -102,7 +98,7 @@ def test_postings_json_holds_the_servers_counts(demo_sandbox, tmp_path):
         assert rows[pid]["synced_at"] is None  # no store: never pulled as far as it knows
 
 
-def test_postings_search_keeps_matching_titles(demo_sandbox, tmp_path):
+def test_postings_search_keeps_matching_titles(cli, demo_sandbox, tmp_path):
     retail = next(p for p in demo_sandbox.world.postings if "Retail" in p["title"])
     code, out, _ = cli(
         "postings", "--search", "retail", "--base-url", demo_sandbox.base_url,
@@ -119,7 +115,7 @@ def test_postings_search_keeps_matching_titles(demo_sandbox, tmp_path):
     )
 
 
-def test_postings_says_which_postings_the_store_holds(demo_sandbox, pulled):
+def test_postings_says_which_postings_the_store_holds(cli, demo_sandbox, pulled):
     store, pid = pulled
     code, out, err = cli(
         "postings", "--store", str(store), "--base-url", demo_sandbox.base_url,
@@ -135,7 +131,9 @@ def test_postings_says_which_postings_the_store_holds(demo_sandbox, pulled):
         assert pulled_on == (synced.strftime("%Y-%m-%d") if line.startswith(pid) else "-")
 
 
-def test_postings_offline_lists_the_store_with_the_counts_of_the_last_pull(demo_sandbox, pulled):
+def test_postings_offline_lists_the_store_with_the_counts_of_the_last_pull(
+    cli, demo_sandbox, pulled
+):
     store, pid = pulled
     # no API key and an unreachable base URL: --offline never touches the network
     code, out, err = cli("postings", "--offline", "--store", str(store), "--json", key="")
@@ -148,7 +146,7 @@ def test_postings_offline_lists_the_store_with_the_counts_of_the_last_pull(demo_
     assert code == 0 and out.splitlines()[1].startswith(pid)
 
 
-def test_postings_offline_on_an_empty_store_says_to_pull_first(tmp_path):
+def test_postings_offline_on_an_empty_store_says_to_pull_first(cli, tmp_path):
     store = tmp_path / "empty.sqlite3"
     code, out, err = cli("postings", "--offline", "--store", str(store), key="")
     assert code == 0 and err == ""
@@ -158,7 +156,7 @@ def test_postings_offline_on_an_empty_store_says_to_pull_first(tmp_path):
     ]
 
 
-def test_postings_table_fits_a_narrow_terminal(demo_sandbox, tmp_path):
+def test_postings_table_fits_a_narrow_terminal(cli, demo_sandbox, tmp_path):
     code, out, _ = cli(
         "postings", "--base-url", demo_sandbox.base_url, key=demo_sandbox.api_key, columns=60,
         store_env=tmp_path / "none.sqlite3",
@@ -172,7 +170,7 @@ def test_postings_table_fits_a_narrow_terminal(demo_sandbox, tmp_path):
         assert line.endswith(f"{t['completed_interviews']:,}")
 
 
-def test_postings_with_a_rejected_key_is_one_cli_worded_line(demo_sandbox, tmp_path):
+def test_postings_with_a_rejected_key_is_one_cli_worded_line(cli, demo_sandbox, tmp_path):
     code, out, err = cli(
         "postings", "--base-url", demo_sandbox.base_url, key="wrong-key-123456",
         store_env=tmp_path / "none.sqlite3",

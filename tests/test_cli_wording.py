@@ -2,10 +2,12 @@
 command-line user can reach names CLI commands, flags or environment variables, and the same
 failure raised in Python names the Python call or parameter.
 
-Each case below runs the real `milo-analytics` process (against the sandbox over HTTP, or the
-demo files) and asserts its one stderr line says the CLI fix and contains no Python call
-syntax; then it raises the same error through the public Python functions and asserts the
-Python wording. The issue's examples are cases here with their exact inputs: an unknown
+Each case below runs `milo-analytics` (against the sandbox over HTTP, or the demo files) and
+asserts its one stderr line says the CLI fix and contains no Python call syntax; then it raises
+the same error through the public Python functions and asserts the Python wording. The command
+runs in this process as a fresh shell process would (tests/_cli_inprocess.py: a clean
+environment, log records and foreign warnings on stderr); that a real process prints the same
+one line with the same exit status is tests/test_cli_exit_codes.py's job. The issue's examples are cases here with their exact inputs: an unknown
 posting, `--offline` on an empty store, a demographics file without a key column, the demo's
 `report --outcomes data/demo/outcomes.csv --demographics data/demo/demographics.csv`, a bad API
 key and an unknown flag value.
@@ -13,17 +15,14 @@ key and an unknown flag value.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
 import pytest
+from _cli_inprocess import run_cli
 
 from milo_analytics import (
     build_report,
@@ -39,7 +38,6 @@ from milo_analytics.errors import ConfigError, MiloError
 from milo_analytics.sandbox import WorldConfig
 from milo_analytics.sandbox.world import demo_world_path
 
-ROOT = Path(__file__).resolve().parents[1]
 DEMO = demo_world_path()
 CSR = "8B4AE5F1"  # Customer Service Representative (data/demo/README.md)
 
@@ -77,21 +75,18 @@ def test_the_python_syntax_pattern_catches_the_issues_examples() -> None:
         assert not python_syntax(cli), cli
 
 
-def cli(*args: str, key: str = "", env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """`milo-analytics ARGS` in a new process: (exit code, stdout, stderr)."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("HEYMILO_", "MILO_"))}
-    full.update(PYTHONPATH=str(ROOT), HEYMILO_API_KEY=key, COLUMNS="80", **(env or {}))
-    proc = subprocess.run(
-        [sys.executable, "-m", "milo_analytics.cli", *args],
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return proc.returncode, proc.stdout, proc.stderr
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """`milo-analytics ARGS` run in this process as a fresh shell process would run it
+    (tests/_cli_inprocess.py): ``cli(*args, key="", env=None)`` -> (exit code, stdout, stderr)."""
+
+    def run(*args: str, key: str = "", env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        return run_cli(capsys, *args, key=key, env=env)
+
+    return run
 
 
-def cli_error(*args: str, **kw: Any) -> str:
+def cli_error(cli: Callable[..., tuple[int, str, str]], *args: str, **kw: Any) -> str:
     """The one error line of a failing command (exit 1), checked for Python syntax."""
     code, _out, err = cli(*args, **kw)
     lines = [line for line in err.splitlines() if line.strip()]
@@ -114,9 +109,9 @@ def demo_data() -> Any:
 
 
 # --------------------------------------------------------------------------- the issue's cases
-def test_unknown_posting_points_at_the_postings_command(demo_sandbox, tmp_path):
+def test_unknown_posting_points_at_the_postings_command(cli, demo_sandbox, tmp_path):
     line = cli_error(
-        "pull", "NOPE1234", "--base-url", demo_sandbox.base_url,
+        cli, "pull", "NOPE1234", "--base-url", demo_sandbox.base_url,
         "--store", str(tmp_path / "s.sqlite3"), key=demo_sandbox.api_key,
     )  # fmt: skip
     assert "posting 'NOPE1234' was not found" in line
@@ -129,11 +124,12 @@ def test_unknown_posting_points_at_the_postings_command(demo_sandbox, tmp_path):
     assert text.endswith("check the id; list them with `HeyMiloClient().postings.list()`")
 
 
-def test_offline_on_an_empty_store_points_at_pull(tmp_path):
+def test_offline_on_an_empty_store_points_at_pull(cli, tmp_path):
     store = tmp_path / "empty.sqlite3"
     line = cli_error(
-        "report", "NOPE1234", "--offline", "--store", str(store), "-o", str(tmp_path / "r.html")
-    )
+        cli, "report", "NOPE1234", "--offline", "--store", str(store), "-o",
+        str(tmp_path / "r.html"),
+    )  # fmt: skip
     assert line.endswith(
         f"posting 'NOPE1234' is not in the store at {store}; the store is empty; run "
         "`milo-analytics pull NOPE1234` first"
@@ -142,19 +138,19 @@ def test_offline_on_an_empty_store_points_at_pull(tmp_path):
     assert text.endswith("pull it first with load_posting('NOPE1234') (refresh=True)")
 
 
-def test_missing_key_column_names_the_key_flag(tmp_path, demo_data):
+def test_missing_key_column_names_the_key_flag(cli, tmp_path, demo_data):
     eeo = tmp_path / "eeo.csv"
     eeo.write_text("Candidate,sex,race_ethnicity\nAna,Female,White\n", encoding="utf-8")
-    line = cli_error("audit", CSR, "--documents", str(DEMO), "-d", str(eeo))
+    line = cli_error(cli, "audit", CSR, "--documents", str(DEMO), "-d", str(eeo))
     assert "has no usable email column to join on" in line
     assert "pass --demographics-key accordingly" in line
     text = python_error(lambda: read_demographics(eeo, data=demo_data))
     assert "with key_column='<column>'" in text
 
 
-def test_the_demos_conflicting_outcome_rows_name_on_conflict(tmp_path, demo_data):
+def test_the_demos_conflicting_outcome_rows_name_on_conflict(cli, tmp_path, demo_data):
     line = cli_error(
-        "report", CSR, "--documents", str(DEMO), "--outcomes", str(DEMO / "outcomes.csv"),
+        cli, "report", CSR, "--documents", str(DEMO), "--outcomes", str(DEMO / "outcomes.csv"),
         "--demographics", str(DEMO / "demographics.csv"), "-o", str(tmp_path / "r.html"),
     )  # fmt: skip
     assert "pass --on-conflict unknown" in line
@@ -162,9 +158,9 @@ def test_the_demos_conflicting_outcome_rows_name_on_conflict(tmp_path, demo_data
     assert "pass on_conflict='unknown'" in text
 
 
-def test_a_rejected_api_key_names_the_environment_variable(demo_sandbox, tmp_path):
+def test_a_rejected_api_key_names_the_environment_variable(cli, demo_sandbox, tmp_path):
     line = cli_error(
-        "pull", CSR, "--base-url", demo_sandbox.base_url, "--store", str(tmp_path / "s.sqlite3"),
+        cli, "pull", CSR, "--base-url", demo_sandbox.base_url, "--store", str(tmp_path / "s.sqlite3"),
         key="not-the-key-1234",
     )  # fmt: skip
     assert line.startswith("milo-analytics: error: [401]")
@@ -176,8 +172,8 @@ def test_a_rejected_api_key_names_the_environment_variable(demo_sandbox, tmp_pat
     assert "not-the-key-1234" not in line + text
 
 
-def test_a_missing_api_key_names_the_environment_variable_only(demo_sandbox, monkeypatch):
-    line = cli_error("postings", "--base-url", demo_sandbox.base_url, key="")
+def test_a_missing_api_key_names_the_environment_variable_only(cli, demo_sandbox, monkeypatch):
+    line = cli_error(cli, "postings", "--base-url", demo_sandbox.base_url, key="")
     assert line == (
         "milo-analytics: error: no HeyMilo API key: set the HEYMILO_API_KEY environment variable "
         "(the key is never passed on the command line)"
@@ -196,7 +192,9 @@ def test_a_missing_api_key_names_the_environment_variable_only(demo_sandbox, mon
         ("--ties", "median", "ties='median'"),
     ],
 )
-def test_an_unknown_flag_value_is_a_usage_error_naming_the_flag(flag, value, python, demo_data):
+def test_an_unknown_flag_value_is_a_usage_error_naming_the_flag(
+    cli, flag, value, python, demo_data
+):
     code, out, err = cli(
         "audit", CSR, "--documents", str(DEMO), "-d", str(DEMO / "demographics.csv"), flag, value
     )
@@ -217,8 +215,7 @@ def test_an_unknown_flag_value_is_a_usage_error_naming_the_flag(flag, value, pyt
 
 
 # --------------------------------------------------------------------------- more raise sites
-@pytest.mark.slow  # 12–85 s under load (issue 15: heavy end-to-end cases are marked)
-def test_a_report_sections_problem_is_printed_in_cli_words(tmp_path, demo_data):
+def test_a_report_sections_problem_is_printed_in_cli_words(cli, tmp_path, demo_data):
     """A section that cannot be computed leaves a note in the report; the command prints it
     with the CLI's fix. Demographics whose race/ethnicity answers are all declined."""
     demo = pd.read_csv(DEMO / "demographics.csv")
@@ -252,17 +249,19 @@ def test_a_report_sections_problem_is_printed_in_cli_words(tmp_path, demo_data):
                             "min_known_share=0 to audit anyway")  # fmt: skip
 
 
-def test_an_unsupported_score_scale_names_the_flag():
-    line = cli_error("pull", CSR, "--documents", str(DEMO), "--score-scale", "7")
+def test_an_unsupported_score_scale_names_the_flag(cli):
+    line = cli_error(cli, "pull", CSR, "--documents", str(DEMO), "--score-scale", "7")
     assert line.endswith("pass --score-scale 5 (1–5 scores) or 10 (1–10 scores), or leave it "
                          "out to detect it")  # fmt: skip
     text = python_error(lambda: load_documents(DEMO, score_scale=7))
     assert "pass score_scale=5 (1–5 scores) or 10" in text
 
 
-def test_an_unreachable_server_names_the_base_url_flag():
+def test_an_unreachable_server_names_the_base_url_flag(cli, monkeypatch):
     url = "http://127.0.0.1:9/api/v2"  # nothing listens on the discard port
-    line = cli_error("postings", "--base-url", url, key="some-key-1234")
+    # the client's retry back-off (~3 s of sleeping before it gives up) proves nothing here
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    line = cli_error(cli, "postings", "--base-url", url, key="some-key-1234")
     assert "no answer from the server" in line
     assert "check the network and --base-url (or HEYMILO_BASE_URL)" in line
     client = HeyMiloClient(api_key="some-key-1234", base_url=url, max_retries=0)
@@ -272,14 +271,14 @@ def test_an_unreachable_server_names_the_base_url_flag():
 
 
 def test_a_slow_server_names_the_deadline_variable_and_the_cli_honours_it(
-    sandbox_factory, tmp_path
+    cli, sandbox_factory, tmp_path
 ):
     """HEYMILO_DEADLINE is how the CLI sets the client's deadline: 0.3 s against a server that
-    answers after 1.5 s ends in the deadline error, whose CLI fix names the variable."""
-    sb = sandbox_factory(world=WorldConfig(seed=3, n_candidates=10, n_second=0), latency=1.5)
+    answers after 1 s ends in the deadline error, whose CLI fix names the variable."""
+    sb = sandbox_factory(world=WorldConfig(seed=3, n_candidates=10, n_second=0), latency=1.0)
     pid = sb.world.postings[0]["id"]
     line = cli_error(
-        "pull", pid, "--base-url", sb.base_url, "--store", str(tmp_path / "s.sqlite3"),
+        cli, "pull", pid, "--base-url", sb.base_url, "--store", str(tmp_path / "s.sqlite3"),
         key=sb.api_key, env={"HEYMILO_DEADLINE": "0.3"},
     )  # fmt: skip
     assert "no complete answer within the 0.3 seconds deadline" in line
@@ -289,9 +288,9 @@ def test_a_slow_server_names_the_deadline_variable_and_the_cli_honours_it(
     assert "raise deadline= on HeyMiloClient (now 0.3)" in text
 
 
-def test_a_response_over_the_cap_names_the_size_variable(demo_sandbox, tmp_path):
+def test_a_response_over_the_cap_names_the_size_variable(cli, demo_sandbox, tmp_path):
     line = cli_error(
-        "pull", CSR, "--base-url", demo_sandbox.base_url, "--store", str(tmp_path / "s.sqlite3"),
+        cli, "pull", CSR, "--base-url", demo_sandbox.base_url, "--store", str(tmp_path / "s.sqlite3"),
         key=demo_sandbox.api_key, env={"HEYMILO_MAX_RESPONSE_MB": "0.001"},
     )  # fmt: skip
     assert "body is larger than the 0.001 MiB cap (1,049 bytes)" in line
@@ -304,9 +303,9 @@ def test_a_response_over_the_cap_names_the_size_variable(demo_sandbox, tmp_path)
     assert "raise max_response_bytes= on HeyMiloClient (now 1,049)" in text
 
 
-def test_a_bad_bound_in_the_environment_is_a_config_error_naming_it(demo_sandbox):
+def test_a_bad_bound_in_the_environment_is_a_config_error_naming_it(cli, demo_sandbox):
     line = cli_error(
-        "postings", "--base-url", demo_sandbox.base_url, key=demo_sandbox.api_key,
+        cli, "postings", "--base-url", demo_sandbox.base_url, key=demo_sandbox.api_key,
         env={"HEYMILO_DEADLINE": "soon"},
     )  # fmt: skip
     assert line == (
@@ -348,8 +347,7 @@ def test_status_errors_carry_both_renderings(status, path, python, cli_fix):
 
 
 # --------------------------------------------------------------------------- push-weights
-@pytest.mark.slow  # 12–85 s under load (issue 15: heavy end-to-end cases are marked)
-def test_push_weights_speaks_cli_in_the_cli_and_python_in_python(sandbox, tmp_path):
+def test_push_weights_speaks_cli_in_the_cli_and_python_in_python(cli, sandbox, tmp_path):
     """The dry-run note, the 'keep' refusal, a conflict and a file that is not a suggestion."""
     from _push_harness import make_suggestion
 
@@ -372,11 +370,11 @@ def test_push_weights_speaks_cli_in_the_cli_and_python_in_python(sandbox, tmp_pa
     assert code == 0 and err == "", err
     assert "Dry run: nothing was written. Pass --apply to write." in out
     assert not python_syntax(out), python_syntax(out)
-    line = cli_error("push-weights", str(keep_path), *base, "--apply", key=sandbox.api_key)
+    line = cli_error(cli, "push-weights", str(keep_path), *base, "--apply", key=sandbox.api_key)
     assert line.endswith("Keep today's weights, or pass --allow-keep to push them anyway.")
     array = tmp_path / "array.json"
     array.write_text("[1, 2]", encoding="utf-8")
-    line = cli_error("push-weights", str(array), *base, key=sandbox.api_key)
+    line = cli_error(cli, "push-weights", str(array), *base, key=sandbox.api_key)
     assert "write one with `milo-analytics suggest-weights -o FILE`. Nothing was sent." in line
 
     with sandbox.client() as client:

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from _cli_inprocess import copy_store
 from sklearn.metrics import roc_auc_score
 
 from milo_analytics.analysis.fairness import impact_ratios
@@ -154,12 +155,20 @@ def plant_sandbox():
 
 
 @pytest.fixture(scope="module")
-def planted_frontier(plant_sandbox, tmp_path_factory):
+def planted_store(plant_sandbox, tmp_path_factory):
+    """The planted posting pulled over HTTP once: (data, store file). READ-ONLY: copy the file
+    (``copy_store``) before a command pulls into it."""
     tmp = tmp_path_factory.mktemp("frontier")
     pid = plant_sandbox.world.truth["csr_posting_id"]
     with plant_sandbox.client() as client:
         data = load_posting(pid, client=client, store=tmp / "s.sqlite", progress=False)
-    pid, _qids, outcomes, demo = _planted(data, gap=8.0)
+    return data, tmp / "s.sqlite"
+
+
+@pytest.fixture(scope="module")
+def planted_frontier(planted_store):
+    data, _ = planted_store
+    _pid, _qids, outcomes, demo = _planted(data, gap=8.0)
     # the planted difference is by sex; race is random, and its 14 intersection cells of
     # ~100–400 people add noise-driven lows that no weighting fixes (the null test uses them)
     return data, outcomes, demo, weight_frontier(data, outcomes, demo, groups=("sex",))
@@ -314,12 +323,15 @@ def test_bad_inputs_say_what_to_do(planted_frontier) -> None:
 
 
 def test_cli_frontier_chooses_writes_and_push_weights_reads_it(
-    planted_frontier, plant_sandbox, tmp_path, capsys, monkeypatch
+    planted_frontier, planted_store, plant_sandbox, tmp_path, capsys, monkeypatch
 ) -> None:
     from milo_analytics.calibrate import WeightSuggestion
     from milo_analytics.cli import main
 
     _data, outcomes, demo, fr = planted_frontier
+    # a store the fixture filled over HTTP: the command's pull is incremental (it lists the
+    # candidates over HTTP and fetches no document again), as on an analyst's second run
+    store = copy_store(planted_store[1], tmp_path / "s.sqlite")
     pid = fr.posting_id
     monkeypatch.setenv("HEYMILO_API_KEY", plant_sandbox.api_key)
     oc, dm = tmp_path / "outcomes.csv", tmp_path / "eeo.csv"
@@ -329,8 +341,7 @@ def test_cli_frontier_chooses_writes_and_push_weights_reads_it(
     args = [
         "frontier", pid, "--outcomes", str(oc), "--outcomes-key", "interview_id",
         "--demographics", str(dm), "--demographics-key", "interview_id", "--race-column",
-        "none", "--store", str(tmp_path / "s.sqlite"), "--base-url", plant_sandbox.base_url,
-        "--n-boot", "50",
+        "none", "--store", str(store), "--base-url", plant_sandbox.base_url, "--n-boot", "50",
     ]  # fmt: skip
     code = main([*args, "--min-impact-ratio", "0.9", "-o", str(out)])
     captured = capsys.readouterr()
@@ -344,7 +355,7 @@ def test_cli_frontier_chooses_writes_and_push_weights_reads_it(
     text = capsys.readouterr().out
     assert code == 0 and "Dry run" in text and "-> update" in text
     # an impossible constraint: exit 1, and the message names the best available point
-    code = main([*args, "--min-impact-ratio", "1.5"])
+    code = main([*args, "--offline", "--min-impact-ratio", "1.5"])
     captured = capsys.readouterr()
     said = captured.out + captured.err
     assert code == 1 and "best available is point" in said

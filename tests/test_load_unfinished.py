@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from _cli_inprocess import run_cli
 
 from milo_analytics.cli import main
 from milo_analytics.errors import UnfinishedSyncWarning
@@ -68,7 +69,7 @@ def slow_world_sandbox(sandbox_factory):
 
 @pytest.mark.slow  # 12–85 s under load (issue 15: heavy end-to-end cases are marked)
 def test_first_pull_killed_then_offline_and_report_show_what_is_stored(
-    slow_world_sandbox, tmp_path
+    slow_world_sandbox, tmp_path, capsys
 ):
     sb = slow_world_sandbox
     pid = sb.world.postings[0]["id"]
@@ -83,11 +84,11 @@ def test_first_pull_killed_then_offline_and_report_show_what_is_stored(
     have = stored_documents(store)
     assert have >= 10
 
-    # --offline: the documents are there, and it says the pull did not finish (one line)
-    off = cli("pull", pid, "--store", str(store), "--offline", "--parquet", str(tmp_path / "pq"),
-              env={"HEYMILO_API_KEY": ""})  # fmt: skip
-    out, err = off.communicate(timeout=240)
-    assert off.returncode == 0, err
+    # --offline: the documents are there, and it says the pull did not finish (one line); this
+    # and the report run in this process as a fresh process would (only the kill needs one)
+    code, out, err = run_cli(capsys, "pull", pid, "--store", str(store), "--offline",
+                             "--parquet", str(tmp_path / "pq"), key="")  # fmt: skip
+    assert code == 0, err
     notes = [line for line in err.splitlines() if "has not finished" in line]
     assert len(notes) == 1, err
     assert notes[0].startswith(f"milo-analytics: warning: posting {pid}: the last pull")
@@ -100,10 +101,9 @@ def test_first_pull_killed_then_offline_and_report_show_what_is_stored(
     assert [u.posting_id for u in frames.unfinished_syncs] == [pid]
 
     # report --offline: never "0 candidates, 0 completed interviews"
-    rep = cli("report", pid, "--store", str(store), "--offline", "-o", str(tmp_path / "r.html"),
-              env={"HEYMILO_API_KEY": ""})  # fmt: skip
-    out, err = rep.communicate(timeout=240)
-    assert rep.returncode == 0, err
+    code, out, err = run_cli(capsys, "report", pid, "--store", str(store), "--offline", "-o",
+                             str(tmp_path / "r.html"), key="")  # fmt: skip
+    assert code == 0, err
     assert f"{have:,} completed interviews" in out and "has not finished" in err
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Incomplete data:" in page and "Pulls that did not finish" in page

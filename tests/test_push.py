@@ -365,16 +365,17 @@ def test_edit_after_our_patch_is_seen_on_read_back_and_rollback_leaves_it(
 
 def test_race_window_is_one_patch_round_trip_not_the_push(sandbox_factory, tmp_path) -> None:
     """The documented race: an edit landing between our re-read and our PATCH is overwritten
-    (the API has no conditional update). Measured with 0.3 s of sandbox latency, the window —
+    (the API has no conditional update). Measured with 0.1 s of sandbox latency, the window —
     from the server's answer to the re-read to its answer to the PATCH — holds one PATCH round
-    trip (at least the latency), a small part of the push."""
-    latency = 0.3
-    sb = sandbox_factory(latency=latency)
+    trip (at least the latency), a small part of the push (its 10 round trips)."""
+    latency = 0.1
+    sb = sandbox_factory()
     pid = sb.world.truth["csr_posting_id"]
     with sb.client() as client:
         before = live_weights(client, pid)
         qs = [q for q, w in before.items() if float(w).is_integer()][:3]
         s = make_suggestion(client, pid, {qs[0]: 7, qs[1]: 1, qs[2]: 9})
+    sb.set_faults(latency=latency)  # for the measured push only
     spy = Hooked()
     with sb.client(transport=spy) as client:
         t0 = time.monotonic()
@@ -389,6 +390,7 @@ def test_race_window_is_one_patch_round_trip_not_the_push(sandbox_factory, tmp_p
         assert w >= latency and lw >= latency  # the PATCH's own round trip is inside
         assert 3 * w < total  # ...but not the push: 10 round trips of which the window is ~1
     # and the race itself: an edit that lands inside the window is overwritten, as documented
+    sb.set_faults(latency=0)
     set_weights(sb, pid, before)
     hook = edit_on(sb, pid, qs[0], "PATCH", 1, 8)
     with sb.client(transport=hook) as client:
@@ -450,6 +452,7 @@ def test_503s_after_the_patch_landed_say_unknown_and_how_to_roll_back(
         return response
 
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", flaky)
+    monkeypatch.setattr("time.sleep", lambda s: None)  # the CLI client's retry back-off
     code = main(["push-weights", str(path), "--apply", "--base-url", sandbox.base_url,
                  "--audit-dir", str(tmp_path / "cli")])  # fmt: skip
     err_text = capsys.readouterr().err
@@ -647,6 +650,7 @@ def test_cli_push_apply_and_rollback(sandbox, world, tmp_path, capsys, monkeypat
         return real(self, request)
 
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse_patch)
+    monkeypatch.setattr("time.sleep", lambda s: None)  # the CLI client's retry back-off
     assert main([*argv, "--apply"]) == 4
     err = capsys.readouterr().err
     assert "failed at question" in err and "no weight was changed" in err

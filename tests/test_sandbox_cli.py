@@ -57,7 +57,7 @@ def test_serve_a_saved_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                     "--api-key",
                     "cli-key",
                     "--duration",
-                    "3",
+                    "1.5",  # from when it prints its URL: the one request below takes ms
                     "--rate-limit",
                     "100",
                 ]
