@@ -61,13 +61,18 @@ del _os, _warnings, _TqdmWarning, _k
 """
 
 
+#: as nbclient starts its own kernels: IPython's history in memory, not in ~/.ipython (shared
+#: by the xdist workers' kernels)
+KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
+
+
 @pytest.fixture(scope="module")
 def kernel() -> Iterator[Any]:
     """A started python3 kernel shared by this module's executions (stopped at the end)."""
     from jupyter_client.manager import KernelManager
 
     km = KernelManager(kernel_name="python3")
-    km.start_kernel()
+    km.start_kernel(extra_arguments=KERNEL_ARGS)
     try:
         yield km
     finally:
@@ -81,6 +86,8 @@ def execute(nb: Any, km: Any, cwd: Path, env: dict[str, str]) -> None:
     from nbclient import NotebookClient
     from nbformat.v4 import new_code_cell, new_notebook
 
+    if not km.is_alive():  # an earlier execution killed it: start afresh, not fail here
+        km.start_kernel(extra_arguments=KERNEL_ARGS)
     drop = ("HEYMILO_API_KEY", "HEYMILO_BASE_URL", "MILO_ANALYTICS_STORE")
     prelude = new_notebook(cells=[new_code_cell(_PRELUDE.format(drop=drop, env=env, cwd=str(cwd)))])
     for book in (prelude, nb):
