@@ -28,12 +28,14 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
 import queue
 import random
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -254,6 +256,19 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+@functools.lru_cache(maxsize=4)
+def _verifying_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """httpx's default certificate-verifying TLS context, built once per process.
+
+    Loading the CA bundle takes ~20 ms, which every client paid when it made its own (the
+    test suite creates hundreds; a webhook receiver one per worker). The context is not
+    changed after it is made, so clients share it safely. httpx reads ``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` when it builds one: they are the cache key, so a changed variable gets a
+    context of its own.
+    """
+    return httpx.create_ssl_context()
+
+
 def _deadline_transport(limits: httpx.Limits) -> httpx.BaseTransport:
     """httpx's own transport, its connection pool rebuilt on :class:`_DeadlineBackend`.
 
@@ -261,7 +276,8 @@ def _deadline_transport(limits: httpx.Limits) -> httpx.BaseTransport:
     should a future httpx lay it out differently, its transport is used unchanged and the
     deadline is still checked between body chunks (not inside a trickled header).
     """
-    transport = httpx.HTTPTransport(limits=limits)
+    context = _verifying_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    transport = httpx.HTTPTransport(limits=limits, verify=context)
     pool = getattr(transport, "_pool", None)
     ssl_context = getattr(pool, "_ssl_context", None)
     if type(pool) is not httpcore.ConnectionPool or ssl_context is None:  # pragma: no cover

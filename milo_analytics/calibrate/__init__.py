@@ -23,6 +23,7 @@ Examples
 --------
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
+>>> from milo_analytics.calibrate import WeightSuggester
 >>> X = rng.integers(1, 6, size=(400, 3)).astype(float)
 >>> y = (X @ [1.0, 0.2, 2.0] + rng.normal(0, 2, 400) > 9.6).astype(int)
 >>> est = WeightSuggester(baseline_weights=[1, 1, 1], cv_repeats=1, random_state=0).fit(X, y)
@@ -32,67 +33,60 @@ True
 
 from __future__ import annotations
 
-# Every name the single-module calibrate.py had stays importable from here (pyproject:
-# F401 is off for this file); new code imports from the modules themselves.
-from .compare import (
-    METHODS_COMPARED,
-    _boot_job,
-    _compare,
-    _draw_indices,
-    _int_job,
-    _weighted_auc,
-    _weighted_r,
-    corrected_t_interval,
-    decide,
-)
-from .estimator import (
-    WeightSuggester,
-    _base_intercept,
-    _fit_glm,
-    _fit_scale,
-    _fold_job,
-    _folds,
-    _has_binary_target,
-    _is_binary,
-    _loglik,
-    _path,
-    _penalty_scale,
-    _prepare,
-    _Prepared,
-    _run_parallel,
-    _single_blas,
-    penalised_objective,
-)
-from .fairness import (
-    _fairness,
-)
+from .._lazy import lazy_exports
 
-# the validity / adverse-impact frontier (imports estimator, result and suggest itself)
-from .frontier import WeightFrontier, weight_frontier
-from .integer import (
-    MAX_WEIGHT,
-    MIN_WEIGHT,
-    IntegerChoice,
-    integer_weights,
-)
-from .result import (
-    _FRAME_FIELDS,
-    _SCALAR_FIELDS,
-    HIRED_CAVEAT,
-    PAST_SCORES_NOTE,
-    WeightSuggestion,
-    _frame_from_obj,
-    _frame_to_obj,
-    _jsonable,
-)
-from .suggest import (
-    _data_hash,
-    _outcome_frame,
-    _pick_posting,
-    _target_vector,
-    _thorndike,
-    suggest_weights,
-)
+# Names are imported on first use, so that `from milo_analytics.calibrate import
+# WeightSuggestion` (the CLI's report and push commands) does not pay for scipy.stats and
+# scikit-learn. Every name the single-module calibrate.py had stays importable from here; new
+# code imports from the modules themselves.
+_EXPORTS: dict[str, str] = {
+    "corrected_t_interval": "milo_analytics.calibrate.compare",
+    "decide": "milo_analytics.calibrate.compare",
+    "HIRED_CAVEAT": "milo_analytics.calibrate.result",
+    "integer_weights": "milo_analytics.calibrate.integer",
+    "IntegerChoice": "milo_analytics.calibrate.integer",
+    "MAX_WEIGHT": "milo_analytics.calibrate.integer",
+    "METHODS_COMPARED": "milo_analytics.calibrate.compare",
+    "MIN_WEIGHT": "milo_analytics.calibrate.integer",
+    "PAST_SCORES_NOTE": "milo_analytics.calibrate.result",
+    "penalised_objective": "milo_analytics.calibrate.estimator",
+    "suggest_weights": "milo_analytics.calibrate.suggest",
+    "weight_frontier": "milo_analytics.calibrate.frontier",
+    "WeightFrontier": "milo_analytics.calibrate.frontier",
+    "WeightSuggester": "milo_analytics.calibrate.estimator",
+    "WeightSuggestion": "milo_analytics.calibrate.result",
+    "_base_intercept": "milo_analytics.calibrate.estimator",
+    "_boot_job": "milo_analytics.calibrate.compare",
+    "_compare": "milo_analytics.calibrate.compare",
+    "_data_hash": "milo_analytics.calibrate.suggest",
+    "_draw_indices": "milo_analytics.calibrate.compare",
+    "_fairness": "milo_analytics.calibrate.fairness",
+    "_fit_glm": "milo_analytics.calibrate.estimator",
+    "_fit_scale": "milo_analytics.calibrate.estimator",
+    "_fold_job": "milo_analytics.calibrate.estimator",
+    "_folds": "milo_analytics.calibrate.estimator",
+    "_FRAME_FIELDS": "milo_analytics.calibrate.result",
+    "_frame_from_obj": "milo_analytics.calibrate.result",
+    "_frame_to_obj": "milo_analytics.calibrate.result",
+    "_has_binary_target": "milo_analytics.calibrate.estimator",
+    "_int_job": "milo_analytics.calibrate.compare",
+    "_is_binary": "milo_analytics.calibrate.estimator",
+    "_jsonable": "milo_analytics.calibrate.result",
+    "_loglik": "milo_analytics.calibrate.estimator",
+    "_outcome_frame": "milo_analytics.calibrate.suggest",
+    "_path": "milo_analytics.calibrate.estimator",
+    "_penalty_scale": "milo_analytics.calibrate.estimator",
+    "_pick_posting": "milo_analytics.calibrate.suggest",
+    "_prepare": "milo_analytics.calibrate.estimator",
+    "_Prepared": "milo_analytics.calibrate.estimator",
+    "_run_parallel": "milo_analytics.calibrate.estimator",
+    "_SCALAR_FIELDS": "milo_analytics.calibrate.result",
+    "_single_blas": "milo_analytics.calibrate.estimator",
+    "_target_vector": "milo_analytics.calibrate.suggest",
+    "_thorndike": "milo_analytics.calibrate.suggest",
+    "_weighted_auc": "milo_analytics.calibrate.compare",
+    "_weighted_r": "milo_analytics.calibrate.compare",
+}
 
 __all__ = [
     "HIRED_CAVEAT",
@@ -103,3 +97,5 @@ __all__ = [
     "suggest_weights",
     "weight_frontier",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)

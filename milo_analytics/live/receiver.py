@@ -425,6 +425,8 @@ class WebhookReceiver:
     def _serve(self, timeout: float) -> None:
         import uvicorn
 
+        from .._serving import PromptServer
+
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -459,7 +461,7 @@ class WebhookReceiver:
             backlog=1024,
             server_header=False,
         )
-        self._server = uvicorn.Server(config)
+        self._server = PromptServer(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="milo-live-http", daemon=True
         )
@@ -476,7 +478,7 @@ class WebhookReceiver:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop serving, finish what was received, stop the worker, record a clean stop."""
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_exit()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None

@@ -213,6 +213,8 @@ class Sandbox(_Served):
             return self
         import uvicorn
 
+        from .._serving import PromptServer
+
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # accepted sockets inherit TCP_NODELAY on Linux; asyncio also sets it per connection.
@@ -232,7 +234,7 @@ class Sandbox(_Served):
             timeout_keep_alive=60,
             backlog=512,
         )
-        self._server = uvicorn.Server(config)
+        self._server = PromptServer(config)
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [sock]},
@@ -252,7 +254,7 @@ class Sandbox(_Served):
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server and the webhook thread."""
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_exit()
         if self._thread is not None:
             self._thread.join(timeout)
         self._thread = None

@@ -988,7 +988,11 @@ _DEMO_CACHE: dict[str, World] = {}
 
 
 def load_demo_world(*, copy_world: bool = True) -> World:
-    """The packaged demo world (cached; returns a copy unless ``copy_world=False``).
+    """The packaged demo world: a fresh one of your own, or with ``copy_world=False`` one
+    shared (cached) instance that must not be changed.
+
+    A fresh world is read from the files each time: parsing them (~0.2 s) is cheaper than
+    cloning a cached world through JSON (~0.3 s), and the first call is not paid twice.
 
     Examples
     --------
@@ -997,11 +1001,12 @@ def load_demo_world(*, copy_world: bool = True) -> World:
     7
     """
     path = demo_world_path()
+    if copy_world:
+        return World.load(path)
     key = str(path)
     if key not in _DEMO_CACHE:
         _DEMO_CACHE[key] = World.load(path)
-    w = _DEMO_CACHE[key]
-    return w.copy() if copy_world else w
+    return _DEMO_CACHE[key]
 
 
 # --------------------------------------------------------------------------- generation
