@@ -92,6 +92,19 @@ def population(world: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return _POP[world]
 
 
+_AUC: dict[tuple[str, tuple[float, ...]], float] = {}
+
+
+def population_auc(world: str, weights: tuple[float, ...]) -> float:
+    """AUC of ``weights`` on the world's population, remembered: runs share today's weights
+    and mostly the same few integer suggestions (~0.1 s saved per AUC on 200,000 rows)."""
+    key = (world, tuple(float(w) for w in weights))
+    if key not in _AUC:
+        Xp, yp = population(world, 1)
+        _AUC[key] = float(roc_auc_score(yp, Xp @ np.asarray(key[1])))
+    return _AUC[key]
+
+
 def one_run(world: str, n: int, seed: int, n_boot: int) -> dict[str, float]:
     true, gamma = WORLDS[world]
     rng = np.random.default_rng(seed)
@@ -100,8 +113,7 @@ def one_run(world: str, n: int, seed: int, n_boot: int) -> dict[str, float]:
     s = suggest_weights(data, outcomes, demographics=demo, n_boot=n_boot, random_state=seed % 2**31)
     t = s.table
     w_int = t["suggested_integer"].to_numpy(float)
-    Xp, yp = population(world, 1)
-    gain = roc_auc_score(yp, Xp @ w_int) - roc_auc_score(yp, Xp @ np.asarray(CURRENT))
+    gain = population_auc(world, tuple(w_int)) - population_auc(world, CURRENT)
     d = s.differences.loc["suggested_integer - current"]
     out = {
         "change": float(s.recommendation == "change"),

@@ -126,8 +126,23 @@ def data() -> InterviewData:
 
 
 @pytest.fixture(scope="module")
-def page(data: InterviewData) -> str:
-    return build_report(data, generated_at=STAMP).to_html()
+def plain(data: InterviewData) -> Report:
+    """The report of ``data`` alone, built once for the tests that only read it."""
+    return build_report(data, generated_at=STAMP)
+
+
+@pytest.fixture(scope="module")
+def page(plain: Report) -> str:
+    return plain.to_html()
+
+
+@pytest.fixture(scope="module")
+def joined(data: InterviewData) -> Report:
+    """The report of ``data`` with outcomes and demographics (``_joined``), built once."""
+    outcomes, demographics = _joined(data)
+    return build_report(
+        data, outcomes=outcomes, demographics=demographics, generated_at=STAMP, strict=True
+    )
 
 
 def _figure_specs(page: str) -> dict[str, dict]:
@@ -233,8 +248,8 @@ def test_figure_ids_are_deterministic_and_unique(page: str) -> None:
     assert "fig-overview-1" in ids
 
 
-def test_save_html_writes_the_same_bytes(tmp_path, data: InterviewData, page: str) -> None:
-    path = build_report(data, generated_at=STAMP).save_html(tmp_path / "sub" / "r.html")
+def test_save_html_writes_the_same_bytes(tmp_path, plain: Report, page: str) -> None:
+    path = plain.save_html(tmp_path / "sub" / "r.html")
     assert path.read_bytes() == page.encode("utf-8")
 
 
@@ -255,9 +270,8 @@ def test_plotlyjs_is_inlined_exactly_once_and_nothing_is_fetched(page: str) -> N
     assert f"plotly.js {get_plotlyjs_version()} is embedded" in ours
 
 
-def test_table_of_contents_links_every_section(page: str, data: InterviewData) -> None:
-    report = build_report(data, generated_at=STAMP)
-    for section in report.sections:
+def test_table_of_contents_links_every_section(page: str, plain: Report) -> None:
+    for section in plain.sections:
         assert f'<a href="#{section.id}">' in page
         assert f'<section id="{section.id}"' in page
     assert "@media print" in page
@@ -298,8 +312,7 @@ def test_a_figure_that_did_not_aggregate_is_left_out(monkeypatch: pytest.MonkeyP
 
 
 # --------------------------------------------------------------------------- sections
-def test_sections_follow_their_inputs(data: InterviewData) -> None:
-    plain = build_report(data, generated_at=STAMP)
+def test_sections_follow_their_inputs(plain: Report) -> None:
     ids = [s.id for s in plain.sections]
     assert ids[:2] == ["summary", "overview"] and ids[-2:] == ["data-quality", "methods"]
     assert "validity" not in ids and "adverse-impact" not in ids and "suggestion" not in ids
@@ -330,17 +343,16 @@ def test_an_analysis_raising_data_error_shows_its_message(
     assert any("speech scores are all missing" in p for p in report.problems)
 
 
-def test_data_quality_counts(data: InterviewData) -> None:
-    report = build_report(data, generated_at=STAMP)
-    dq = next(s for s in report.sections if s.id == "data-quality")
+def test_data_quality_counts(data: InterviewData, plain: Report) -> None:
+    dq = next(s for s in plain.sections if s.id == "data-quality")
     assert dq.facts["Load errors"] == 1
     assert dq.facts["Unfinished interviews (not errors)"] == int(
         (data.candidates["status"] == "pending").sum()
     )
 
 
-def test_to_dict_is_json_and_pii_free(data: InterviewData) -> None:
-    d = build_report(data, generated_at=STAMP).to_dict()
+def test_to_dict_is_json_and_pii_free(plain: Report) -> None:
+    d = plain.to_dict()
     text = json.dumps(d)
     assert d["generated_at"] == STAMP
     assert "Zebedee" not in text and PLANTED_EMAIL not in text
@@ -350,8 +362,8 @@ def test_to_dict_is_json_and_pii_free(data: InterviewData) -> None:
     assert "figure" in kinds and "table" in kinds
 
 
-def test_repr_html_is_compact_and_draws_figures(data: InterviewData) -> None:
-    report = build_report(data, generated_at=STAMP)
+def test_repr_html_is_compact_and_draws_figures(plain: Report) -> None:
+    report = plain
     out = report._repr_html_()
     assert "<iframe" not in out
     assert "newPlot" in out and "window.Plotly" in out
@@ -398,11 +410,8 @@ def _joined(data: InterviewData, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFr
     return outcomes, demographics
 
 
-def test_outcomes_and_demographics_add_their_sections(data: InterviewData) -> None:
-    outcomes, demographics = _joined(data)
-    report = build_report(
-        data, outcomes=outcomes, demographics=demographics, generated_at=STAMP, strict=True
-    )
+def test_outcomes_and_demographics_add_their_sections(joined: Report) -> None:
+    report = joined
     ids = [s.id for s in report.sections]
     assert "validity" in ids and "adverse-impact" in ids
     assert report.problems == []
@@ -412,11 +421,12 @@ def test_outcomes_and_demographics_add_their_sections(data: InterviewData) -> No
     assert "flags" in audit.facts and any(b.kind == "figure" for b in audit.blocks)
 
 
-def test_report_exposes_the_results_its_sections_were_built_from(data: InterviewData) -> None:
+def test_report_exposes_the_results_its_sections_were_built_from(
+    joined: Report, plain: Report
+) -> None:
     from milo_analytics.analysis.fairness import BiasAudit
 
-    outcomes, demographics = _joined(data)
-    report = build_report(data, outcomes=outcomes, demographics=demographics, generated_at=STAMP)
+    report = joined
     audit = report.results["audit"]
     assert isinstance(audit, BiasAudit)
     # the very object the page was written from: its counts are the section's
@@ -431,7 +441,6 @@ def test_report_exposes_the_results_its_sections_were_built_from(data: Interview
     assert set(report.results["effective_weights"]) == {"P1"}
     assert set(report.results["drift"]) == {"P1"}
     # sections that are absent leave no result behind
-    plain = build_report(data, generated_at=STAMP)
     assert "audit" not in plain.results and "validity" not in plain.results
     # the header states the audit's conclusion with the section's own counts
     flags, below = len(audit.flags), len(audit.below_four_fifths)
@@ -481,7 +490,7 @@ def test_pdf_without_chromium_names_the_package(
     assert not (tmp_path / "r.pdf").exists()
 
 
-def test_methods_document_ships_and_every_section_links_to_it(data: InterviewData) -> None:
+def test_methods_document_ships_and_every_section_links_to_it(joined: Report) -> None:
     import tomllib
     from pathlib import Path
 
@@ -493,8 +502,7 @@ def test_methods_document_ships_and_every_section_links_to_it(data: InterviewDat
     assert shipped["docs/methods.md"] == "milo_analytics/_docs/methods.md"
     body, toc = methods_html()
     assert len(toc) >= 10 and "<script" not in body
-    outcomes, demographics = _joined(data)
-    report = build_report(data, outcomes=outcomes, demographics=demographics, generated_at=STAMP)
+    report = joined
     page = report.to_html()
     anchors = set(re.findall(r'id="(methods-[^"]+)"', page))
     for sid in ("weights", "questions", "speech", "validity", "adverse-impact"):
