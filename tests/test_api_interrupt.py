@@ -118,3 +118,27 @@ def test_close_cuts_off_requests_in_flight_on_other_threads(sandbox_factory):
     assert not any(worker.is_alive() for worker in workers), "close() left workers waiting"
     assert time.monotonic() - started < 1.5  # well before the server answers
     assert len(outcomes) == 3 and all(exc is not None for exc in outcomes), outcomes
+
+
+def test_a_request_cut_off_by_close_is_not_retried_after_a_back_off():
+    """A worker whose connection close() shut down gets a transport error; an idempotent GET
+    would be retried after a back-off sleep, which kept an interrupted command alive at exit.
+    A closed client raises at once instead of sleeping (the injected sleep records any wait)."""
+    slept: list[float] = []
+    client: HeyMiloClient
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        client.close()  # closed while this request is in flight
+        raise httpx.ReadError("connection shut down", request=request)
+
+    client = HeyMiloClient(
+        api_key="k-1234567890",
+        base_url="http://api.test/api/v2",
+        transport=httpx.MockTransport(handler),
+        rate_limit=None,
+        max_retries=5,
+        sleep=slept.append,
+    )
+    with pytest.raises(Exception, match="closed"):
+        client._request("GET", "postings/P1", None, None)
+    assert slept == []

@@ -666,6 +666,10 @@ class HeyMiloClient:
         return base * (0.5 + 0.5 * self._random.random())
 
     def _wait_before_retry(self, delay: float) -> None:
+        if self._closed:
+            # closed meanwhile (the CLI closes the client after Ctrl-C, which cuts off the
+            # requests in flight): no retry, and no back-off sleep the process must wait out
+            raise ConfigError("this HeyMiloClient is closed; create a new one")
         self._count("retries")
         self._count("retry_wait", delay)
         if delay > 0:
