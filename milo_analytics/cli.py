@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import re
 import sys
 import time
@@ -2274,5 +2275,27 @@ def _run(args: list[str], milo_error: type[Exception]) -> int:
     return status
 
 
+def console_main() -> None:
+    """The ``milo-analytics`` console script: run :func:`main` and exit with its status.
+
+    After Ctrl-C (status 130) the process ends at once, its line printed: requests still in
+    flight on the loader's worker threads are abandoned rather than waited for at exit
+    (nothing of them would be stored: documents are committed on the main thread, and a
+    PATCH in flight is already logged as ``unknown`` for rollback).
+
+    Examples
+    --------
+    >>> console_main  # doctest: +ELLIPSIS
+    <function console_main at ...>
+    """
+    status = main()
+    if status == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(status)
+    raise SystemExit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    console_main()
