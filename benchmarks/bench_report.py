@@ -29,16 +29,15 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _baseline import baseline_tree  # benchmarks/ is sys.path[0] when run as a script
 
 #: main before issue 15's report work (each analysis run from its section, own resamples).
 BASELINE_REF = "2b4ab3d"
@@ -210,27 +209,6 @@ def run(tree: Path, n: int, postings: int) -> dict:
     if proc.returncode:
         raise SystemExit(f"the build in {tree} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def baseline_tree(ref: str, into: Path) -> Path | None:
-    """The package as of ``ref`` under ``into`` (None when git or the ref is unavailable)."""
-    archive = into / "baseline.tar"
-    proc = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "-o", str(archive), ref, "milo_analytics", "docs"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode:
-        print(f"no baseline: git archive {ref} failed ({proc.stderr.strip()[:200]})")
-        return None
-    with tarfile.open(archive) as tar:
-        tar.extractall(into / "baseline", filter="data")
-    # the methods appendix is documentation, not the code path: both sides render this
-    # checkout's docs, so equal hashes mean equal analyses, figures and tables
-    shutil.rmtree(into / "baseline" / "docs", ignore_errors=True)
-    shutil.copytree(ROOT / "docs", into / "baseline" / "docs")
-    return into / "baseline"
 
 
 def load() -> str:

@@ -34,10 +34,11 @@ import resource
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
+
+from _baseline import baseline_tree  # benchmarks/ is sys.path[0] when run as a script
 
 #: main before the start-up work (sandbox stop, shared TLS context, lazy calibrate).
 BASELINE_REF = "e42cff9"
@@ -66,24 +67,6 @@ def timed(cmd: list[str], tree: Path, cwd: Path) -> tuple[float, float, int, str
 
 def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "milo_analytics.cli", *args]
-
-
-def baseline_tree(ref: str, into: Path) -> Path | None:
-    """The package (and the demo world) as of ``ref`` under ``into``; None without git/ref."""
-    archive = into / "baseline.tar"
-    proc = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "-o", str(archive), ref, "milo_analytics", "data"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode:
-        print(f"no baseline: git archive {ref} failed ({proc.stderr.strip()[:200]})")
-        return None
-    with tarfile.open(archive) as tar:
-        tar.extractall(into / "baseline", filter="data")
-    shutil.copytree(ROOT / "docs", into / "baseline" / "docs")
-    return into / "baseline"
 
 
 def load() -> str:
@@ -249,7 +232,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as t:
         tmp = Path(t)
-        old = None if args.no_baseline else baseline_tree(args.baseline, tmp)
+        old = None if args.no_baseline else baseline_tree(args.baseline, tmp, "data")
         sides = [("new", ROOT)] + ([(f"baseline {args.baseline}", old)] if old else [])
         if args.skip_demo:
             store = tmp / "demo-store.sqlite3"
