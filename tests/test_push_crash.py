@@ -292,17 +292,8 @@ def test_ctrl_c_of_push_and_rollback_exits_130_and_says_what_to_run(
 def test_ctrl_c_before_anything_was_written_says_so(setup: Setup, tmp_path: Path) -> None:
     setup.reset()
     audit = tmp_path / "audit"
-    setup.proxy.arm(1)
-    child = cli_process(setup.push_argv(audit), setup.sb.api_key,
-                        str(tmp_path / "out"), str(tmp_path / "err"))  # fmt: skip
-    try:
-        setup.proxy.wait_held()
-        os.kill(child.pid, signal.SIGINT)
-        child.join(60)
-    finally:
-        setup.proxy.release(False)
-    err = (tmp_path / "err").read_text()
-    assert child.exitcode == 130, err
+    code, err = interrupt_forked_at(setup, 1, setup.push_argv(audit), False, tmp_path)
+    assert code == 130, err
     assert err == "milo-analytics: push-weights interrupted before any weight was written\n"
     assert not audit.exists() or not list(audit.iterdir())
     assert setup.live() == setup.before
