@@ -38,18 +38,11 @@ def _run(out_dir: Path) -> tuple[int, str, dict[str, Any]]:
         return real(*args, **kwargs)
 
     buf, err = io.StringIO(), io.StringIO()
-    saved = analysis.__dict__.get("bias_audit")
-    fairness.bias_audit = counted
-    analysis.bias_audit = counted  # type: ignore[attr-defined]
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fairness, "bias_audit", counted)
+        mp.setattr(analysis, "bias_audit", counted)  # (read through the package's __getattr__)
         with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err), process_streams():
             code = main(["demo", "--out", str(out_dir), "--apply", "--quiet"])
-    finally:
-        fairness.bias_audit = real
-        if saved is None:  # it was looked up lazily (the package's __getattr__)
-            del analysis.bias_audit  # type: ignore[attr-defined]
-        else:
-            analysis.bias_audit = saved  # type: ignore[attr-defined]
     return code, buf.getvalue(), {"stderr": err.getvalue(), "bias_audits": len(calls)}
 
 
