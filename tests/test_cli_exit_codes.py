@@ -330,3 +330,26 @@ def test_ctrl_c_stops_the_receiver_with_130_and_one_line(sandbox, tmp_path):
     assert "INFO milo_analytics.live" in logged
     assert one_line(after).startswith("milo-analytics: receiver stopped: 0 events recorded")
     assert "Traceback" not in out + err
+
+
+def test_the_console_script_does_not_wait_for_busy_threads_after_ctrl_c():
+    """After Ctrl-C (status 130) the console script ends at once, its line printed, even when
+    a worker thread is still busy (CI once saw an interrupted pull alive 20 s after its line);
+    any other status still leaves through SystemExit. A stand-in `main` leaves a non-daemon
+    thread sleeping 60 s, which Python would join at exit."""
+    script = (
+        "import sys, threading, time\n"
+        "from milo_analytics import cli\n"
+        "def main(argv=None):\n"
+        "    threading.Thread(target=time.sleep, args=(60,)).start()\n"
+        "    print('milo-analytics: interrupted', file=sys.stderr)\n"
+        "    return int(sys.argv[1])\n"
+        "cli.main = main\n"
+        "cli.console_main()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script, "130"], env=env, capture_output=True,
+                          text=True, timeout=50)  # fmt: skip
+    assert proc.returncode == 130 and proc.stderr == "milo-analytics: interrupted\n"
+    assert time.monotonic() - started < 30  # not the worker's 60 s
