@@ -80,18 +80,108 @@ def _fit_glm(
         start = np.concatenate([[_base_intercept(yd, binary)], np.maximum(b0, 0.0)])
     else:
         start = np.asarray(x0, float)
+    lower = np.full(q + 1, -np.inf)
+    if nonneg:
+        lower[1:] = 0.0
+    theta = _projected_newton(X, yd, binary, b0, c, np.maximum(start, lower), lower)
+    if theta is None:  # not converged (e.g. a separable sample without a penalty): L-BFGS-B
+        theta = _lbfgsb(X, yd, binary, b0, c, start, nonneg)
+    return theta[1:], float(theta[0]), _loglik(X @ theta[1:] + theta[0], yd, binary)
+
+
+def _projected_newton(
+    X: np.ndarray,
+    y: np.ndarray,
+    binary: bool,
+    beta0: np.ndarray,
+    c: float,
+    start: np.ndarray,
+    lower: np.ndarray,
+    *,
+    gtol: float = 1e-9,
+    max_iter: int = 50,
+) -> np.ndarray | None:
+    """Minimise :func:`penalised_objective` over ``theta ≥ lower`` by projected Newton steps
+    (Bertsekas 1982): the variables at their bound whose gradient points outwards stay there,
+    the others take the Newton step of their block, and a backtracking (Armijo) search along
+    the projected path keeps every step a descent. ``q`` is small (one column per question),
+    so a step costs one ``XᵀWX``; a fit takes ~5 steps where L-BFGS-B took ~10 evaluations of
+    scipy's bookkeeping. Returns ``theta``, or None when it does not reach a projected
+    gradient under ``gtol`` in ``max_iter`` steps (the caller falls back to L-BFGS-B).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2)); y = (X[:, 0] + rng.normal(size=200) > 0).astype(float)
+    >>> lower = np.array([-np.inf, 0.0, 0.0])
+    >>> theta = _projected_newton(X, y, True, np.zeros(2), 0.0, np.zeros(3), lower)
+    >>> bool(theta[1] > 0), float(theta[2]) >= 0.0
+    (True, True)
+    """
+    n, q = X.shape
+    theta = start.astype(float)
+    f, g = penalised_objective(theta, X, y, binary, beta0, c)
+    for _ in range(max_iter):
+        if not np.all(np.isfinite(g)):
+            return None
+        projected = theta - np.maximum(theta - g, lower)  # the projected gradient
+        if np.max(np.abs(projected)) < gtol * max(1.0, abs(f)):
+            return theta
+        # ε-active: at or near the bound with the gradient pointing outwards
+        at_bound = (theta - lower <= min(1e-3, float(np.linalg.norm(projected)))) & (g > 0)
+        if binary:
+            p = special.expit(X @ theta[1:] + theta[0])
+            w = p * (1 - p) / n
+        else:
+            w = np.full(n, 1.0 / n)
+        xw = X * w[:, None]
+        h = np.empty((q + 1, q + 1))
+        h[0, 0] = w.sum()
+        h[0, 1:] = h[1:, 0] = xw.sum(axis=0)
+        h[1:, 1:] = X.T @ xw
+        h[1:, 1:][np.diag_indices(q)] += c
+        free = ~at_bound
+        step = -g / np.diag(h)  # the ε-active ones: a scaled gradient step, projected
+        try:
+            step[free] = -np.linalg.solve(h[np.ix_(free, free)], g[free])
+        except np.linalg.LinAlgError:
+            return None
+        t = 1.0
+        while True:
+            new = np.maximum(theta + t * step, lower)
+            f_new, g_new = penalised_objective(new, X, y, binary, beta0, c)
+            if f_new <= f + 1e-4 * float(g @ (new - theta)) + 1e-15 * abs(f):
+                break
+            t *= 0.5
+            if t < 1e-12:
+                return None
+        theta, f, g = new, f_new, g_new
+    return None
+
+
+def _lbfgsb(
+    X: np.ndarray,
+    y: np.ndarray,
+    binary: bool,
+    beta0: np.ndarray,
+    c: float,
+    start: np.ndarray,
+    nonneg: bool,
+) -> np.ndarray:
+    """The same minimisation by scipy's L-BFGS-B (the fallback of :func:`_projected_newton`)."""
+    q = X.shape[1]
     bounds = [(None, None)] + [((0.0, None) if nonneg else (None, None))] * q
     res = optimize.minimize(
         penalised_objective,
         start,
-        args=(X, yd, binary, b0, c),
+        args=(X, y, binary, beta0, c),
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
         options={"maxiter": 1000, "ftol": 1e-11, "gtol": 1e-7},
     )
-    theta = res.x
-    return theta[1:], float(theta[0]), _loglik(X @ theta[1:] + theta[0], yd, binary)
+    return res.x
 
 
 def _base_intercept(y: np.ndarray, binary: bool) -> float:
