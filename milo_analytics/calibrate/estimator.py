@@ -142,7 +142,11 @@ def _projected_newton(
         h[1:, 1:] = X.T @ xw
         h[1:, 1:][np.diag_indices(q)] += c
         free = ~at_bound
-        step = -g / np.diag(h)  # the ε-active ones: a scaled gradient step, projected
+        diag = np.diag(h)
+        if np.any(diag[at_bound] <= 0):  # a saturated fit: no curvature to scale by
+            return None
+        step = np.zeros(q + 1)
+        step[at_bound] = -g[at_bound] / diag[at_bound]  # ε-active: a scaled gradient step
         try:
             step[free] = -np.linalg.solve(h[np.ix_(free, free)], g[free])
         except np.linalg.LinAlgError:
