@@ -397,3 +397,24 @@ def test_report_shows_the_frontier_beside_the_suggestion(planted_frontier) -> No
     assert report.results["frontier"].posting_id == s.posting_id
     without = build_report(data, outcomes=outcomes, suggestion=s, strict=True)
     assert "frontier" not in [x.id for x in without.sections]
+
+
+def test_non_dominated_matches_the_pairwise_definition() -> None:
+    """The vectorised dominance mask equals its definition, pair by pair: a point is kept when
+    no other point is at least as good on both axes and better on one (NaN F counts as the
+    worst; identical points are all kept) — ties and NaN included, on 2,000 random sets."""
+    from milo_analytics.calibrate.frontier_search import non_dominated
+
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        n = int(rng.integers(0, 30))
+        V = rng.integers(0, 6, n) / 5.0  # few distinct values: many ties
+        F = rng.integers(0, 6, n) / 5.0
+        F[rng.uniform(size=n) < 0.15] = np.nan
+        f = np.where(np.isnan(F), -np.inf, F)
+        dominated = [
+            any(V[j] >= V[i] and f[j] >= f[i] and (V[j] > V[i] or f[j] > f[i]) for j in range(n))
+            for i in range(n)
+        ]
+        expected = ~np.array(dominated, dtype=bool) & (f > -np.inf) if n else np.zeros(0, bool)
+        assert non_dominated(V, F).tolist() == expected.tolist(), (V, F)

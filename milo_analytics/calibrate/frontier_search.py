@@ -383,17 +383,17 @@ def non_dominated(V: np.ndarray, F: np.ndarray) -> np.ndarray:
     """
     V = np.asarray(V, float)
     F = np.where(np.isnan(F), -np.inf, np.asarray(F, float))
-    order = np.lexsort((-F, -V))  # by V desc, then F desc
     keep = np.zeros(len(V), dtype=bool)
-    best_f = -np.inf
-    prev_v, prev_f = None, None
-    for i in order:
-        if F[i] > best_f:
-            keep[i] = True
-            best_f = F[i]
-            prev_v, prev_f = V[i], F[i]
-        elif prev_v is not None and V[i] == prev_v and F[i] == prev_f:
-            keep[i] = True
+    if not len(V):
+        return keep
+    order = np.lexsort((-F, -V))  # by V desc, then F desc
+    v, f = V[order], F[order]
+    # in that order a point is kept when its F beats every F before it (higher V or same V);
+    # identical (V, F) points are adjacent and share the first one's fate
+    first = f > np.concatenate([[-np.inf], np.maximum.accumulate(f)[:-1]])
+    starts = np.ones(len(v), dtype=bool)
+    starts[1:] = (v[1:] != v[:-1]) | (f[1:] != f[:-1])
+    keep[order] = first[starts][np.cumsum(starts) - 1]
     return keep
 
 
