@@ -162,8 +162,17 @@ def test_excel_round_trip(demo, tmp_path: Path) -> None:
     assert ws.cell(2, header.index("rate") + 1).number_format == "0.0%"
 
 
+@pytest.fixture(scope="module")
+def one_chromium():
+    """The image tests below share one Chromium (each export would start its own, ~2 s)."""
+    from milo_analytics.report.export import image_session
+
+    with image_session():
+        yield
+
+
 @needs_chromium
-def test_every_figure_exports_offline_as_png(demo, tmp_path: Path) -> None:
+def test_every_figure_exports_offline_as_png(demo, one_chromium, tmp_path: Path) -> None:
     _, _, _, _, report = demo
     figures = [b.id for s in report.sections for b in s.blocks if b.kind == "figure"]
     paths = report.save_images(tmp_path, format="png")
@@ -173,7 +182,7 @@ def test_every_figure_exports_offline_as_png(demo, tmp_path: Path) -> None:
 
 
 @needs_chromium
-def test_figures_export_offline_as_svg(demo, tmp_path: Path) -> None:
+def test_figures_export_offline_as_svg(demo, one_chromium, tmp_path: Path) -> None:
     """SVG takes the same path through kaleido as PNG (plotly.js draws SVG; PNG rasterises it),
     so every figure drawing is proven by the PNG test; here the format: the first figure of
     each section (each kind of chart; kaleido costs ~0.25 s a figure, the demo has 28)."""
@@ -197,11 +206,42 @@ def test_figures_export_offline_as_svg(demo, tmp_path: Path) -> None:
 
 
 @needs_chromium
-def test_result_plot_write_image_works_offline(demo, tmp_path: Path) -> None:
+def test_image_session_nests_and_exports_after_it_closes(demo, tmp_path: Path) -> None:
+    """Exports inside nested sessions, and after the outermost closes (a fresh Chromium)."""
+    import copy
+    from dataclasses import replace
+
+    from milo_analytics.report import export
+
+    _, _, _, _, report = demo
+    part = copy.copy(report)
+    first = next(s for s in report.sections if any(b.kind == "figure" for b in s.blocks))
+    part.sections = [replace(first, blocks=[b for b in first.blocks if b.kind == "figure"][:1])]
+    open_before = export._IMAGE_SESSIONS
+    with export.image_session(), export.image_session():
+        open_inside = export._IMAGE_SESSIONS
+        inside = part.save_images(tmp_path / "in", format="svg")
+    assert (open_inside, export._IMAGE_SESSIONS) == (open_before + 2, open_before)
+    after = part.save_images(tmp_path / "out", format="svg")
+    assert [p.read_text(encoding="utf-8")[:4] for p in inside + after] == ["<svg", "<svg"]
+
+
+@needs_chromium
+def test_result_plot_write_image_works_offline(demo, one_chromium, tmp_path: Path) -> None:
+    """plotly's own write_image, also inside an image session (without kaleido's warning that
+    plotly's options go unused: the session's browser already has them)."""
+    import warnings
+
+    from milo_analytics.report.export import image_session
+
     _, _, _, _, report = demo
     fig = report.results["audit"].plot("speech_score", posting_id="8B4AE5F1")
-    fig.write_image(tmp_path / "flag.png")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")  # (before the session's own filter)
+        with image_session():
+            fig.write_image(tmp_path / "flag.png")
     assert (tmp_path / "flag.png").read_bytes()[:4] == b"\x89PNG"
+    assert [str(w.message) for w in seen if "kopts" in str(w.message)] == []
 
 
 def test_ll144_summary_has_what_the_rule_asks(demo, tmp_path: Path) -> None:

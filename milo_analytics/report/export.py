@@ -7,11 +7,14 @@ Chromium is Debian's ``chromium`` package, found on ``PATH`` or named by the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +24,7 @@ from .columns import FORMATS, describe, infer_kind
 if TYPE_CHECKING:
     from .document import Report
 
-__all__ = ["find_chromium", "save_images", "save_pdf", "to_excel"]
+__all__ = ["find_chromium", "image_session", "save_images", "save_pdf", "to_excel"]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -196,6 +199,52 @@ def _cell(v: Any) -> Any:
     return str(v)
 
 
+#: How many :func:`image_session` blocks are open (kaleido's one shared Chromium is running).
+_IMAGE_SESSIONS = 0
+
+
+def _import_kaleido() -> Any:
+    try:
+        import kaleido
+    except ImportError:
+        raise ConfigError(
+            "image export needs kaleido: pip install kaleido (it draws with the local Chromium)"
+        ) from None
+    return kaleido
+
+
+@contextlib.contextmanager
+def image_session() -> Iterator[None]:
+    """Keep one headless Chromium open for every image export inside the block.
+
+    Each :meth:`Report.save_images` (and plotly's ``fig.write_image``) otherwise starts and
+    stops its own Chromium, ~2 s each time; inside, they share one (kaleido's sync server,
+    without MathJax, offline as before). Blocks nest; the browser stops when the outermost one
+    ends.
+
+    Examples
+    --------
+    >>> with image_session():  # doctest: +SKIP
+    ...     report.save_images("figures", format="png")
+    ...     report.save_images("figures", format="svg")
+    """
+    global _IMAGE_SESSIONS
+    kaleido = _import_kaleido()
+    find_chromium()  # a clear error before kaleido's own
+    if _IMAGE_SESSIONS == 0:
+        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+    _IMAGE_SESSIONS += 1
+    try:
+        with warnings.catch_warnings():
+            # plotly's write_image passes kaleido options the running browser already has
+            warnings.filterwarnings("ignore", "The kopts argument is ignored if using a server")
+            yield
+    finally:
+        _IMAGE_SESSIONS -= 1
+        if _IMAGE_SESSIONS == 0:
+            kaleido.stop_sync_server(silence_warnings=True)
+
+
 def save_images(
     report: Report,
     folder: str | Path,
@@ -215,12 +264,7 @@ def save_images(
     folder.mkdir(parents=True, exist_ok=True)
     if not figures:
         return []
-    try:
-        import kaleido
-    except ImportError:
-        raise ConfigError(
-            "image export needs kaleido: pip install kaleido (it draws with the local Chromium)"
-        ) from None
+    kaleido = _import_kaleido()
     find_chromium()  # a clear error before kaleido's own
     paths = []
     jobs = []
@@ -237,7 +281,10 @@ def save_images(
                 "opts": {"format": format, "width": width, "height": b.height, "scale": scale},
             }
         )
-    kaleido.write_fig_from_object_sync(jobs, kopts={"mathjax": False})
+    if _IMAGE_SESSIONS:  # the open Chromium of image_session() (started without MathJax)
+        kaleido.write_fig_from_object_sync(jobs)
+    else:
+        kaleido.write_fig_from_object_sync(jobs, kopts={"mathjax": False})
     missing = [p for p in paths if not p.is_file()]
     if missing:
         raise ConfigError(f"kaleido wrote {len(paths) - len(missing)} of {len(paths)} images")
