@@ -28,7 +28,7 @@ from milo_analytics.load import load_posting
 from milo_analytics.store import Store
 
 KEY = "hostile-test-key-24680"
-DEADLINE = 1.0  # short: each deadline case waits it out for real (twice for a GET)
+DEADLINE = 0.5  # short: each deadline case waits it out for real (twice for a GET)
 MIB = 1 << 20
 
 
@@ -73,8 +73,11 @@ def test_slow_or_silent_server_ends_at_the_deadline(hostile, mode):
     assert err.attempts == 2 and len(hostile.requests) == 2
     assert 2 * DEADLINE * 0.9 <= m.seconds < 10  # two deadlines (+ a short backoff)
     text = str(err)
-    assert text.startswith("GET /api/v2/postings/P1: no complete answer within the 1 second ")
-    assert "raise deadline= on HeyMiloClient (now 1)" in text
+    assert text.startswith(
+        "GET /api/v2/postings/P1: no complete answer within the 0.5 seconds deadline (each of 2 "
+        "attempts)"
+    )
+    assert "raise deadline= on HeyMiloClient (now 0.5)" in text
     phase = "body did not finish" if mode == "slow-body" else "no response headers arrived"
     assert phase in text
 
@@ -90,7 +93,7 @@ def test_post_to_a_silent_server_is_not_retried(hostile):
 
 def test_deadline_shorter_than_a_stall_beats_the_per_read_timeout(hostile):
     """timeout= is per network phase; with a 30 s timeout a silent server would hold a read
-    for 30 s — the 1 s deadline cuts it."""
+    for 30 s — the 0.5 s deadline cuts it."""
     hostile.mode = "silent"
     client = client_for(hostile, max_retries=0, timeout=30)
     with Measured() as m, pytest.raises(DeadlineExceededError):

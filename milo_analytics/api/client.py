@@ -336,6 +336,13 @@ def _shorter(timeout: float | None, deadline: float) -> float:
 
 
 def _plural(n: float, unit: str) -> str:
+    """``n`` and ``unit``, plural unless ``n`` is 1.
+
+    Examples
+    --------
+    >>> _plural(1, "second"), _plural(0.5, "second"), _plural(30.0, "second")
+    ('1 second', '0.5 seconds', '30 seconds')
+    """
     return f"{n:g} {unit}" + ("" if n == 1 else "s")
 
 
