@@ -25,9 +25,13 @@ from milo_analytics.frames import InterviewData
 
 class _Pingouin:
     """``pingouin``, imported on first use: importing it (matplotlib, seaborn) costs ~1.2 s,
-    which every xdist worker would pay while collecting, whether or not it runs these tests."""
+    which every xdist worker would pay while collecting, whether or not it runs these tests.
+    pytest's collection asks every module attribute for markers of its own (underscore names):
+    those are not pingouin's, so they do not import it."""
 
     def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
         import pingouin
 
         return getattr(pingouin, name)
