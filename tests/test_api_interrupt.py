@@ -92,7 +92,7 @@ def test_close_cuts_off_requests_in_flight_on_other_threads(sandbox_factory):
     Closing shuts their sockets down, so those waits end at once with a transport error;
     before, a worker could sit out the 30 s read timeout and the process could not exit
     (tests/test_cli_exit_codes.py's Ctrl-C cases, 5 in 12 runs of a repro)."""
-    sb = sandbox_factory(latency=3.0)  # every answer comes after 3 s
+    sb = sandbox_factory(latency=2.0)  # every answer comes after 2 s
     client = HeyMiloClient(api_key=sb.api_key, base_url=sb.base_url, rate_limit=None,
                            max_retries=0)  # fmt: skip
     outcomes: list[BaseException | None] = []

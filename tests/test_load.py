@@ -213,7 +213,7 @@ def test_faults_complete_with_only_malformed_in_errors(sandbox_factory, tmp_path
         error_rate=0.10,
         drop_rate=0.03,
         malformed=[bad[0], f"{bad[1]}:schema"],
-        rate_limit=3000,  # per minute, enforced by the server; the client paces to it
+        rate_limit=6000,  # per minute, enforced by the server; the client paces to it
         seed=1,
     )
     with (

@@ -120,3 +120,36 @@ def test_fault_options_are_validated() -> None:
     with pytest.raises(TypeError, match="unknown fault"):
         Faults().update(latnecy=1)
     assert normalise_malformed("A") == {"A": "json"}
+
+
+def test_stop_does_not_wait_out_the_simulated_latency_of_answers_in_flight():
+    """A request in flight when the sandbox stops gets its answer without the rest of its
+    latency (stopping took the whole latency before); a restarted sandbox has it again."""
+    import threading
+    import time
+
+    import httpx
+
+    from milo_analytics.sandbox import Sandbox, WorldConfig
+
+    sb = Sandbox(WorldConfig(seed=3, n_candidates=5, n_second=0), latency=30.0).start()
+    url, headers = f"{sb.base_url}/postings", {"X-API-KEY": sb.api_key}
+    answers: list[int] = []
+    asking = threading.Thread(
+        target=lambda: answers.append(httpx.get(url, headers=headers, timeout=60).status_code)
+    )
+    asking.start()
+    while not sum(sb.counts.values()):  # the request reached the server
+        time.sleep(0.01)
+    started = time.monotonic()
+    sb.stop()
+    asking.join(10)
+    assert time.monotonic() - started < 5 and answers == [200]
+    sb.set_faults(latency=0.3)
+    sb.start()
+    try:
+        started = time.monotonic()
+        assert httpx.get(url, headers=headers, timeout=10).status_code == 200
+        assert time.monotonic() - started >= 0.3
+    finally:
+        sb.stop()

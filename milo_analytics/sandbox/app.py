@@ -372,6 +372,9 @@ class SandboxState:
         self.default_scale = default_scale
         self.clock = clock
         self.lock = threading.RLock()
+        #: Set when the server is stopping: simulated latency ends at once (a stop does not
+        #: wait out the answers in flight).
+        self.stopping = threading.Event()
         self.counts: dict[str, int] = {}
         self._counts_lock = threading.Lock()
         self.rng = random.Random(seed)
@@ -1451,6 +1454,17 @@ def match_route(
 # --------------------------------------------------------------------------- ASGI app
 
 
+async def _simulated_latency(seconds: float, stopping: threading.Event) -> None:
+    """Wait ``seconds`` (the latency fault), or less once ``stopping`` is set."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while not stopping.is_set():
+        left = end - loop.time()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, 0.02))
+
+
 class SandboxApp:
     """The ASGI callable (lifespan starts the simulation ticker)."""
 
@@ -1511,7 +1525,7 @@ class SandboxApp:
         st.count(f"{method} {tmpl}" if tmpl else f"{method} {full}")
         faults = st.faults
         if faults.latency:
-            await asyncio.sleep(faults.latency)
+            await _simulated_latency(faults.latency, st.stopping)
         headers = dict(scope.get("headers") or [])
         key = headers.get(b"x-api-key", b"").decode("latin-1")
         if prefix is None or not known:

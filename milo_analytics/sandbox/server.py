@@ -215,6 +215,8 @@ class Sandbox(_Served):
 
         from .._serving import PromptServer
 
+        self.state.stopping.clear()  # (a restart after a stop)
+
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # accepted sockets inherit TCP_NODELAY on Linux; asyncio also sets it per connection.
@@ -252,7 +254,9 @@ class Sandbox(_Served):
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server and the webhook thread."""
+        """Stop the server and the webhook thread (answers in flight are sent without the rest
+        of their simulated latency)."""
+        self.state.stopping.set()
         if self._server is not None:
             self._server.request_exit()
         if self._thread is not None:
