@@ -19,6 +19,7 @@ from test_browser import needs_chromium
 
 from milo_analytics import suggest_weights
 from milo_analytics.analysis import bias_audit
+from milo_analytics.errors import ConfigError
 from milo_analytics.load import load_documents
 from milo_analytics.outcomes import read_demographics, read_outcomes
 from milo_analytics.report import Redactor, build_report
@@ -167,7 +168,7 @@ def one_chromium():
     """The image tests below share one Chromium (each export would start its own, ~2 s)."""
     from milo_analytics.report.export import image_session
 
-    with image_session():
+    with image_session(tabs=2):
         yield
 
 
@@ -222,6 +223,8 @@ def test_image_session_nests_and_exports_after_it_closes(demo, tmp_path: Path) -
         open_inside = export._IMAGE_SESSIONS
         inside = part.save_images(tmp_path / "in", format="svg")
     assert (open_inside, export._IMAGE_SESSIONS) == (open_before + 2, open_before)
+    with pytest.raises(ConfigError, match="whole number of browser tabs"):
+        export.image_session(tabs=0).__enter__()
     after = part.save_images(tmp_path / "out", format="svg")
     assert [p.read_text(encoding="utf-8")[:4] for p in inside + after] == ["<svg", "<svg"]
 

@@ -214,7 +214,7 @@ def _import_kaleido() -> Any:
 
 
 @contextlib.contextmanager
-def image_session() -> Iterator[None]:
+def image_session(tabs: int = 1) -> Iterator[None]:
     """Keep one headless Chromium open for every image export inside the block.
 
     Each :meth:`Report.save_images` (and plotly's ``fig.write_image``) otherwise starts and
@@ -222,17 +222,26 @@ def image_session() -> Iterator[None]:
     without MathJax, offline as before). Blocks nest; the browser stops when the outermost one
     ends.
 
+    Parameters
+    ----------
+    tabs
+        Browser tabs drawing figures side by side (the outermost block's choice): 2 on a
+        machine with a spare core cut a report's export by about a quarter (5.3 s to 3.9 s for
+        the demo's 25 figures on 2 cores).
+
     Examples
     --------
-    >>> with image_session():  # doctest: +SKIP
+    >>> with image_session(tabs=2):  # doctest: +SKIP
     ...     report.save_images("figures", format="png")
     ...     report.save_images("figures", format="svg")
     """
     global _IMAGE_SESSIONS
+    if not isinstance(tabs, int) or isinstance(tabs, bool) or tabs < 1:
+        raise ConfigError(f"tabs={tabs!r}: give a whole number of browser tabs, 1 or more")
     kaleido = _import_kaleido()
     find_chromium()  # a clear error before kaleido's own
     if _IMAGE_SESSIONS == 0:
-        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+        kaleido.start_sync_server(n=tabs, mathjax=False, silence_warnings=True)
     _IMAGE_SESSIONS += 1
     try:
         with warnings.catch_warnings():
