@@ -225,9 +225,10 @@ def image_session(tabs: int = 1) -> Iterator[None]:
     Parameters
     ----------
     tabs
-        Browser tabs drawing figures side by side (the outermost block's choice): 2 on a
-        machine with a spare core cut a report's export by about a quarter (5.3 s to 3.9 s for
-        the demo's 25 figures on 2 cores).
+        Browser tabs drawing figures side by side (the outermost block's choice): once the
+        browser is up, 2 on a machine with a spare core cut a report's export by about a
+        quarter (5.3 s to 3.9 s for the demo's 25 figures on 2 cores); the first export also
+        pays the browser's start, ~3 s either way.
 
     Examples
     --------
