@@ -112,6 +112,8 @@ def copy_store(src: Path, dst: Path) -> Path:
     """A consistent copy of a SQLite store (its WAL included) through SQLite's backup API: a
     module fixture's pulled store, for a command that would write to it (an incremental pull
     lists the candidates over HTTP and fetches no document again)."""
+    # private like every store the toolkit creates (it holds candidate names and emails)
+    os.close(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     a, b = sqlite3.connect(src), sqlite3.connect(dst)
     try:
         a.backup(b)

@@ -1,5 +1,5 @@
 """Run `milo-analytics demo --apply` once per test session, shared by test modules and xdist
-workers.
+workers (and, the same way, pull the demo world into one store: :func:`pulled_demo_store`).
 
 The demo (sandbox → pull → analyses → suggestion → report → push) takes ~10–30 s; the CLI tests
 and the browser test all need its output, so the first to ask runs it under a file lock and
@@ -48,8 +48,7 @@ def _run(out_dir: Path) -> tuple[int, str, dict[str, Any]]:
 
 def _shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """(output folder, stdout file, facts file), made by the first caller of the session."""
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = _shared_root(tmp_path_factory)
     out_dir = root / "shared-milo-demo"
     stdout_file = root / "shared-milo-demo.stdout"
     facts_file = root / "shared-milo-demo.json"
@@ -77,3 +76,35 @@ def demo_facts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     and ``bias_audits`` (how many times :func:`~milo_analytics.analysis.bias_audit` ran)."""
     _, _, facts_file = _shared(tmp_path_factory)
     return json.loads(facts_file.read_text(encoding="utf-8"))
+
+
+def _shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def pulled_demo_store(tmp_path_factory: pytest.TempPathFactory, sandbox: Any) -> Path:
+    """A store holding every posting of the demo world, pulled over HTTP from ``sandbox`` (the
+    session's ``demo_sandbox``) once per session and shared by the xdist workers; the load that
+    followed the pull materialised its frames.
+
+    READ-ONLY: copy it (``_cli_inprocess.copy_store``) and use the copy — for an offline
+    load, or an incremental pull (against any demo sandbox: the same documents, so it lists
+    the candidates and fetches nothing). Tests where the full pull is the point pull
+    themselves.
+    """
+    from milo_analytics.load import load_postings
+
+    root = _shared_root(tmp_path_factory)
+    path, done = root / "shared-demo-store.sqlite3", root / "shared-demo-store.done"
+    with open(root / "shared-demo-store.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                pids = [p["id"] for p in sandbox.world.postings]
+                with sandbox.client() as client:
+                    load_postings(pids, client=client, store=path, progress=False)
+                done.write_text("pulled", encoding="utf-8")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return path

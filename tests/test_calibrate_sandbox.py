@@ -28,11 +28,17 @@ def _load(sb, tmp_path, name="store.sqlite"):
 
 @pytest.fixture(scope="module")
 def demo_store(demo_sandbox, tmp_path_factory):
-    """The CSR posting of the (read-only) demo sandbox pulled over HTTP: (id, data, store file).
-    The file is READ-ONLY: copy it (``copy_store``) for a command that pulls into it."""
-    tmp = tmp_path_factory.mktemp("calibrate-demo")
-    pid, data = _load(demo_sandbox, tmp)
-    return pid, data, tmp / "store.sqlite"
+    """The demo world pulled over HTTP (the session's shared pull, tests/_demo_output.py) and
+    its CSR posting loaded: (id, data, store file). The file is READ-ONLY: copy it
+    (``copy_store``) for a command that pulls into it."""
+    from _demo_output import pulled_demo_store
+
+    path = copy_store(
+        pulled_demo_store(tmp_path_factory, demo_sandbox),
+        tmp_path_factory.mktemp("calibrate-demo") / "store.sqlite",
+    )
+    pid = demo_sandbox.world.truth["csr_posting_id"]
+    return pid, load_posting(pid, store=path, refresh=False), path
 
 
 @pytest.fixture(scope="module")

@@ -23,11 +23,18 @@ HISPANIC = "Hispanic or Latino"
 
 
 @pytest.fixture(scope="module")
-def demo_audit(demo_sandbox):
+def demo_audit(demo_sandbox, tmp_path_factory):
+    from _cli_inprocess import copy_store
+    from _demo_output import pulled_demo_store
+
     world = demo_sandbox.world
     csr = next(p["id"] for p in world.postings if "Customer Service" in str(p.get("title", "")))
-    with demo_sandbox.client() as client:
-        data = load_posting(csr, client=client, store=":memory:", progress=False)
+    # the demo world as pulled over HTTP (once per session), loaded from a copy of that store
+    store = copy_store(
+        pulled_demo_store(tmp_path_factory, demo_sandbox),
+        tmp_path_factory.mktemp("fairness-demo") / "store.sqlite3",
+    )
+    data = load_posting(csr, store=store, refresh=False)
     folder = demo_world_path()
     demo = read_demographics(folder / "demographics.csv", data=data)
     outcomes = read_outcomes(folder / "outcomes.csv", data=data, on_conflict="unknown")

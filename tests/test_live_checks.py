@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -167,11 +168,18 @@ def test_data_quality_checks(sandbox_factory, tmp_path):
 
 # --------------------------------------------------------------------------- the command
 @pytest.mark.slow  # 12–85 s under load (issue 15: heavy end-to-end cases are marked)
-def test_check_on_the_demo_world_before_and_after_a_planted_change(tmp_path, capsys, monkeypatch):
+def test_check_on_the_demo_world_before_and_after_a_planted_change(
+    tmp_path, capsys, monkeypatch, demo_sandbox, tmp_path_factory
+):
+    from _cli_inprocess import copy_store
+    from _demo_output import pulled_demo_store
+
     demographics = str(demo_world_path() / "demographics.csv")
-    with run_sandbox("demo") as sb:
+    with run_sandbox("demo") as sb:  # its own: the test changes scores in it
         csr = next(p["id"] for p in sb.world.postings if "Customer" in p["title"])
+        # the demo world as the session pulled it: the first --pull lists, fetches nothing
         store = str(tmp_path / "store.sqlite3")
+        copy_store(pulled_demo_store(tmp_path_factory, demo_sandbox), Path(store))
         args = ["check", csr, "--store", store, "-d", demographics, "--base-url", sb.base_url]
         monkeypatch.setenv("HEYMILO_API_KEY", sb.api_key)
         # before: the planted speech-score gap is a warning (a component score), exit 0
