@@ -139,20 +139,22 @@ def stored_candidates(path: Path) -> dict[str, bytes]:
 
 
 # --------------------------------------------------------------------------- equality
-def test_demo_world_materialised_equals_rebuild(demo_sandbox, tmp_path):
-    """The demo world, all postings, pulled over HTTP: the load of the pull materialises the
-    frames, the next load reads them (writing nothing), both equal the rebuild — in either
-    order of postings — and the frames hold every stored interview."""
-    path = tmp_path / "store.sqlite3"
+def test_demo_world_materialised_equals_rebuild(demo_sandbox, tmp_path, tmp_path_factory):
+    """The demo world, all postings, pulled over HTTP (the session's pull,
+    tests/_demo_output.py, copied): the load of the pull materialised the frames, the next
+    load reads them (writing nothing), they equal the rebuild — in either order of postings —
+    and the frames hold every stored interview."""
+    from _cli_inprocess import copy_store
+    from _demo_output import pulled_demo_store
+
+    path = copy_store(pulled_demo_store(tmp_path_factory, demo_sandbox), tmp_path / "s.sqlite3")
     pids = [p["id"] for p in demo_sandbox.world.postings]
-    pulled = pull(demo_sandbox, path, pids)
     written = segments(path)
     assert {(v[0], v[1]) for v in written.values()} == {
         (p, k) for p in pids for k in ("interviews", "candidates")
     }
     again = both(path, pids)
     assert segments(path) == written  # nothing parsed, nothing written
-    assert_same(again, pulled)
     assert len(again.interviews) == sum(len(finished(demo_sandbox, p)) for p in pids)
     assert len(again.candidates) == sum(len(demo_sandbox.world.candidates[p]) for p in pids)
     both(path, pids[::-1])
