@@ -3,8 +3,9 @@
 The model is a regression of the outcome on the question scores, shrunk toward today's weights:
 ``β = β₀ + δ`` where ``β₀ = α·w_current`` (``α`` from a one-parameter fit of today's composite,
 so the prior is "today's weights, on the outcome's scale") and an L2 penalty on ``δ`` only — a
-Gaussian prior centred on today's weights. Weights are constrained ≥ 0 (bounded L-BFGS-B on the
-penalised log-likelihood for a binary target, squared loss for a continuous one). The penalty
+Gaussian prior centred on today's weights. Weights are constrained ≥ 0 (projected Newton steps,
+Bertsekas 1982, with scipy's bounded L-BFGS-B as the fallback, on the penalised log-likelihood
+for a binary target, squared loss for a continuous one). The penalty
 strength ``λ`` is chosen by repeated stratified K-fold cross-validation; ``λ → ∞`` returns today's
 weights, ``λ = 0`` the unconstrained (non-negative) maximum-likelihood fit.
 
