@@ -575,12 +575,7 @@ def impact_ratios(
     rate = np.array([r["rate"] for r in rows], dtype=float)
     p_adjusted = holm(p_rest)
     rest = np.array(rate_rest, dtype=float)
-    flag = (
-        np.array([b is True for b in below], dtype=bool)
-        & (rate < rest)
-        & (p_adjusted < alpha)
-        & (n_col >= min_n)
-    )
+    flag = _flag_rule(below, rate, rest, p_adjusted, n_col, alpha=alpha, min_n=min_n)
     groups = pd.DataFrame([dict(zip(cols, lev, strict=True)) for lev in levels], columns=cols)
     columns: dict[str, Any] = {c: groups[c] for c in cols}
     columns.update(
@@ -652,14 +647,21 @@ def impact_ratios(
     return out
 
 
+def _flag_rule(
+    below: Any, rate: Any, rate_rest: Any, p_adjusted: Any, n: Any, *, alpha: float, min_n: int
+) -> np.ndarray:
+    """The documented flag rule, element-wise (a missing value never flags)."""
+    below = pd.array(below, dtype="boolean").fillna(False).to_numpy(dtype=bool)
+    rate, rate_rest = np.asarray(rate, dtype=float), np.asarray(rate_rest, dtype=float)
+    p_adjusted = np.asarray(p_adjusted, dtype=float)
+    return below & (rate < rate_rest) & (p_adjusted < alpha) & (np.asarray(n) >= min_n)
+
+
 def _flag(t: pd.DataFrame, *, alpha: float, min_n: int) -> pd.Series:
     """The documented flag rule on a table with below_four_fifths, rate(_rest), p_adjusted, n."""
-    return (
-        t["below_four_fifths"].fillna(False).astype(bool)
-        & (t["rate"] < t["rate_rest"]).fillna(False)
-        & (t["p_adjusted"] < alpha).fillna(False)
-        & (t["n"] >= min_n)
-    ).astype(bool)
+    cols = ("below_four_fifths", "rate", "rate_rest", "p_adjusted", "n")
+    flags = _flag_rule(*(t[c].to_numpy() for c in cols), alpha=alpha, min_n=min_n)
+    return pd.Series(flags, index=t.index)
 
 
 def _plain(v: Any) -> Any:
