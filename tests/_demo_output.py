@@ -46,23 +46,39 @@ def _run(out_dir: Path) -> tuple[int, str, dict[str, Any]]:
     return code, buf.getvalue(), {"stderr": err.getvalue(), "bias_audits": len(calls)}
 
 
-def _shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """(output folder, stdout file, facts file), made by the first caller of the session."""
-    root = _shared_root(tmp_path_factory)
-    out_dir = root / "shared-milo-demo"
-    stdout_file = root / "shared-milo-demo.stdout"
-    facts_file = root / "shared-milo-demo.json"
-    with open(root / "shared-milo-demo.lock", "w") as lock:
+def _once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Any) -> Path:
+    """Run ``make()`` once per session, whichever xdist worker asks first (the others wait on
+    a file lock); returns the session's shared folder. ``make`` marks its work done by
+    returning normally (a failure leaves it to the next caller)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    done = root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if not stdout_file.exists():
-                code, out, facts = _run(out_dir)
-                assert code == 0, facts["stderr"]
-                facts_file.write_text(json.dumps(facts), encoding="utf-8")
-                stdout_file.write_text(out, encoding="utf-8")
+            if not done.exists():
+                make(root)
+                done.write_text("done", encoding="utf-8")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    return out_dir, stdout_file, facts_file
+    return root
+
+
+def _shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(output folder, stdout file, facts file), made by the first caller of the session."""
+
+    def make(root: Path) -> None:
+        code, out, facts = _run(root / "shared-milo-demo")
+        assert code == 0, facts["stderr"]
+        (root / "shared-milo-demo.json").write_text(json.dumps(facts), encoding="utf-8")
+        (root / "shared-milo-demo.stdout").write_text(out, encoding="utf-8")
+
+    root = _once(tmp_path_factory, "shared-milo-demo", make)
+    return (
+        root / "shared-milo-demo",
+        root / "shared-milo-demo.stdout",
+        root / "shared-milo-demo.json",
+    )
 
 
 def demo_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
@@ -78,11 +94,6 @@ def demo_facts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return json.loads(facts_file.read_text(encoding="utf-8"))
 
 
-def _shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
 def pulled_demo_store(tmp_path_factory: pytest.TempPathFactory, sandbox: Any) -> Path:
     """A store holding every posting of the demo world, pulled over HTTP from ``sandbox`` (the
     session's ``demo_sandbox``) once per session and shared by the xdist workers; the load that
@@ -95,16 +106,10 @@ def pulled_demo_store(tmp_path_factory: pytest.TempPathFactory, sandbox: Any) ->
     """
     from milo_analytics.load import load_postings
 
-    root = _shared_root(tmp_path_factory)
-    path, done = root / "shared-demo-store.sqlite3", root / "shared-demo-store.done"
-    with open(root / "shared-demo-store.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not done.exists():
-                pids = [p["id"] for p in sandbox.world.postings]
-                with sandbox.client() as client:
-                    load_postings(pids, client=client, store=path, progress=False)
-                done.write_text("pulled", encoding="utf-8")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return path
+    def make(root: Path) -> None:
+        pids = [p["id"] for p in sandbox.world.postings]
+        with sandbox.client() as client:
+            load_postings(pids, client=client, store=root / "shared-demo-store.sqlite3",
+                          progress=False)  # fmt: skip
+
+    return _once(tmp_path_factory, "shared-demo-store", make) / "shared-demo-store.sqlite3"
