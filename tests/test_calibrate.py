@@ -449,7 +449,8 @@ def test_projected_newton_fit_reaches_the_lbfgsb_optimum_or_better() -> None:
         if nonneg:
             assert (beta >= 0).all()
         start = np.concatenate([[0.0], np.maximum(b0, 0.0)])
-        ref = _lbfgsb(X, y, binary, b0, lam, start, nonneg)
+        lower = np.r_[-np.inf, np.full(q, 0.0 if nonneg else -np.inf)]
+        ref = _lbfgsb(X, y, binary, b0, lam, start, lower)
         ours = penalised_objective(np.r_[icpt, beta], X, y, binary, b0, lam)[0]
         theirs = penalised_objective(ref, X, y, binary, b0, lam)[0]
         assert ours <= theirs + 1e-12 * max(1.0, abs(theirs)), (trial, ours, theirs)

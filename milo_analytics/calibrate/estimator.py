@@ -85,7 +85,7 @@ def _fit_glm(
         lower[1:] = 0.0
     theta = _projected_newton(X, yd, binary, b0, c, np.maximum(start, lower), lower)
     if theta is None:  # not converged (e.g. a separable sample without a penalty): L-BFGS-B
-        theta = _lbfgsb(X, yd, binary, b0, c, start, nonneg)
+        theta = _lbfgsb(X, yd, binary, b0, c, start, lower)
     return theta[1:], float(theta[0]), _loglik(X @ theta[1:] + theta[0], yd, binary)
 
 
@@ -171,11 +171,10 @@ def _lbfgsb(
     beta0: np.ndarray,
     c: float,
     start: np.ndarray,
-    nonneg: bool,
+    lower: np.ndarray,
 ) -> np.ndarray:
     """The same minimisation by scipy's L-BFGS-B (the fallback of :func:`_projected_newton`)."""
-    q = X.shape[1]
-    bounds = [(None, None)] + [((0.0, None) if nonneg else (None, None))] * q
+    bounds = [(None if np.isinf(lo) else float(lo), None) for lo in lower]
     res = optimize.minimize(
         penalised_objective,
         start,
