@@ -75,10 +75,15 @@ def test_ctrl_c_during_a_request_interrupts_at_once_and_close_does_not_hang(rece
             signal.pthread_kill(threading.get_ident(), signal.SIGINT)
 
     sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-    t0 = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        client.request("GET", "postings/P1")
+    # a shell's background job (`pytest &`) ignores SIGINT; a terminal's Ctrl-C raises
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        sender.start()
+        t0 = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            client.request("GET", "postings/P1")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - t0 < 10  # not after the server answered
     closer = threading.Thread(target=client.close, daemon=True)
     closer.start()

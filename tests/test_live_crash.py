@@ -60,7 +60,12 @@ class Listener:
             "--log-level", "debug",
         ]  # fmt: skip
         with open(log, "wb") as fh:
-            self.proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+            self.proc = subprocess.Popen(
+                cmd, stdout=fh, stderr=subprocess.STDOUT, env=env,
+                # a shell's background job (`pytest &`) ignores SIGINT and children inherit
+                # that; stop() needs the receiver to take Ctrl-C as a terminal would deliver it
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            )  # fmt: skip
         deadline = time.monotonic() + timeout
         while "Press Ctrl-C" not in log.read_text(errors="replace"):
             if self.proc.poll() is not None or time.monotonic() > deadline:
