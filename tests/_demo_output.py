@@ -46,7 +46,7 @@ def _run(out_dir: Path) -> tuple[int, str, dict[str, Any]]:
     return code, buf.getvalue(), {"stderr": err.getvalue(), "bias_audits": len(calls)}
 
 
-def _once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Any) -> Path:
+def once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, make: Any) -> Path:
     """Run ``make()`` once per session, whichever xdist worker asks first (the others wait on
     a file lock); returns the session's shared folder. ``make`` marks its work done by
     returning normally (a failure leaves it to the next caller)."""
@@ -73,7 +73,7 @@ def _shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]
         (root / "shared-milo-demo.json").write_text(json.dumps(facts), encoding="utf-8")
         (root / "shared-milo-demo.stdout").write_text(out, encoding="utf-8")
 
-    root = _once(tmp_path_factory, "shared-milo-demo", make)
+    root = once_per_session(tmp_path_factory, "shared-milo-demo", make)
     return (
         root / "shared-milo-demo",
         root / "shared-milo-demo.stdout",
@@ -112,4 +112,6 @@ def pulled_demo_store(tmp_path_factory: pytest.TempPathFactory, sandbox: Any) ->
             load_postings(pids, client=client, store=root / "shared-demo-store.sqlite3",
                           progress=False)  # fmt: skip
 
-    return _once(tmp_path_factory, "shared-demo-store", make) / "shared-demo-store.sqlite3"
+    return (
+        once_per_session(tmp_path_factory, "shared-demo-store", make) / "shared-demo-store.sqlite3"
+    )
