@@ -97,7 +97,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from ..errors import DataError, InsufficientDataError
 from ..frames import RESULT_STATUSES, InterviewData
@@ -153,7 +153,9 @@ def wilson_interval(k: int, n: int, *, alpha: float = 0.05) -> tuple[float, floa
     """
     if n <= 0:
         return (math.nan, math.nan)
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    # scipy.special's quantile and tail of the standard normal: the same floats as
+    # stats.norm.ppf / .sf (which call them), without ~30 µs of wrapping per call
+    z = float(special.ndtri(1 - alpha / 2))
     p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -195,7 +197,7 @@ def two_proportion_test(
     if se == 0:
         return (1.0, "z")
     z = (k1 / n1 - k2 / n2) / se
-    return (float(2 * stats.norm.sf(abs(z))), "z")
+    return (float(2 * special.ndtr(-abs(z))), "z")
 
 
 def holm(p_values: Any) -> np.ndarray:
@@ -747,21 +749,22 @@ def threshold_sweep(
             else []
         )
     levels = _levels(df, cols, known, layout)
-    kdf = df[known.to_numpy()].copy()
+    kdf = df[known.to_numpy()]
     kv = vals[known.to_numpy()].to_numpy()
-    sizes = (
-        {(k if isinstance(k, tuple) else (k,)): int(v)
-         for k, v in kdf.groupby(cols, sort=False).size().items()}
-        if len(kdf) else {}
-    )  # fmt: skip
+    # the groups once (codes into their keys); each cut then counts with one bincount
+    grouped = kdf.groupby(cols, sort=False)
+    group_sizes = grouped.size() if len(kdf) else pd.Series([], dtype="int64")
+    keys = [k if isinstance(k, tuple) else (k,) for k in group_sizes.index]
+    sizes = {k: int(v) for k, v in zip(keys, group_sizes.to_numpy(), strict=True)}
+    codes = grouped.ngroup().to_numpy() if len(kdf) else np.zeros(0, dtype="int64")
     levels = levels + [k for k in sizes if k not in set(levels)]
     base = len(df) if exclude_base == "all" else int(known.sum())
     rules = [_exclusion(sizes.get(lev, 0), base, exclude_below) for lev in levels]
+    all_vals = vals.to_numpy()
     rows = []
     for cut in cuts:
-        kdf["_pos"] = kv >= cut
-        g = kdf.groupby(cols, sort=False)["_pos"].sum()
-        pos = {(k if isinstance(k, tuple) else (k,)): int(v) for k, v in g.items()}
+        counts = np.bincount(codes, weights=kv >= cut, minlength=len(keys))
+        pos = {k: int(c) for k, c in zip(keys, counts, strict=True)}
         cats = [
             {"n": sizes.get(lev, 0), "n_positive": pos.get(lev, 0), "excluded": ex, "reason": why}
             for lev, (ex, why) in zip(levels, rules, strict=True)
@@ -772,7 +775,7 @@ def threshold_sweep(
             if ref_idx is not None
             else Fraction(0)
         )
-        overall = float((vals >= cut).mean()) if len(vals) else math.nan
+        overall = float((all_vals >= cut).mean()) if len(all_vals) else math.nan
         for i, (lev, c) in enumerate(zip(levels, cats, strict=True)):
             n, k = c["n"], c["n_positive"]
             ratio = Fraction(k, n) / ref if n and ref > 0 and not c["excluded"] else None
@@ -941,7 +944,7 @@ def impact_before_after(
                     medians[name] = t.attrs["median"]
                 t.insert(0, "measure", measure)
                 t.insert(1, "dimension", dim)
-                t.insert(2, "group", [_category_label(r, cols) for _, r in t.iterrows()])
+                t.insert(2, "group", _category_labels(t, cols))
                 parts.append(t.drop(columns=cols))
         pt = pd.concat(parts, ignore_index=True)
         testable = pt["p_rest"].notna()
@@ -1550,8 +1553,10 @@ def _refuse_unusable_demographics(
         )
 
 
-def _category_label(row: pd.Series, cols: list[str]) -> str:
-    return " · ".join(str(row[c]) for c in cols)
+def _category_labels(table: pd.DataFrame, cols: list[str]) -> list[str]:
+    """Each row's category as the report names it: its ``cols`` values joined by " · "."""
+    columns = [table[c] for c in cols]
+    return [" · ".join(map(str, values)) for values in zip(*columns, strict=True)]
 
 
 def bias_audit(
@@ -1761,7 +1766,7 @@ def bias_audit(
                 t.insert(2, "label", label)
                 t.insert(3, "mode", mode)
                 t.insert(4, "dimension", dim)
-                t.insert(5, "category", [_category_label(r, cols) for _, r in t.iterrows()])
+                t.insert(5, "category", _category_labels(t, cols))
                 for c in ("sex", "race_ethnicity"):
                     if c not in t.columns:
                         t[c] = pd.Series([None] * len(t), dtype="str")
