@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import logging
 import os
 import re
@@ -2288,6 +2289,12 @@ def console_main() -> None:
     >>> console_main  # doctest: +ELLIPSIS
     <function console_main at ...>
     """
+    # A command's process keeps almost everything it allocates for the whole run (imported
+    # libraries, documents, frames): the cycle collector's default of a collection every 700
+    # allocations re-walks them for nothing (`milo-analytics demo`: 0.55 s of 8.5 s in GC,
+    # 0.2 s this way). Cycles are still collected, less often; the library leaves the
+    # interpreter's settings alone, only the console script sets this.
+    gc.set_threshold(10_000, 10, 10)
     status = main()
     if status == EXIT_INTERRUPTED:
         sys.stdout.flush()
