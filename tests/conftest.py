@@ -24,16 +24,17 @@ from milo_analytics.sandbox import ProcessSandbox, Sandbox, WorldConfig, run_san
 SMALL_WORLD = WorldConfig(seed=11, n_candidates=60, n_second=20)
 
 
-# The collector's garbage collection, tuned for a test session: after collection the imported
-# modules and collected tests (hundreds of thousands of long-lived objects: pandas, plotly,
-# sklearn) are frozen out of the cycle collector, and the youngest generation is collected
-# every 10,000 allocations instead of 700. Every full collection otherwise walked all of
-# them again: ~8 % of the in-process test time, ~2.5 % with this (test modules of the report,
-# audit and frontier). Garbage cycles are still collected, only less often.
+# Garbage collection tuned for a test session: after collection the imported modules and the
+# collected tests (hundreds of thousands of long-lived objects: pandas, plotly, sklearn) are
+# frozen out of the cycle collector, and the youngest generation is collected every 10,000
+# allocations instead of 700. Every full collection otherwise walked all of them again: ~8 %
+# of the in-process test time, ~2.5 % with this (test modules of the report, audit and
+# frontier). Garbage cycles are still collected, only less often.
 gc.set_threshold(10_000, 10, 10)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    """Everything imported and collected so far lives to the end: out of the cycle collector."""
     gc.freeze()
 
 
