@@ -7,6 +7,7 @@ read at the server (``sb.counts``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import sys
 import threading
@@ -290,7 +291,8 @@ def test_interrupted_pull_resumes_without_duplicates(sandbox_factory, tmp_path, 
 
         return progress
 
-    with Store(tmp_path / "s.sqlite3") as store, sb.client() as client:
+    with Store(tmp_path / "s.sqlite3") as store, contextlib.ExitStack() as clients:
+        client = clients.enter_context(sb.client())
         with pytest.raises(KeyboardInterrupt):
             load_posting(pid, client=client, store=store, progress=stop_after(40), concurrency=8)
         have = sum(1 for s in store.sync_states(pid).values() if s.state == "ok")
@@ -307,11 +309,13 @@ def test_interrupted_pull_resumes_without_duplicates(sandbox_factory, tmp_path, 
         reported = False
         while any(t.name.startswith("milo-load") for t in threading.enumerate()):
             waited = time.monotonic() - started
-            assert waited < 30
-            if waited > 5 and not reported:  # rare (2 full-suite runs in ~30): say where
-                reported = True
+            assert waited < 15
+            if waited > 5 and not reported:  # rare (2 full-suite runs in ~30): say where,
+                reported = True  # then cut the wait off as the CLI's Ctrl-C does (close)
                 warnings.warn(f"pull workers still busy {waited:.0f} s after the interrupt:\n"
                               + _load_thread_stacks(), stacklevel=1)  # fmt: skip
+                client.close()  # (it waited out the 30 s read timeout otherwise)
+                client = clients.enter_context(sb.client())
             time.sleep(0.01)
         sb.reset_counts()
         data = load_posting(pid, client=client, store=store, progress=False, concurrency=8)
