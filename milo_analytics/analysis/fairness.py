@@ -752,11 +752,13 @@ def threshold_sweep(
     kdf = df[known.to_numpy()]
     kv = vals[known.to_numpy()].to_numpy()
     # the groups once (codes into their keys); each cut then counts with one bincount
-    grouped = kdf.groupby(cols, sort=False)
-    group_sizes = grouped.size() if len(kdf) else pd.Series([], dtype="int64")
-    keys = [k if isinstance(k, tuple) else (k,) for k in group_sizes.index]
-    sizes = {k: int(v) for k, v in zip(keys, group_sizes.to_numpy(), strict=True)}
-    codes = grouped.ngroup().to_numpy() if len(kdf) else np.zeros(0, dtype="int64")
+    keys: list[tuple[Any, ...]] = []
+    codes = np.zeros(0, dtype="int64")
+    if len(kdf):
+        grouped = kdf.groupby(cols, sort=False)
+        keys = [k if isinstance(k, tuple) else (k,) for k in grouped.size().index]
+        codes = grouped.ngroup().to_numpy()
+    sizes = dict(zip(keys, np.bincount(codes, minlength=len(keys)).tolist(), strict=True))
     levels = levels + [k for k in sizes if k not in set(levels)]
     base = len(df) if exclude_base == "all" else int(known.sum())
     rules = [_exclusion(sizes.get(lev, 0), base, exclude_below) for lev in levels]
