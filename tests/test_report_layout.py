@@ -168,6 +168,10 @@ def test_demo_pdf_has_at_most_25_a4_pages(demo_report: Path, tmp_path: Path) -> 
     assert (round(float(box.width) / 72 * 25.4), round(float(box.height) / 72 * 25.4)) == (210, 297)
     text = "".join((reader.pages[0].extract_text() + reader.pages[1].extract_text()).split())
     assert "whatwasfound" in text.casefold() and "1flag" in text.casefold()
+    # the figures were drawn before printing: this axis title exists only in the figures' JSON
+    everything = "".join(p.extract_text() for p in reader.pages)
+    assert everything.count("share of the overall score (%)") == 2
+    assert "could not be drawn" not in everything
     # the LL144 summary: one page per posting (its header, tables and distribution date)
     pages = [p.extract_text() for p in reader.pages]
     ll144 = [t for t in pages if "Bias audit summary —" in t]
