@@ -2233,12 +2233,24 @@ def main(argv: list[str] | None = None) -> int:
             handler.removeFilter(drop)
 
 
+@functools.cache
+def _click_command() -> Any:
+    """The click command typer builds from :data:`app`, built once per process.
+
+    ``app(...)`` rebuilds it on every call (~25 ms: every option of every command), which a
+    notebook or script calling :func:`main` repeatedly would pay each time. The commands
+    look their helpers up when they run, so the cached command behaves as a fresh one
+    (``pretty_exceptions_enable=False``: typer's exception hook would change nothing).
+    """
+    return typer.main.get_command(app)
+
+
 def _run(args: list[str], milo_error: type[Exception]) -> int:
     """Invoke the typer app and turn every outcome into an exit status (see :func:`main`)."""
     try:
         # standalone_mode=False: typer returns a command's exit status (e.g. 130 after
         # Ctrl-C, which it catches itself) instead of calling sys.exit
-        status = app(args=args, prog_name="milo-analytics", standalone_mode=False)
+        status = _click_command().main(args=args, prog_name="milo-analytics", standalone_mode=False)
     except SystemExit as exc:  # typer/click exits, `raise SystemExit(2)` in a command
         # a command that exits on purpose has said why (push-weights' own Ctrl-C line too)
         code = exc.code
