@@ -1555,6 +1555,31 @@ def _refuse_unusable_demographics(
         )
 
 
+def _audit_rows(
+    pid: str, tables: list[pd.DataFrame], keys: list[tuple[str, str, str, str, list[str]]]
+) -> pd.DataFrame:
+    """One posting's impact-ratio tables stacked, each row labelled with its posting, measure,
+    label, mode, dimension and category (``keys``: per table, its labels and row categories),
+    and both ``sex`` and ``race_ethnicity`` columns (missing where a dimension does not use
+    one). Built in one go: six inserts per table cost ~1.5 ms each time, 50 times an audit."""
+    sizes = [len(t) for t in tables]
+    stacked = pd.concat(tables, ignore_index=True)
+    label_columns = {
+        "posting_id": pd.array([pid] * len(stacked), dtype="str"),
+        **{
+            name: pd.array(np.repeat([k[i] for k in keys], sizes).tolist(), dtype="str")
+            for i, name in enumerate(("measure", "label", "mode", "dimension"))
+        },
+        "category": pd.array([c for k in keys for c in k[4]], dtype="str"),
+    }
+    for c in ("sex", "race_ethnicity"):
+        label_columns[c] = stacked[c].astype("str") if c in stacked else (
+            pd.array([None] * len(stacked), dtype="str")
+        )  # fmt: skip
+    rest = stacked.drop(columns=[c for c in ("sex", "race_ethnicity") if c in stacked])
+    return pd.concat([pd.DataFrame(label_columns, index=rest.index), rest], axis=1)
+
+
 def _category_labels(table: pd.DataFrame, cols: list[str]) -> list[str]:
     """Each row's category as the report names it: its ``cols`` values joined by " · "."""
     columns = [table[c] for c in cols]
@@ -1755,6 +1780,7 @@ def bias_audit(
                     measures.append((col, f"Outcome: {col}", "selection", s.astype("boolean")))
 
         post_rows: list[pd.DataFrame] = []
+        post_keys: list[tuple[str, str, str, str, list[str]]] = []  # per table, its rows' labels
         for measure, label, mode, values in measures:
             frame = base[["sex", "race_ethnicity"]].copy()
             frame["_y"] = values.to_numpy()
@@ -1763,18 +1789,11 @@ def bias_audit(
             for dim, cols in dimensions.items():
                 kw = {"selected": "_y"} if mode == "selection" else {"score": "_y"}
                 t = impact_ratios(frame, by=cols, **kw, **opts)
-                t.insert(0, "posting_id", pid)
-                t.insert(1, "measure", measure)
-                t.insert(2, "label", label)
-                t.insert(3, "mode", mode)
-                t.insert(4, "dimension", dim)
-                t.insert(5, "category", _category_labels(t, cols))
-                for c in ("sex", "race_ethnicity"):
-                    if c not in t.columns:
-                        t[c] = pd.Series([None] * len(t), dtype="str")
+                category = _category_labels(t, cols)
                 ref = t.attrs["reference"]
-                ok = t[t["impact_ratio"].notna()]
-                low = ok.loc[ok["impact_ratio"].idxmin()] if len(ok) else None
+                ratio = t["impact_ratio"].to_numpy(dtype=float)
+                # the first lowest ratio (as idxmin over the rows that have one)
+                low = int(np.nanargmin(ratio)) if np.isfinite(ratio).any() else None
                 summary_rows.append(
                     {
                         "posting_id": pid,
@@ -1787,14 +1806,15 @@ def bias_audit(
                         "unknown": int(t.attrs["unknown"]),
                         "median": t.attrs["median"],
                         "ties": t.attrs["ties"],
-                        "min_impact_ratio": None if low is None else float(low["impact_ratio"]),
-                        "lowest_category": None if low is None else str(low["category"]),
+                        "min_impact_ratio": None if low is None else float(ratio[low]),
+                        "lowest_category": None if low is None else category[low],
                         "below_four_fifths": int(t["below_four_fifths"].fillna(False).sum()),
                         "flagged": 0,
                         "notes": "; ".join(t.attrs["notes"]),
                     }
                 )
                 post_rows.append(t)
+                post_keys.append((measure, label, mode, dim, category))
             if mode == "scoring" and measure in ("score", "speech_score"):
                 for dim in audited:
                     sw = threshold_sweep(
@@ -1812,7 +1832,7 @@ def bias_audit(
                     sweep_all.append(sw.drop(columns=[dim]))
         if not post_rows:
             continue
-        pt = pd.concat(post_rows, ignore_index=True)
+        pt = _audit_rows(pid, post_rows, post_keys)
         testable = pt["p_rest"].notna()
         if adjust == "holm":
             pt.loc[testable, "p_adjusted"] = holm(pt.loc[testable, "p_rest"].to_numpy())
