@@ -230,30 +230,42 @@ def _as_list(by: str | list[str] | tuple[str, ...]) -> list[str]:
     return cols
 
 
-def _known_mask(frame: pd.DataFrame, cols: list[str], unknown_labels: tuple[str, ...]) -> pd.Series:
+def _group_codes(
+    frame: pd.DataFrame, cols: list[str], unknown_labels: tuple[str, ...]
+) -> tuple[pd.Series, list[tuple[np.ndarray, pd.Index]]]:
+    """The rows whose every ``cols`` value is known, and per column its codes (-1 where
+    missing) into its distinct values: each column is factorized once per table."""
     known = np.ones(len(frame), dtype=bool)
+    coded = []
     for c in cols:
         # decided once per distinct value (a handful), then spread over the rows
         codes, uniques = pd.factorize(frame[c], use_na_sentinel=True)
         labels = pd.Series(uniques).astype("str").str.strip()
         ok = ~labels.isin(list(unknown_labels)).fillna(True).to_numpy()
         known &= (codes >= 0) & np.append(ok, False)[codes]
-    return pd.Series(known, index=frame.index)
+        coded.append((codes, uniques))
+    return pd.Series(known, index=frame.index), coded
+
+
+def _present(codes: np.ndarray, uniques: pd.Index, rows: np.ndarray) -> pd.Index:
+    """The distinct values of ``rows`` (a mask), in order of first appearance."""
+    cells, first = np.unique(codes[rows], return_index=True)
+    return uniques.take(cells[np.argsort(first, kind="stable")])
 
 
 def _cell_counts(
-    groups: pd.DataFrame, positive: np.ndarray
+    coded: list[tuple[np.ndarray, pd.Index]], rows: np.ndarray, positive: np.ndarray
 ) -> dict[tuple[Any, ...], tuple[int, int]]:
-    """``{(value, …): (n, n_positive)}`` per combination of the ``groups`` columns present,
-    in order of first appearance (rows with a missing value are expected to be left out)."""
-    if not len(groups):
+    """``{(value, …): (n, n_positive)}`` per combination of the columns' values among
+    ``rows`` (a mask of rows without a missing value; ``positive`` is theirs), in order of
+    first appearance."""
+    if not rows.any():
         return {}
-    code = np.zeros(len(groups), dtype=np.int64)
+    code = np.zeros(int(rows.sum()), dtype=np.int64)
     values = []
-    for c in groups.columns:
-        codes, uniques = pd.factorize(groups[c], use_na_sentinel=False)
-        code = code * len(uniques) + codes
-        values.append(list(uniques))
+    for codes, uniques in coded:
+        code = code * len(uniques) + codes[rows]
+        values.append(uniques.tolist())
     cells, first, inverse = np.unique(code, return_index=True, return_inverse=True)
     sizes = np.bincount(inverse, minlength=len(cells))
     hits = np.bincount(inverse, weights=positive, minlength=len(cells))
@@ -294,19 +306,26 @@ def _selected_bool(s: pd.Series, name: str) -> pd.Series:
 
 
 def _levels(
-    frame: pd.DataFrame, cols: list[str], known: pd.Series, layout: str
+    frame: pd.DataFrame,
+    cols: list[str],
+    known: pd.Series,
+    layout: str,
+    coded: list[tuple[np.ndarray, pd.Index]],
 ) -> list[tuple[Any, ...]]:
+    # the known values of each column, from its codes (boolean row selections of arrow
+    # strings cost more than the rest of a small table's impact ratios)
+    rows = known.to_numpy()
+    present = [_present(codes, uniques, rows) for codes, uniques in coded]
     use_eeo1 = layout == "eeo1"
     if layout == "auto":
         use_eeo1 = all(c in _EEO1 for c in cols) and all(
-            # over the distinct values: iterating 100,000 arrow strings took 0.1 s per call
-            set(frame.loc[known, c].astype("str").unique()) <= set(_EEO1[c])
-            for c in cols
+            set(values.astype("str")) <= set(_EEO1[c])
+            for c, values in zip(cols, present, strict=True)
         )
     elif layout not in ("eeo1", "observed"):
         raise DataError(f"layout={layout!r}; use 'auto', 'eeo1' or 'observed'")
     per: list[list[Any]] = []
-    for c in cols:
+    for c, values in zip(cols, present, strict=True):
         if use_eeo1:
             if c not in _EEO1:
                 raise DataError(f"layout='eeo1' needs by columns 'sex'/'race_ethnicity', got {c!r}")
@@ -314,7 +333,7 @@ def _levels(
         elif isinstance(frame[c].dtype, pd.CategoricalDtype):
             per.append([v for v in frame[c].cat.categories if str(v) not in ("nan",)])
         else:
-            vals = frame.loc[known, c].unique().tolist()
+            vals = values.tolist()
             try:
                 per.append(sorted(vals))
             except TypeError:
@@ -490,7 +509,7 @@ def impact_ratios(
         pos = pd.Series(pd.NA, index=df.index, dtype="boolean")
     missing_outcome = int((~have).sum())
     df = df[have.to_numpy()].reset_index(drop=True)
-    known = _known_mask(df, cols, unknown_labels)
+    known, coded = _group_codes(df, cols, unknown_labels)
     if mode == "scoring":
         vals = vals[have].reset_index(drop=True)
         sample = vals if unknowns_in_median else vals[known]
@@ -506,9 +525,9 @@ def impact_ratios(
     n_total = len(df)
     n_known = int(known.sum())
     n_unknown = n_total - n_known
-    levels = _levels(df, cols, known, layout)
+    levels = _levels(df, cols, known, layout, coded)
     keep = known.to_numpy()
-    counts = _cell_counts(df.loc[keep, cols], pos[keep].astype(bool).to_numpy())
+    counts = _cell_counts(coded, keep, pos[keep].astype(bool).to_numpy())
     extra = [k for k in counts if k not in set(levels)]
     levels = levels + extra
     base = n_total if exclude_base == "all" else n_known
@@ -741,14 +760,14 @@ def threshold_sweep(
     vals = pd.to_numeric(frame[score], errors="coerce").astype("float64")
     df = frame.loc[vals.notna().to_numpy(), cols].reset_index(drop=True)
     vals = vals[vals.notna()].reset_index(drop=True)
-    known = _known_mask(df, cols, unknown_labels)
+    known, coded = _group_codes(df, cols, unknown_labels)
     if cuts is None:
         cuts = (
             np.unique(np.round(np.quantile(vals.to_numpy(), np.linspace(0.05, 0.95, 19)), 3))
             if len(vals)
             else []
         )
-    levels = _levels(df, cols, known, layout)
+    levels = _levels(df, cols, known, layout, coded)
     kdf = df[known.to_numpy()]
     kv = vals[known.to_numpy()].to_numpy()
     # the groups once (codes into their keys); each cut then counts with one bincount
