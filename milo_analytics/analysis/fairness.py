@@ -1575,12 +1575,15 @@ def _refuse_unusable_demographics(
 
 
 def _audit_rows(
-    pid: str, tables: list[pd.DataFrame], keys: list[tuple[str, str, str, str, list[str]]]
+    pid: str, labelled: list[tuple[pd.DataFrame, tuple[str, str, str, str, list[str]]]]
 ) -> pd.DataFrame:
     """One posting's impact-ratio tables stacked, each row labelled with its posting, measure,
-    label, mode, dimension and category (``keys``: per table, its labels and row categories),
-    and both ``sex`` and ``race_ethnicity`` columns (missing where a dimension does not use
-    one). Built in one go: six inserts per table cost ~1.5 ms each time, 50 times an audit."""
+    label, mode, dimension and category (``labelled``: each table with its measure, label,
+    mode, dimension and row categories), and both ``sex`` and ``race_ethnicity`` columns
+    (missing where a dimension does not use one). Built in one go: six inserts per table cost
+    ~1.5 ms each time, 50 times an audit."""
+    tables = [t for t, _ in labelled]
+    keys = [k for _, k in labelled]
     sizes = [len(t) for t in tables]
     stacked = pd.concat(tables, ignore_index=True)
     label_columns = {
@@ -1798,8 +1801,8 @@ def bias_audit(
                     s = oc[col].reindex(base["interview_id"]).reset_index(drop=True)
                     measures.append((col, f"Outcome: {col}", "selection", s.astype("boolean")))
 
-        post_rows: list[pd.DataFrame] = []
-        post_keys: list[tuple[str, str, str, str, list[str]]] = []  # per table, its rows' labels
+        # each table with its measure, label, mode, dimension and row categories
+        post_rows: list[tuple[pd.DataFrame, tuple[str, str, str, str, list[str]]]] = []
         for measure, label, mode, values in measures:
             frame = base[["sex", "race_ethnicity"]].copy()
             frame["_y"] = values.to_numpy()
@@ -1832,8 +1835,7 @@ def bias_audit(
                         "notes": "; ".join(t.attrs["notes"]),
                     }
                 )
-                post_rows.append(t)
-                post_keys.append((measure, label, mode, dim, category))
+                post_rows.append((t, (measure, label, mode, dim, category)))
             if mode == "scoring" and measure in ("score", "speech_score"):
                 for dim in audited:
                     sw = threshold_sweep(
@@ -1851,7 +1853,7 @@ def bias_audit(
                     sweep_all.append(sw.drop(columns=[dim]))
         if not post_rows:
             continue
-        pt = _audit_rows(pid, post_rows, post_keys)
+        pt = _audit_rows(pid, post_rows)
         testable = pt["p_rest"].notna()
         if adjust == "holm":
             pt.loc[testable, "p_adjusted"] = holm(pt.loc[testable, "p_rest"].to_numpy())
