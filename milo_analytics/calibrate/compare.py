@@ -25,9 +25,9 @@ def _int_job(
     mle: tuple[np.ndarray, float, float],
     level: float,
 ) -> np.ndarray:
-    from threadpoolctl import threadpool_limits
+    from ..analysis.resample import single_blas
 
-    with threadpool_limits(1):
+    with single_blas():
         return integer_weights(
             beta, current, X[train], y[train], binary, mle=mle, level=level
         ).weights
@@ -43,10 +43,10 @@ def _boot_job(
     theta0: np.ndarray,
 ) -> np.ndarray:
     """Refit at ``lam`` on one stratified bootstrap draw per seed (warm-started at ``theta0``)."""
-    from threadpoolctl import threadpool_limits
+    from ..analysis.resample import single_blas
 
     out = []
-    with threadpool_limits(1):
+    with single_blas():
         for seed in seeds:
             idx = _draw_indices(y, binary, np.random.default_rng(seed))
             p = _prepare(X[idx], y[idx], base, binary)

@@ -3,7 +3,6 @@ the cross-validation folds (METHODS.md §5)."""
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -365,9 +364,9 @@ def _fold_job(
     """One outer fold: the λ path on ``train`` scored on ``test`` and, with ``inner_k ≥ 2``, λ
     chosen by an inner stratified ``inner_k``-fold CV on ``train`` only (nested CV, on the
     coarser grid of :func:`inner_grid_index`); ``inner_best`` indexes ``lambdas``."""
-    from threadpoolctl import threadpool_limits
+    from ..analysis.resample import single_blas
 
-    with threadpool_limits(1):
+    with single_blas():
         losses, betas, p, x0 = _path_losses(X, y, train, test, base, lambdas, binary)
         mle, b_mle, ll_mle = _fit_glm(p.X, p.y, binary, x0=x0)
         inner_best = None
@@ -422,16 +421,12 @@ def _is_binary(y: np.ndarray, target_type: str) -> bool:
 
 def _single_blas(func: F) -> F:
     """Run ``func`` with BLAS limited to one thread: the matrices here are tall and skinny
-    (n × ~10), where threaded BLAS only adds overhead and oversubscribes shared cores."""
+    (n × ~10), where threaded BLAS only adds overhead and oversubscribes shared cores (the
+    analyses' :func:`~milo_analytics.analysis.resample.one_blas_thread`: one threadpoolctl
+    controller, not a rescan of the loaded libraries, ~3 ms, per call)."""
+    from ..analysis.resample import one_blas_thread
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):
-            return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+    return one_blas_thread(func)  # type: ignore[return-value]
 
 
 def _run_parallel(func: Any, jobs: list[tuple[Any, ...]], n_jobs: int | None) -> list[Any]:

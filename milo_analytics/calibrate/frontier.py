@@ -126,9 +126,9 @@ def _fold_search(
     extra: list[np.ndarray],
     method: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from threadpoolctl import threadpool_limits
+    from ..analysis.resample import single_blas
 
-    with threadpool_limits(1):
+    with single_blas():
         res = core.search(
             X[train], y[train], g.subset(train), sel, max_weight=max_weight, extra=extra,
             method=method,
@@ -579,7 +579,7 @@ def weight_frontier(
     >>> fr = weight_frontier(data, outcomes, demographics)  # doctest: +SKIP
     >>> fr.choose(min_impact_ratio=0.9).table  # doctest: +SKIP
     """
-    from threadpoolctl import threadpool_limits
+    from ..analysis.resample import single_blas
 
     if not isinstance(max_weight, int) or not 2 <= max_weight <= 10:
         raise DataError(f"max_weight={max_weight!r}: the API takes integer weights 1–10; use 2–10")
@@ -693,7 +693,7 @@ def weight_frontier(
     extra = [current] + ([sugg_w] if sugg_w is not None else [])
 
     # ---- the frontier on all candidates
-    with threadpool_limits(1):
+    with single_blas():
         full = core.search(X, y_fit, g, sel, max_weight=max_weight, extra=extra, method=method)
     reps = _representatives(full, current)
     shown = _thin(reps, max_points)
@@ -732,7 +732,7 @@ def weight_frontier(
     Vb = np.zeros((len(mult), m))
     Fb = np.zeros((len(mult), m))
     lowest: list[str] = [""] * m
-    with threadpool_limits(1):
+    with single_blas():
         for r in range(cv_repeats):
             S = oof[r]
             lev = core._levels(S)

@@ -223,7 +223,7 @@ def suggest_weights(
     >>> s = suggest_weights(data, outcomes, target="hired")  # doctest: +SKIP
     >>> s.recommendation, s.table[["question_id", "suggested_integer"]]  # doctest: +SKIP
     """
-    from threadpoolctl import threadpool_limits
+    from ..analysis.resample import single_blas
 
     pid = _pick_posting(data, posting_id)
     notes: list[str] = []
@@ -350,7 +350,7 @@ def suggest_weights(
         for m, w in enumerate((current, unit, fold_beta[f], fold_ints[f])):
             w = np.asarray(w, float)
             oof[r, m, te] = Xt @ w / (w.sum() or 1.0)
-    with threadpool_limits(1):
+    with single_blas():
         comparison, differences = _compare(
             oof, y, binary, n_boot if n_boot > 0 else 200, rng, level, folds=folds
         )
@@ -398,7 +398,7 @@ def suggest_weights(
     try:
         from ..analysis.importance import relative_weights
 
-        with threadpool_limits(1):
+        with single_blas():
             rw = relative_weights(pd.DataFrame(X, columns=qids), y)
         importance = rw["rescaled_weight"].reindex(qids).to_numpy(dtype=float)
     except Exception as exc:  # importance is context, never a reason to fail
