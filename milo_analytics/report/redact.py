@@ -33,7 +33,9 @@ PII_COLUMNS = frozenset(
     }
 )
 REDACTED = "[redacted]"
-_EMAIL_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_EMAIL_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)  # what _redact_emails finds
+_LOCAL_PART_BACKWARDS = re.compile(r"[\w.+'-]*", re.UNICODE)  # run on the reversed text
+_DOMAIN_RE = re.compile(r"[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _PHONE_RE = re.compile(
     r"(?<![\w])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{3,4}(?![\w])"
     r"|(?<![\w])\+\d[\d\s.-]{7,}\d(?![\w])"
@@ -130,7 +132,7 @@ class Redactor:
                 ),
                 text,
             )
-        text = _EMAIL_RE.sub(REDACTED, text)
+        text = _redact_emails(text)
         text = _PHONE_RE.sub(REDACTED, text)
         if names and self._tokens:
             text = _WORD_RE.sub(lambda m: _replace_name(m.group(0), self._tokens), text)
@@ -189,6 +191,42 @@ class Redactor:
                 elif "phone" in low or low in {"mobile", "telephone"}:
                     phones.extend(frame[col].dropna().astype(str).tolist())
         return cls(names, emails, phones, enabled=enabled, secrets=secrets)
+
+
+def _redact_emails(text: str) -> str:
+    """``_EMAIL_RE.sub(REDACTED, text)`` in linear time.
+
+    The regex tries every start inside a run of local-part characters and scans the rest of
+    the run from each: quadratic, so a long run in candidate text (16,000 characters: 0.6 s;
+    a megabyte: hours) stalls a report. Here each ``@`` is found once, its local part read
+    backwards in one scan (never back past the previous match: matches do not overlap, and
+    an ``@`` ends any local part) and its domain matched forwards — the same matches, in the
+    same order (a property test holds the two to each other).
+
+    Examples
+    --------
+    >>> _redact_emails("mail ann.lee+hr@example.co.uk or bob@x (no domain)")
+    'mail [redacted] or bob@x (no domain)'
+    """
+    at = text.find("@")
+    if at < 0:
+        return text
+    backwards = text[::-1]
+    out: list[str] = []
+    done = 0  # the end of the previous match
+    while at >= 0:
+        local = _LOCAL_PART_BACKWARDS.match(backwards, len(text) - at).end() - (len(text) - at)
+        start = max(at - local, done)
+        domain = _DOMAIN_RE.match(text, at + 1) if start < at else None
+        if domain is None:
+            at = text.find("@", at + 1)
+            continue
+        out.append(text[done:start])
+        out.append(REDACTED)
+        done = domain.end()
+        at = text.find("@", done)
+    out.append(text[done:])
+    return "".join(out)
 
 
 _INITIAL_RE = re.compile(r"(?<![\w.])[^\W\d_]\.\s+(?=" + re.escape(REDACTED) + ")")
