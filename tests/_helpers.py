@@ -1,7 +1,9 @@
-"""Test scaffolding shared by the MockTransport client tests (injected time, no sleeping)."""
+"""Test scaffolding shared by the MockTransport client tests (injected time, no sleeping), and
+the SIGINT set-up of the child processes that the Ctrl-C tests interrupt."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -46,3 +48,9 @@ def mock_client(
         wall_clock=fake.wall,
         **kw,
     )
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` of a child that must take Ctrl-C as a terminal delivers it: a shell's
+    background job (`pytest &`) ignores SIGINT, and its children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

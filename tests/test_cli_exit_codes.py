@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 import pytest
 from _cli_inprocess import run_cli
+from _helpers import default_sigint
 
 from milo_analytics.frames import RESULT_STATUSES
 from milo_analytics.sandbox import Sandbox, WorldConfig, generate_world, run_sandbox
@@ -50,8 +51,7 @@ def start(*args: str, key: str = "", cwd: Path | None = None) -> subprocess.Pope
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # a shell's background job ignores SIGINT; a terminal's Ctrl-C does not
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=default_sigint,  # Ctrl-C as a terminal delivers it
     )
 
 

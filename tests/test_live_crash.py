@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _helpers import default_sigint
 
 from milo_analytics import Store, load_posting
 from milo_analytics.live.queue import event_id_of
@@ -62,9 +63,7 @@ class Listener:
         with open(log, "wb") as fh:
             self.proc = subprocess.Popen(
                 cmd, stdout=fh, stderr=subprocess.STDOUT, env=env,
-                # a shell's background job (`pytest &`) ignores SIGINT and children inherit
-                # that; stop() needs the receiver to take Ctrl-C as a terminal would deliver it
-                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                preexec_fn=default_sigint,  # stop() sends the receiver a Ctrl-C
             )  # fmt: skip
         deadline = time.monotonic() + timeout
         while "Press Ctrl-C" not in log.read_text(errors="replace"):

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _helpers import default_sigint
 from _push_harness import GateProxy, cli_process, live_weights, make_suggestion, set_weights
 
 from milo_analytics.cli import main
@@ -218,8 +219,7 @@ def console(argv: list[str], api_key: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "HEYMILO_API_KEY": api_key},
-        # a shell's background job ignores SIGINT; a terminal's Ctrl-C does not
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=default_sigint,  # Ctrl-C as a terminal delivers it
     )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _helpers import default_sigint
 
 from milo_analytics.cli import main
 from milo_analytics.sandbox.world import demo_world_path
@@ -123,8 +124,7 @@ def test_console_script_serves_with_every_fault_option_and_stops_on_ctrl_c(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # a shell's background job ignores SIGINT; a terminal's Ctrl-C does not
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=default_sigint,  # Ctrl-C as a terminal delivers it
     )
     try:
         base = f"http://127.0.0.1:{port}/api/v2"
