@@ -1,5 +1,6 @@
 """Run `milo-analytics demo --apply` once per test session, shared by test modules and xdist
-workers (and, the same way, pull the demo world into one store: :func:`pulled_demo_store`).
+workers (and, the same way, pull the demo world into one store, of which
+:func:`demo_store_copy` hands out private copies).
 
 The demo (sandbox → pull → analyses → suggestion → report → push) takes ~10–30 s; the CLI tests
 and the browser test all need its output, so the first to ask runs it under a file lock and
@@ -94,16 +95,23 @@ def demo_facts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return json.loads(facts_file.read_text(encoding="utf-8"))
 
 
-def pulled_demo_store(tmp_path_factory: pytest.TempPathFactory, sandbox: Any) -> Path:
-    """A store holding every posting of the demo world, pulled over HTTP from ``sandbox`` (the
-    session's ``demo_sandbox``) once per session and shared by the xdist workers; the load that
-    followed the pull materialised its frames.
+def demo_store_copy(tmp_path_factory: pytest.TempPathFactory, sandbox: Any, dst: Path) -> Path:
+    """``dst``: a private copy of a store holding every posting of the demo world, pulled over
+    HTTP from ``sandbox`` (the session's ``demo_sandbox``) once per session and shared by the
+    xdist workers (the load that followed the pull materialised its frames).
 
-    READ-ONLY: copy it (``_cli_inprocess.copy_store``) and use the copy — for an offline
-    load, or an incremental pull (against any demo sandbox: the same documents, so it lists
-    the candidates and fetches nothing). Tests where the full pull is the point pull
+    Use it for an offline load, or an incremental pull (against any demo sandbox: the same
+    documents, so it lists the candidates and fetches nothing). The shared store itself is
+    never handed out, so no test can write to it. Tests where the full pull is the point pull
     themselves.
     """
+    from _cli_inprocess import copy_store
+
+    return copy_store(_pulled_demo_store(tmp_path_factory, sandbox), dst)
+
+
+def _pulled_demo_store(tmp_path_factory: pytest.TempPathFactory, sandbox: Any) -> Path:
+    """The session's shared pull of the demo world (read it only through :func:`demo_store_copy`)."""
     from milo_analytics.load import load_postings
 
     def make(root: Path) -> None:

@@ -50,15 +50,14 @@ def test_reconcile_finds_the_sandbox_formula_and_only_the_overrides(demo):
 
 
 def test_reconcile_through_the_sandbox_api(demo_sandbox, tmp_path, tmp_path_factory):
-    from _cli_inprocess import copy_store
-    from _demo_output import pulled_demo_store
+    from _demo_output import demo_store_copy
 
     load = pytest.importorskip("milo_analytics.load")
     truth = demo_sandbox.world.truth
     pid = truth["csr_posting_id"]
     # the session's pull of the demo world (tests/_demo_output.py), brought up to date through
     # the API: the listing comes over HTTP, the documents already did
-    store = copy_store(pulled_demo_store(tmp_path_factory, demo_sandbox), tmp_path / "s.sqlite")
+    store = demo_store_copy(tmp_path_factory, demo_sandbox, tmp_path / "s.sqlite")
     with demo_sandbox.client() as client:
         data = load.load_posting(pid, client=client, store=store)
     res = reconcile_scores(data)

@@ -29,13 +29,12 @@ def _load(sb, tmp_path, name="store.sqlite"):
 @pytest.fixture(scope="module")
 def demo_store(demo_sandbox, tmp_path_factory):
     """The demo world pulled over HTTP (the session's shared pull, tests/_demo_output.py) and
-    its CSR posting loaded: (id, data, store file). The file is READ-ONLY: copy it
+    its CSR posting loaded: (id, data, store file). The file is the module's: copy it
     (``copy_store``) for a command that pulls into it."""
-    from _demo_output import pulled_demo_store
+    from _demo_output import demo_store_copy
 
-    path = copy_store(
-        pulled_demo_store(tmp_path_factory, demo_sandbox),
-        tmp_path_factory.mktemp("calibrate-demo") / "store.sqlite",
+    path = demo_store_copy(
+        tmp_path_factory, demo_sandbox, tmp_path_factory.mktemp("calibrate-demo") / "store.sqlite"
     )
     pid = demo_sandbox.world.truth["csr_posting_id"]
     return pid, load_posting(pid, store=path, refresh=False), path

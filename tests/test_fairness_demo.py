@@ -24,15 +24,13 @@ HISPANIC = "Hispanic or Latino"
 
 @pytest.fixture(scope="module")
 def demo_audit(demo_sandbox, tmp_path_factory):
-    from _cli_inprocess import copy_store
-    from _demo_output import pulled_demo_store
+    from _demo_output import demo_store_copy
 
     world = demo_sandbox.world
     csr = next(p["id"] for p in world.postings if "Customer Service" in str(p.get("title", "")))
     # the demo world as pulled over HTTP (once per session), loaded from a copy of that store
-    store = copy_store(
-        pulled_demo_store(tmp_path_factory, demo_sandbox),
-        tmp_path_factory.mktemp("fairness-demo") / "store.sqlite3",
+    store = demo_store_copy(
+        tmp_path_factory, demo_sandbox, tmp_path_factory.mktemp("fairness-demo") / "store.sqlite3"
     )
     data = load_posting(csr, store=store, refresh=False)
     folder = demo_world_path()

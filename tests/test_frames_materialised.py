@@ -144,10 +144,9 @@ def test_demo_world_materialised_equals_rebuild(demo_sandbox, tmp_path, tmp_path
     tests/_demo_output.py, copied): the load of the pull materialised the frames, the next
     load reads them (writing nothing), they equal the rebuild — in either order of postings —
     and the frames hold every stored interview."""
-    from _cli_inprocess import copy_store
-    from _demo_output import pulled_demo_store
+    from _demo_output import demo_store_copy
 
-    path = copy_store(pulled_demo_store(tmp_path_factory, demo_sandbox), tmp_path / "s.sqlite3")
+    path = demo_store_copy(tmp_path_factory, demo_sandbox, tmp_path / "s.sqlite3")
     pids = [p["id"] for p in demo_sandbox.world.postings]
     written = segments(path)
     assert {(v[0], v[1]) for v in written.values()} == {

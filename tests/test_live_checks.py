@@ -171,15 +171,14 @@ def test_data_quality_checks(sandbox_factory, tmp_path):
 def test_check_on_the_demo_world_before_and_after_a_planted_change(
     tmp_path, capsys, monkeypatch, demo_sandbox, tmp_path_factory
 ):
-    from _cli_inprocess import copy_store
-    from _demo_output import pulled_demo_store
+    from _demo_output import demo_store_copy
 
     demographics = str(demo_world_path() / "demographics.csv")
     with run_sandbox("demo") as sb:  # its own: the test changes scores in it
         csr = next(p["id"] for p in sb.world.postings if "Customer" in p["title"])
         # the demo world as the session pulled it: the first --pull lists, fetches nothing
         store = str(tmp_path / "store.sqlite3")
-        copy_store(pulled_demo_store(tmp_path_factory, demo_sandbox), Path(store))
+        demo_store_copy(tmp_path_factory, demo_sandbox, Path(store))
         args = ["check", csr, "--store", store, "-d", demographics, "--base-url", sb.base_url]
         monkeypatch.setenv("HEYMILO_API_KEY", sb.api_key)
         # before: the planted speech-score gap is a warning (a component score), exit 0
