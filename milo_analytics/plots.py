@@ -559,12 +559,15 @@ def weight_suggestion_figure(suggestion: Any) -> go.Figure:
         rows=1,
         cols=3,
         column_widths=[0.42, 0.33, 0.25],
+        horizontal_spacing=0.1,  # room for the comparison's row labels left of its panel
+        # two short lines each: at the printed width (A4) one-line titles ran into each other
         subplot_titles=(
-            "Weights: current vs suggested",
-            "Regularisation path (λ chosen by CV)",
-            f"Held-out {metric.upper() if metric == 'auc' else metric} (same folds)",
+            "Weights:<br>current vs suggested",
+            "Regularisation path<br>(λ chosen by CV)",
+            f"Held-out {metric.upper() if metric == 'auc' else metric}<br>(same folds)",
         ),
     )
+    fig.update_annotations(font_size=13)
     labels = [str(q) for q in t["question_id"]] if len(t) else []
     names = _question_names(t)
     fig.add_trace(
@@ -648,12 +651,14 @@ def weight_suggestion_figure(suggestion: Any) -> go.Figure:
         )
     fig.update_yaxes(title_text="weight", row=1, col=1)
     base_layout(
-        fig, title=f"{suggestion.title}: recommendation {suggestion.recommendation!r}", height=460
+        fig, title=f"{suggestion.title}: recommendation {suggestion.recommendation!r}", height=540
     )
     fig.update_layout(
         barmode="group",
-        legend=dict(orientation="h", y=-0.2),
+        # below everything, the λ axis's title and rotated ticks included
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom"),
         legend2=dict(title_text="λ path", x=1.02, y=1, xanchor="left", yanchor="top"),
+        margin=dict(t=95),  # the title above the two-line panel titles
     )
     return fig
 
