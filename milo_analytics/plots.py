@@ -1062,12 +1062,14 @@ def weight_frontier_figure(frontier: Any) -> go.Figure:
             )
         )
     fig.add_vline(x=0.8, line=dict(color="#D55E00", dash="dash"), annotation_text="0.8")
+    # axis titles on two lines and the legend below everything: printed at A4 width the
+    # one-line titles and a legend inside the margin squeezed the plot to a strip
     fig.update_layout(
         title=frontier.title,
-        xaxis_title="Lowest impact ratio, held-out candidates (" + frontier.selection + ")",
-        yaxis_title=f"Validity: {metric} against '{frontier.target}', held-out candidates",
-        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0),
-        margin=dict(b=120),
+        height=520,
+        xaxis_title="Lowest impact ratio, held-out candidates<br>(" + frontier.selection + ")",
+        yaxis_title=f"Validity: {metric} against '{frontier.target}'<br>held-out candidates",
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", xanchor="left", x=0),
         template="plotly_white",
     )
     return fig
