@@ -19,16 +19,31 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 
 
 def base_layout(fig: go.Figure, *, title: str | None = None, height: int = 420) -> go.Figure:
-    """Apply the house layout (white template, readable fonts, title) and return ``fig``."""
+    """Apply the house layout (white template, readable fonts, title) and return ``fig``.
+
+    The top margin holds the title and, above the top row of panels, their panel titles
+    (``make_subplots(subplot_titles=…)``), a line of ~18 px each: without that room the
+    title sat on the panel titles.
+    """
     _white_template(fig)
+    top = (60 if title else 30) + 18 * _panel_title_lines(fig)
     fig.update_layout(
         title=title,
         height=height,
-        margin=dict(l=60, r=30, t=60 if title else 30, b=50),
+        margin=dict(l=60, r=30, t=top, b=50),
         font=dict(size=13),
         colorway=PALETTE,
     )
     return fig
+
+
+def _panel_title_lines(fig: go.Figure) -> int:
+    """Lines of the tallest panel title above the top row of panels (0 when none)."""
+    tops = [
+        a for a in fig.layout.annotations
+        if a.text and a.yref == "paper" and a.yanchor == "bottom" and (a.y or 0) >= 0.999
+    ]  # fmt: skip
+    return max((str(a.text).count("<br>") + 1 for a in tops), default=0)
 
 
 def _white_template(fig: go.Figure) -> None:
@@ -658,7 +673,6 @@ def weight_suggestion_figure(suggestion: Any) -> go.Figure:
         # below everything, the λ axis's title and rotated ticks included
         legend=dict(orientation="h", yref="container", y=0, yanchor="bottom"),
         legend2=dict(title_text="λ path", x=1.02, y=1, xanchor="left", yanchor="top"),
-        margin=dict(t=95),  # the title above the two-line panel titles
     )
     return fig
 
@@ -763,7 +777,10 @@ def report_status_funnel(counts: pd.DataFrame) -> go.Figure:
     else:
         fig.update_xaxes(title="candidates")
     base_layout(
-        fig, title="Candidates by current status", height=max(300, 100 + 34 * len(statuses))
+        # ~40 px a status: two bars each stay legible at the printed size (0.62 of this)
+        fig,
+        title="Candidates by current status",
+        height=max(340, 140 + 40 * len(statuses)),
     )
     fig.update_layout(
         barmode="group",
