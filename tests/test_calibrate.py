@@ -96,6 +96,37 @@ def planted() -> tuple[InterviewData, pd.DataFrame, WeightSuggestion]:
     return data, outcomes, suggest_weights(data, outcomes, n_boot=100)
 
 
+def test_every_fit_runs_with_one_blas_thread_and_the_limit_is_lifted_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fits limit BLAS to one thread (tall, skinny matrices on shared cores) through the
+    analyses' one threadpoolctl controller; the caller's own setting is back afterwards."""
+    from threadpoolctl import ThreadpoolController
+
+    from milo_analytics.calibrate import estimator
+
+    controller = ThreadpoolController()  # (threadpool_info() rescans the libraries each call)
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in controller.info() if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    if before <= {1}:
+        pytest.skip("BLAS runs one thread here already: nothing to limit")
+    seen: list[set[int]] = []
+    real = estimator._fit_glm
+
+    def recording(*args, **kwargs):
+        seen.append(blas_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(estimator, "_fit_glm", recording)
+    data, outcomes = make_data()
+    suggest_weights(data, outcomes, n_boot=20)
+    assert seen and all(s == {1} for s in seen), seen
+    assert blas_threads() == before
+
+
 # ----------------------------------------------------------------------------- estimator
 def test_objective_gradient_matches_finite_differences() -> None:
     rng = np.random.default_rng(3)

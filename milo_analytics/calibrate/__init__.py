@@ -82,7 +82,6 @@ _EXPORTS: dict[str, str] = {
     "_Prepared": "milo_analytics.calibrate.estimator",
     "_run_parallel": "milo_analytics.calibrate.estimator",
     "_SCALAR_FIELDS": "milo_analytics.calibrate.result",
-    "_single_blas": "milo_analytics.calibrate.estimator",
     "_target_vector": "milo_analytics.calibrate.suggest",
     "_thorndike": "milo_analytics.calibrate.suggest",
     "_weighted_auc": "milo_analytics.calibrate.compare",

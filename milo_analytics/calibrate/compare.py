@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..analysis.resample import single_blas
 from .estimator import _fit_glm, _prepare
 from .integer import integer_weights
 
@@ -25,8 +26,6 @@ def _int_job(
     mle: tuple[np.ndarray, float, float],
     level: float,
 ) -> np.ndarray:
-    from ..analysis.resample import single_blas
-
     with single_blas():
         return integer_weights(
             beta, current, X[train], y[train], binary, mle=mle, level=level
@@ -43,8 +42,6 @@ def _boot_job(
     theta0: np.ndarray,
 ) -> np.ndarray:
     """Refit at ``lam`` on one stratified bootstrap draw per seed (warm-started at ``theta0``)."""
-    from ..analysis.resample import single_blas
-
     out = []
     with single_blas():
         for seed in seeds:

@@ -4,9 +4,9 @@ the cross-validation folds (METHODS.md §5)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,9 +16,8 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..analysis.resample import one_blas_thread, single_blas
 from ..errors import DataError, InsufficientDataError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 # ============================================================================ numerical core
@@ -364,8 +363,6 @@ def _fold_job(
     """One outer fold: the λ path on ``train`` scored on ``test`` and, with ``inner_k ≥ 2``, λ
     chosen by an inner stratified ``inner_k``-fold CV on ``train`` only (nested CV, on the
     coarser grid of :func:`inner_grid_index`); ``inner_best`` indexes ``lambdas``."""
-    from ..analysis.resample import single_blas
-
     with single_blas():
         losses, betas, p, x0 = _path_losses(X, y, train, test, base, lambdas, binary)
         mle, b_mle, ll_mle = _fit_glm(p.X, p.y, binary, x0=x0)
@@ -417,16 +414,6 @@ def _is_binary(y: np.ndarray, target_type: str) -> bool:
         raise DataError(f"target_type={target_type!r} is not one of 'auto', 'binary', 'continuous'")
     vals = np.unique(y[~np.isnan(y)])
     return len(vals) <= 2 and set(vals.tolist()) <= {0.0, 1.0}
-
-
-def _single_blas(func: F) -> F:
-    """Run ``func`` with BLAS limited to one thread: the matrices here are tall and skinny
-    (n × ~10), where threaded BLAS only adds overhead and oversubscribes shared cores (the
-    analyses' :func:`~milo_analytics.analysis.resample.one_blas_thread`: one threadpoolctl
-    controller, not a rescan of the loaded libraries, ~3 ms, per call)."""
-    from ..analysis.resample import one_blas_thread
-
-    return one_blas_thread(func)  # type: ignore[return-value]
 
 
 def _run_parallel(func: Any, jobs: list[tuple[Any, ...]], n_jobs: int | None) -> list[Any]:
@@ -554,12 +541,12 @@ class WeightSuggester(BaseEstimator):
         return Xa, ya, base
 
     # -------------------------------------------------------------- fit
-    @_single_blas
+    @one_blas_thread
     def fit(self, X: Any, y: Any) -> WeightSuggester:
         """Fit the path, choose λ by repeated stratified CV and refit on all rows."""
         return self._fit(X, y, inner_folds=0)
 
-    @_single_blas
+    @one_blas_thread
     def _fit(self, X: Any, y: Any, inner_folds: int = 0) -> WeightSuggester:
         """``fit``; with ``inner_folds ≥ 2`` every outer fold also chooses its own λ by an
         inner CV on its training part (``_fold_results[f]["inner_best"]``: nested CV for

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..analysis.resample import single_blas
 from ..errors import DataError, InsufficientDataError
 from ..results import Result, frame_to_html
 from . import estimator as _est
@@ -126,8 +127,6 @@ def _fold_search(
     extra: list[np.ndarray],
     method: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from ..analysis.resample import single_blas
-
     with single_blas():
         res = core.search(
             X[train], y[train], g.subset(train), sel, max_weight=max_weight, extra=extra,
@@ -579,8 +578,6 @@ def weight_frontier(
     >>> fr = weight_frontier(data, outcomes, demographics)  # doctest: +SKIP
     >>> fr.choose(min_impact_ratio=0.9).table  # doctest: +SKIP
     """
-    from ..analysis.resample import single_blas
-
     if not isinstance(max_weight, int) or not 2 <= max_weight <= 10:
         raise DataError(f"max_weight={max_weight!r}: the API takes integer weights 1–10; use 2–10")
     pid = _sug._pick_posting(data, posting_id)

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..analysis.resample import one_blas_thread, single_blas
 from ..errors import DataError, InsufficientDataError
 from .compare import _boot_job, _compare, _int_job, decide
-from .estimator import WeightSuggester, _is_binary, _run_parallel, _single_blas
+from .estimator import WeightSuggester, _is_binary, _run_parallel
 from .fairness import _fairness
 from .integer import MIN_WEIGHT, integer_weights
 from .result import HIRED_CAVEAT, PAST_SCORES_NOTE, WeightSuggestion, _jsonable
@@ -124,7 +125,7 @@ def _thorndike(
     return pd.DataFrame(rows)
 
 
-@_single_blas
+@one_blas_thread
 def suggest_weights(
     data: Any,
     outcomes: pd.DataFrame | str | Path,
@@ -223,8 +224,6 @@ def suggest_weights(
     >>> s = suggest_weights(data, outcomes, target="hired")  # doctest: +SKIP
     >>> s.recommendation, s.table[["question_id", "suggested_integer"]]  # doctest: +SKIP
     """
-    from ..analysis.resample import single_blas
-
     pid = _pick_posting(data, posting_id)
     notes: list[str] = []
     q_frame = data.questions
