@@ -37,10 +37,6 @@ from milo_analytics.cli import main
 from milo_analytics.push import read_audit_log
 from milo_analytics.sandbox import WorldConfig, run_sandbox
 
-# No added latency: the proxy's hold, not timing, places every kill (0.02 s a request only
-# made the module take 13 s instead of 8, idle)
-LATENCY = 0.0
-
 
 class Setup:
     """One sandbox + proxy for the module; a 3-change suggestion (2→7, 3→1 and 1.5→3)."""
@@ -74,7 +70,9 @@ class Setup:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     cfg = WorldConfig(seed=11, n_candidates=60, n_second=20)
-    with run_sandbox(cfg, latency=LATENCY) as sb:
+    # no added latency: the proxy's hold, not timing, places every kill (0.02 s a request
+    # only made the module take 13 s instead of 8, idle)
+    with run_sandbox(cfg) as sb:
         proxy = GateProxy(sb.root_url)
         try:
             yield Setup(sb, proxy, tmp_path_factory.mktemp("push-crash"))

@@ -199,9 +199,10 @@ def _redact_emails(text: str) -> str:
     The regex tries every start inside a run of local-part characters and scans the rest of
     the run from each: quadratic, so a long run in candidate text (16,000 characters: 0.6 s;
     a megabyte: hours) stalls a report. Here each ``@`` is found once, its local part read
-    backwards in one scan (never back past the previous match: matches do not overlap, and
-    an ``@`` ends any local part) and its domain matched forwards — the same matches, in the
-    same order (a property test holds the two to each other).
+    backwards in one scan that stops at the previous ``@`` (an ``@`` ends any local part; so
+    each character is read backwards at most once) and is cut at the previous match's end
+    (matches do not overlap), and its domain matched forwards — the same matches, in the same
+    order (a test holds the two to each other on random strings).
 
     Examples
     --------
