@@ -161,3 +161,26 @@ def test_a_command_added_later_gets_the_same_help(monkeypatch: pytest.MonkeyPatc
     assert "--coats N" in text and "--log FILE" in text and "\n  --dry " in text
     assert not TYPE_LABEL.search(text) and max(map(len, text.splitlines())) <= 80
     assert "self-explaining-hyphenated-very-long-word-in-the-text" in text
+
+
+def test_main_builds_the_command_tree_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """typer rebuilds every option of every command on each `app(...)` (~25 ms); `main` builds
+    the click command once, and a later call still runs with helpers patched after it."""
+    built: list[int] = []
+    real = typer.main.get_command
+
+    def counting(app: Any) -> Any:
+        built.append(1)
+        return real(app)
+
+    cli._click_command.cache_clear()
+    monkeypatch.setattr(typer.main, "get_command", counting)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["--help"]) == 0
+        assert cli.main(["report", "--help"]) == 0
+    assert built == [1]
+    monkeypatch.setattr(cli, "load_data", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("x")))
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        assert cli.main(["report", "P1", "--offline"]) == 1
+    assert "RuntimeError: x" in err.getvalue()
+    cli._click_command.cache_clear()  # the next test builds it with the real typer
