@@ -7,7 +7,6 @@ read at the server (``sb.counts``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import sys
 import threading
@@ -268,13 +267,17 @@ def test_strict_raises_on_malformed(sandbox_factory, store):
         load_posting(pid, client=client, store=store, progress=False, strict=True)
 
 
+def _load_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("milo-load")]
+
+
 def _load_thread_stacks() -> str:
     """The stacks of the pull's worker threads (for a report when they outlive a wait)."""
     frames = sys._current_frames()
     return "\n".join(
         f"--- {t.name}\n" + "".join(traceback.format_stack(frames[t.ident]))
-        for t in threading.enumerate()
-        if t.name.startswith("milo-load") and t.ident in frames
+        for t in _load_threads()
+        if t.ident in frames
     )
 
 
@@ -291,8 +294,7 @@ def test_interrupted_pull_resumes_without_duplicates(sandbox_factory, tmp_path, 
 
         return progress
 
-    with Store(tmp_path / "s.sqlite3") as store, contextlib.ExitStack() as clients:
-        client = clients.enter_context(sb.client())
+    with Store(tmp_path / "s.sqlite3") as store, sb.client() as client:
         with pytest.raises(KeyboardInterrupt):
             load_posting(pid, client=client, store=store, progress=stop_after(40), concurrency=8)
         have = sum(1 for s in store.sync_states(pid).values() if s.state == "ok")
@@ -303,23 +305,23 @@ def test_interrupted_pull_resumes_without_duplicates(sandbox_factory, tmp_path, 
         assert len(said) == 1
         assert f"{have} interview documents" in said[0] and str(store.path) in said[0]
         assert "run the same load_posting again to resume" in said[0]
-        # requests already in flight finish in the background (their results are dropped);
-        # let them land before counting the resumed pull's requests
+        kept = {i: st.fetched_at for i, st in store.sync_states(pid).items() if st.state == "ok"}
+        # requests already in flight finish in the background and their results are dropped
+        # (nothing reads them); the resume's request count is exact once they are done
         started = time.monotonic()
-        reported = False
-        while any(t.name.startswith("milo-load") for t in threading.enumerate()):
-            waited = time.monotonic() - started
-            assert waited < 15
-            if waited > 5 and not reported:  # rare (2 full-suite runs in ~30): say where,
-                reported = True  # then cut the wait off as the CLI's Ctrl-C does (close)
-                warnings.warn(f"pull workers still busy {waited:.0f} s after the interrupt:\n"
-                              + _load_thread_stacks(), stacklevel=1)  # fmt: skip
-                client.close()  # (it waited out the 30 s read timeout otherwise)
-                client = clients.enter_context(sb.client())
+        while time.monotonic() - started < 5 and _load_threads():
             time.sleep(0.01)
+        stragglers = bool(_load_threads())
+        if stragglers:  # rare (~1 suite run in 15): a request got no answer in 5 s; say where
+            warnings.warn("pull workers still busy 5 s after the interrupt:\n"
+                          + _load_thread_stacks(), stacklevel=1)  # fmt: skip
         sb.reset_counts()
         data = load_posting(pid, client=client, store=store, progress=False, concurrency=8)
-        assert data_requests(sb) == total - have
+        if not stragglers:
+            assert data_requests(sb) == total - have
+        # what was stored before the interrupt is not fetched again: same copies, same times
+        now = {i: st.fetched_at for i, st in store.sync_states(pid).items() if st.state == "ok"}
+        assert len(now) == total and {i: now[i] for i in kept} == kept
         assert store.counts()["interviews"] == total
     assert not data.interviews["interview_id"].duplicated().any()
     assert not data.scores.duplicated(["interview_id", "question_id"]).any()
