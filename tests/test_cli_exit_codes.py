@@ -108,8 +108,13 @@ def slow() -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def demo_store(demo_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo world pulled once by a `milo-analytics pull` process (its success case)."""
-    store = tmp_path_factory.mktemp("exit") / "store.sqlite3"
+    """A copy of the session's demo-world store brought up to date by a `milo-analytics pull`
+    process (its success case: it lists every candidate and fetches nothing new)."""
+    from _demo_output import demo_store_copy
+
+    store = demo_store_copy(
+        tmp_path_factory, demo_sandbox, tmp_path_factory.mktemp("exit") / "store.sqlite3"
+    )
     ids = [p["id"] for p in demo_sandbox.world.postings]
     code, out, err = run("pull", *ids, "--store", str(store), "--base-url",
                          demo_sandbox.base_url, "-q", key=demo_sandbox.api_key)  # fmt: skip

@@ -117,9 +117,13 @@ def test_full_pull_equals_world_truth(sandbox, store):
 
 
 @pytest.mark.slow
-def test_demo_world_pull_equals_truth(demo_sandbox, tmp_path):
-    with Store(tmp_path / "s.sqlite3") as store, demo_sandbox.client() as client:
-        data = load_postings(posting_ids(demo_sandbox), client=client, store=store, progress=False)
+def test_demo_world_pull_equals_truth(demo_sandbox, tmp_path, tmp_path_factory):
+    """The session's pull of the demo world over HTTP (tests/_demo_output.py), loaded from its
+    store: every candidate, score and turn as the world has it."""
+    from _demo_output import demo_store_copy
+
+    store = demo_store_copy(tmp_path_factory, demo_sandbox, tmp_path / "s.sqlite3")
+    data = load_postings(posting_ids(demo_sandbox), store=store, refresh=False)
     assert_matches_world(data, demo_sandbox.world, posting_ids(demo_sandbox))
     # the two demo postings use different per-question scales (1–5 and 1–10)
     scales = data.postings.set_index("posting_id")["score_scale"].to_dict()
