@@ -28,6 +28,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,10 +109,14 @@ def run_cli(
     return code, out.out, out.err
 
 
-def copy_store(src: Path, dst: Path) -> Path:
+def copy_store(src: Path, dst: Path, served_by: Any = None) -> Path:
     """A consistent copy of a SQLite store (its WAL included) through SQLite's backup API: a
     module fixture's pulled store, for a command that would write to it (an incremental pull
-    lists the candidates over HTTP and fetches no document again)."""
+    lists the candidates over HTTP and fetches no document again).
+
+    ``served_by``: a sandbox serving the same world as the one the store was pulled from (the
+    other xdist worker's, on another port): the copy records its address as every posting's
+    source, or a pull from it would start afresh (a store keeps what one server sent)."""
     # private like every store the toolkit creates (it holds candidate names and emails)
     os.close(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     a, b = sqlite3.connect(src), sqlite3.connect(dst)
@@ -120,4 +125,10 @@ def copy_store(src: Path, dst: Path) -> Path:
     finally:
         a.close()
         b.close()
+    if served_by is not None:
+        from milo_analytics.store import Store
+
+        with Store(dst) as store:
+            for posting in served_by.world.postings:
+                store.save_posting(posting["id"], None, source=served_by.base_url)
     return dst

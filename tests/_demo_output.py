@@ -107,7 +107,7 @@ def demo_store_copy(tmp_path_factory: pytest.TempPathFactory, sandbox: Any, dst:
     """
     from _cli_inprocess import copy_store
 
-    return copy_store(_pulled_demo_store(tmp_path_factory, sandbox), dst)
+    return copy_store(_pulled_demo_store(tmp_path_factory, sandbox), dst, served_by=sandbox)
 
 
 def _pulled_demo_store(tmp_path_factory: pytest.TempPathFactory, sandbox: Any) -> Path:

@@ -120,6 +120,7 @@ def demo_store(demo_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) 
                          demo_sandbox.base_url, "-q", key=demo_sandbox.api_key)  # fmt: skip
     assert code == 0, err
     assert err == "" and all(f"{pid}: " in out for pid in ids)
+    assert out.count(" 0 fetched, ") == len(ids), out  # incremental: nothing fetched again
     return store
 
 

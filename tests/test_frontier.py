@@ -174,7 +174,9 @@ def planted_store(plant_sandbox, tmp_path_factory):
 
     shared = once_per_session(tmp_path_factory, "planted-frontier", pull)
     path = copy_store(
-        shared / "planted-frontier.sqlite", tmp_path_factory.mktemp("frontier") / "s.sqlite"
+        shared / "planted-frontier.sqlite",
+        tmp_path_factory.mktemp("frontier") / "s.sqlite",
+        served_by=plant_sandbox,
     )
     return load_posting(pid, store=path, refresh=False), path
 
@@ -361,6 +363,7 @@ def test_cli_frontier_chooses_writes_and_push_weights_reads_it(
     captured = capsys.readouterr()
     text = captured.out
     assert code == 0, captured.err
+    assert "starting afresh" not in captured.err  # the store's documents are this server's
     assert "today" in text and "unit" in text and "chosen: Recommendation: change" in text
     assert plant_sandbox.api_key not in text
     s = WeightSuggestion.from_json(out)
