@@ -298,7 +298,7 @@ def test_interrupted_pull_resumes_without_duplicates(sandbox_factory, tmp_path, 
 
         return progress
 
-    with Store(tmp_path / "s.sqlite3") as store, sb.client() as client:
+    with Store(tmp_path / "s.sqlite3") as store, sb.client(max_connections=8) as client:
         with pytest.raises(KeyboardInterrupt):
             load_posting(pid, client=client, store=store, progress=stop_after(40), concurrency=8)
         have = sum(1 for s in store.sync_states(pid).values() if s.state == "ok")

@@ -303,6 +303,13 @@ def test_sandbox_client_is_wired_to_the_server(sandbox: Sandbox) -> None:
         ids = [p.id for p in client.postings.list()]
     assert ids == [p["id"] for p in sandbox.world.postings]
     assert sandbox.api_key not in repr(client)
+    # the server shares this process's GIL: a pull runs a few threads, not the client's 32
+    from milo_analytics.load import resolve_concurrency
+
+    assert client.max_connections == Sandbox.CLIENT_CONNECTIONS == 4
+    assert resolve_concurrency(None, client) == 4
+    with sandbox.client(max_connections=16) as client:
+        assert client.max_connections == 16
 
 
 def test_small_writes_are_fast_too(sandbox: Sandbox) -> None:
