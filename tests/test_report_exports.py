@@ -336,3 +336,17 @@ def test_audit_command_writes_the_ll144_summary(
     page = out.read_text(encoding="utf-8")
     assert "Bias audit summary — 8B4AE5F1 · Customer Service Representative" in page
     assert "Distribution date" in page and "Number of applicants" in page
+
+
+def test_the_suggestion_tables_name_the_weightings_in_words(demo) -> None:
+    """Rows of the comparison and the paired differences read "suggested (whole numbers)" and
+    "a − b" throughout (three of the five differences once kept their code name's hyphen)."""
+    *_, report = demo
+    tables = [b for b in _section(report, "suggestion").blocks if b.kind == "table"]
+    comparison = next(b for b in tables if b.title.startswith("Out-of-sample comparison"))
+    assert list(comparison.frame.index) == [
+        "current", "unit", "suggested", "suggested (whole numbers)"
+    ]  # fmt: skip
+    differences = next(b for b in tables if b.title.startswith("Paired differences"))
+    rows = list(differences.frame.index)
+    assert len(rows) == 5 and all(" − " in r and " - " not in r and "_" not in r for r in rows)

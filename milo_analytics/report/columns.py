@@ -366,6 +366,8 @@ VALUE_WORDS: dict[str, str] = {
     "suggested_integer - current": "suggested (whole numbers) − current",
     "suggested_integer - unit": "suggested (whole numbers) − unit",
     "suggested - suggested_integer": "suggested − suggested (whole numbers)",
+    "suggested - current": "suggested − current",
+    "suggested - unit": "suggested − unit",
     "min_anchored": "min-anchored",
 }
 
