@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 __all__: list[str] = []
@@ -447,6 +449,11 @@ def _fair_no_ratio_text(row: Any) -> str:
     return f"no ratio (n={int(n)})"
 
 
+def _missing(v: Any) -> bool:
+    """NaN, None or pandas' NA."""
+    return v is None or v is pd.NA or v != v
+
+
 def _fair_label(row: Any, by: list[str]) -> str:
     return " · ".join(str(row[c]) for c in by)
 
@@ -475,7 +482,7 @@ def impact_ratio_figure(
         return base_layout(fig, title=title, height=320)
     if "category" not in t.columns:
         cols = list(by or t.attrs.get("by") or [t.columns[0]])
-        t["category"] = [_fair_label(r, cols) for _, r in t.iterrows()]
+        t["category"] = [_fair_label(r, cols) for r in t[cols].to_dict("records")]
     facet = facet or ("dimension" if "dimension" in t.columns else None)
     groups = list(dict.fromkeys(t[facet])) if facet else [None]
     fig = make_subplots(
@@ -483,44 +490,57 @@ def impact_ratio_figure(
         vertical_spacing=0.08 if len(groups) > 1 else 0.0,
         row_heights=[max(1, int((t[facet] == g).sum()) if facet else len(t)) for g in groups],
     )  # fmt: skip
+    x_range = [0, max(1.05, float(t["impact_ratio"].max(skipna=True) or 1) + 0.05)]
+    # the rows as plain records (a Series per row from iterrows cost most of the figure), the
+    # traces added at once, and each panel's 0.8 line and axes set in one layout update
+    traces: list[go.Bar] = []
+    axes: dict[str, Any] = {}
+    lines: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i, g in enumerate(groups, start=1):
         sub = t if g is None else t[t[facet] == g]
-        status = [_fair_status(r) for _, r in sub.iterrows()]
+        records = sub.to_dict("records")
+        status = [_fair_status(r) for r in records]
         for st, colour in _FAIR_COLOURS.items():
-            mask = [s == st for s in status]
-            part = sub[mask]
-            if part.empty:
+            part = [r for r, s in zip(records, status, strict=True) if s == st]
+            if not part:
                 continue
-            ratios = part["impact_ratio"].astype("float64").fillna(0.0)
+            ratios = np.array(
+                [0.0 if _missing(r["impact_ratio"]) else r["impact_ratio"] for r in part],
+                dtype="float64",
+            )
             hover = [
                 f"{r['category']}<br>n={r['n']}, selected/above={r['n_positive']}"
                 f"<br>rate={r['rate']:.3f}" + (
                     f"<br>impact ratio={r['impact_ratio']:.3f}" if r["impact_ratio"] == r["impact_ratio"] else ""
                 ) + (f"<br>p={r['p_value']:.3g}" if r.get("p_value") == r.get("p_value") else "")
                 + (f"<br>{r['reason']}" if r.get("reason") else "")
-                for _, r in part.iterrows()
+                for r in part
             ]  # fmt: skip
             text = (
-                [_fair_no_ratio_text(r) for _, r in part.iterrows()]
-                if st == "excluded / no ratio"
-                else None
+                [_fair_no_ratio_text(r) for r in part] if st == "excluded / no ratio" else None
             )  # a bar of length 0 would leave a blank row: say why there is no ratio
-            fig.add_trace(
+            traces.append(
                 go.Bar(
-                    x=ratios, y=part["category"].astype(str), orientation="h", name=st,
+                    x=ratios, y=[str(r["category"]) for r in part], orientation="h", name=st,
                     marker_color=colour, hovertext=hover, hoverinfo="text",
                     legendgroup=st, showlegend=st not in seen, text=text,
                     textposition="outside" if text else None, cliponaxis=False,
-                ),
-                row=i, col=1,
+                    xaxis=f"x{i if i > 1 else ''}", yaxis=f"y{i if i > 1 else ''}",
+                )
             )  # fmt: skip
             seen.add(st)
-        fig.add_vline(x=0.8, line_dash="dash", line_color="#D55E00", row=i, col=1)
-        fig.update_yaxes(autorange="reversed", title_text="category", row=i, col=1)
-        fig.update_xaxes(range=[0, max(1.05, float(t["impact_ratio"].max(skipna=True) or 1) + 0.05)],
-                         row=i, col=1)  # fmt: skip
-    fig.update_xaxes(title_text="impact ratio (0.8 = four-fifths line)", row=len(groups), col=1)
+        n = "" if i == 1 else str(i)
+        lines.append(
+            dict(type="line", x0=0.8, x1=0.8, xref=f"x{n}", y0=0, y1=1, yref=f"y{n} domain",
+                 line=dict(dash="dash", color="#D55E00"))
+        )  # fmt: skip
+        axes[f"yaxis{n}"] = dict(autorange="reversed", title_text="category")
+        axes[f"xaxis{n}"] = dict(range=x_range)
+    n_last = "" if len(groups) == 1 else str(len(groups))
+    axes[f"xaxis{n_last}"]["title_text"] = "impact ratio (0.8 = four-fifths line)"
+    fig.add_traces(traces)
+    fig.update_layout(shapes=lines, **axes)
     return base_layout(fig, title=title, height=max(320, 120 + 26 * len(t) + 40 * len(groups)))
 
 
@@ -721,7 +741,6 @@ def push_plan_figure(result: Any) -> go.Figure:
 # Overview figures of the HTML report. Inputs arrive aggregated (counts per bin, per status),
 # so each figure's size is independent of the number of interviews. Postings are named
 # "id · title" in legends.
-import pandas as pd  # noqa: E402
 
 
 def _posting_name(pid: Any, title: Any = None) -> str:

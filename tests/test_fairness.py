@@ -706,6 +706,29 @@ def test_cli_findings_use_the_verdicts_and_print_the_choices(gap_audit, capsys):
     assert "strictly above the median" in out and "Flag rule:" in out
 
 
+def test_each_panel_of_an_audit_figure_has_its_own_line_axes_and_bars(gap_audit):
+    """One panel per dimension: its bars on its own axes, the 0.8 line across that panel
+    only, the categories top-down, and the x axis titled once, under the last panel."""
+    fig = gap_audit.plot()
+    layout = fig.layout.to_plotly_json()
+    n = sum(1 for k in layout if k.startswith("yaxis"))
+    assert n >= 2  # sex and race/ethnicity
+    suffixes = [""] + [str(i) for i in range(2, n + 1)]
+    assert sorted((s.xref, s.yref, s.x0, s.x1) for s in fig.layout.shapes) == sorted(
+        (f"x{k}", f"y{k} domain", 0.8, 0.8) for k in suffixes
+    )
+    for k in suffixes:
+        assert layout[f"yaxis{k}"]["autorange"] == "reversed"
+        assert layout[f"yaxis{k}"]["title"]["text"] == "category"
+        assert layout[f"xaxis{k}"]["range"][0] == 0
+    titled = [k for k in suffixes if layout[f"xaxis{k}"].get("title", {}).get("text")]
+    assert titled == [suffixes[-1]]
+    bars = {(t.xaxis, t.yaxis) for t in fig.data}
+    assert bars == {(f"x{k}", f"y{k}") for k in suffixes}
+    shown = [t.name for t in fig.data if t.showlegend]
+    assert len(shown) == len(set(shown)) == len({t.name for t in fig.data})  # a legend entry once
+
+
 def test_impact_ratio_figure_labels_rows_without_a_ratio():
     df = pd.DataFrame({"sex": ["Male"] * 500 + ["Female"] * 480 + ["Female"] * 10,
                        "race_ethnicity": ["White"] * 980 + ["Asian"] * 10,
