@@ -498,6 +498,7 @@ def impact_ratio_figure(
     lines: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i, g in enumerate(groups, start=1):
+        axis = "" if i == 1 else str(i)  # this panel's axes: x/y, x2/y2, …
         sub = t if g is None else t[t[facet] == g]
         records = sub.to_dict("records")
         status = [_fair_status(r) for r in records]
@@ -526,19 +527,17 @@ def impact_ratio_figure(
                     marker_color=colour, hovertext=hover, hoverinfo="text",
                     legendgroup=st, showlegend=st not in seen, text=text,
                     textposition="outside" if text else None, cliponaxis=False,
-                    xaxis=f"x{i if i > 1 else ''}", yaxis=f"y{i if i > 1 else ''}",
+                    xaxis=f"x{axis}", yaxis=f"y{axis}",
                 )
             )  # fmt: skip
             seen.add(st)
-        n = "" if i == 1 else str(i)
         lines.append(
-            dict(type="line", x0=0.8, x1=0.8, xref=f"x{n}", y0=0, y1=1, yref=f"y{n} domain",
-                 line=dict(dash="dash", color="#D55E00"))
+            dict(type="line", x0=0.8, x1=0.8, xref=f"x{axis}", y0=0, y1=1,
+                 yref=f"y{axis} domain", line=dict(dash="dash", color="#D55E00"))
         )  # fmt: skip
-        axes[f"yaxis{n}"] = dict(autorange="reversed", title_text="category")
-        axes[f"xaxis{n}"] = dict(range=x_range)
-    n_last = "" if len(groups) == 1 else str(len(groups))
-    axes[f"xaxis{n_last}"]["title_text"] = "impact ratio (0.8 = four-fifths line)"
+        axes[f"yaxis{axis}"] = dict(autorange="reversed", title_text="category")
+        axes[f"xaxis{axis}"] = dict(range=x_range)
+    axes[f"xaxis{axis}"]["title_text"] = "impact ratio (0.8 = four-fifths line)"  # the last
     fig.add_traces(traces)
     fig.update_layout(shapes=lines, **axes)
     return base_layout(fig, title=title, height=max(320, 120 + 26 * len(t) + 40 * len(groups)))

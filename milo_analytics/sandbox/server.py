@@ -116,6 +116,12 @@ class Sandbox(_Served):
     Use :func:`run_sandbox`; the attributes are described in its docstring.
     """
 
+    #: Connections (and so pull threads) of :meth:`client` unless given. The server runs in
+    #: this process and shares its GIL with the client's threads: beyond a few they only
+    #: contend (pulling the demo world on 2 cores: ~2.2 s with 4, ~2.5–3 s with the client's
+    #: default 32).
+    CLIENT_CONNECTIONS = 4
+
     def __init__(
         self,
         world: Any = "demo",
@@ -153,19 +159,13 @@ class Sandbox(_Served):
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
 
-    # ------------------------------------------------------------------ properties
-    #: Connections (and so pull threads) of :meth:`client` unless given. The server runs in
-    #: this process and shares its GIL with the client's threads: beyond a few they only
-    #: contend (pulling the demo world on 2 cores: ~2.2 s with 4, ~2.5–3 s with the client's
-    #: default 32).
-    CLIENT_CONNECTIONS = 4
-
     def client(self, **kw: Any) -> Any:
         """``HeyMiloClient(api_key=sb.api_key, base_url=sb.base_url,
         max_connections=Sandbox.CLIENT_CONNECTIONS, **kw)``."""
         kw.setdefault("max_connections", self.CLIENT_CONNECTIONS)
         return super().client(**kw)
 
+    # ------------------------------------------------------------------ properties
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
