@@ -593,7 +593,7 @@ def weight_suggestion_figure(suggestion: Any) -> go.Figure:
         rows=1,
         cols=3,
         column_widths=[0.42, 0.33, 0.25],
-        horizontal_spacing=0.1,  # room for the comparison's row labels left of its panel
+        horizontal_spacing=0.15,  # room for the comparison's row labels left of its panel
         # two short lines each: at the printed width (A4) one-line titles ran into each other
         subplot_titles=(
             "Weights:<br>current vs suggested",
@@ -668,7 +668,7 @@ def weight_suggestion_figure(suggestion: Any) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=comp[metric],
-                y=[str(i) for i in comp.index],
+                y=[_COMPARISON_ROWS.get(str(i), str(i)) for i in comp.index],
                 mode="markers",
                 marker=dict(size=10, color=PALETTE[2]),
                 error_x=dict(
@@ -685,15 +685,25 @@ def weight_suggestion_figure(suggestion: Any) -> go.Figure:
         )
     fig.update_yaxes(title_text="weight", row=1, col=1)
     base_layout(
-        fig, title=f"{suggestion.title}: recommendation {suggestion.recommendation!r}", height=540
+        fig, title=f"{suggestion.title}: recommendation {suggestion.recommendation!r}", height=640
     )
     fig.update_layout(
         barmode="group",
-        # below everything, the λ axis's title and rotated ticks included
+        # both legends below everything (the λ axis's title and rotated ticks included): on the
+        # right, the λ path's question names took a third of an A4 page's width from the panels
+        margin_b=190,
         legend=dict(orientation="h", yref="container", y=0, yanchor="bottom"),
-        legend2=dict(title_text="λ path", x=1.02, y=1, xanchor="left", yanchor="top"),
-    )
+        legend2=dict(
+            title_text="λ path", orientation="h", yref="container", y=0.06, yanchor="bottom",
+            x=0, xanchor="left",
+        ),
+    )  # fmt: skip
     return fig
+
+
+#: Row labels of the suggestion figure's comparison panel that need two lines to fit left of
+#: it (at an A4 page's width one line ran into the λ-path panel).
+_COMPARISON_ROWS = {"suggested_integer": "suggested<br>(whole numbers)"}
 
 
 def _question_names(table: Any) -> dict[str, str]:

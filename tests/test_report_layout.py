@@ -59,6 +59,10 @@ setTimeout(function () {
     d.querySelectorAll("g.annotation").forEach(function (e) { if (e.textContent.trim()) f.texts.push(box(e, "annotation")); });
     d.querySelectorAll("text.xtitle, text.ytitle, text[class^='x'][class$='title'], text[class^='y'][class$='title']").forEach(function (e) { if (e.textContent.trim()) f.texts.push(box(e, "axis title")); });
     d.querySelectorAll("g.legend").forEach(function (e) { f.texts.push(box(e, "legend")); });
+    /* each plot area (its drag layer) and the y tick labels (ytick, y2tick, …), left of their own */
+    f.areas = []; f.yticks = [];
+    d.querySelectorAll("rect.nsewdrag").forEach(function (e) { f.areas.push(box(e, "plot area")); });
+    d.querySelectorAll("g[class^='y'][class$='tick'] text").forEach(function (e) { if (e.textContent.trim()) f.yticks.push(box(e, "y tick")); });
     out.figures.push(f);
   });
   document.querySelectorAll("header a[href^='#'], #summary a[href^='#']").forEach(function (a) {
@@ -135,6 +139,8 @@ def check_layout(m: dict, *, print_layout: bool) -> None:
         # a facet may be short on purpose: two bars of a 2-category panel)
         assert f["plots"] and max(f["plots"]) >= 50, f"{f['id']} plot areas: {f['plots']} px"
         assert text_collisions(f["texts"]) == [], f"{f['id']} texts collide"
+        # a row label reaching into the panel to its left (the suggestion's comparison once)
+        assert tick_intrusions(f["yticks"], f["areas"]) == [], f"{f['id']} tick labels"
     assert m["links"] and all(link["ok"] for link in m["links"]), m["links"]
     hrefs = {link["href"] for link in m["links"]}
     assert {"#flags", "#four-fifths", "#suggested-weights", "#ll144-summary"} <= hrefs
@@ -153,6 +159,19 @@ def text_collisions(texts: list[dict]) -> list[tuple[str, str]]:
             tall = min(a["b"], b["b"]) - max(a["t"], b["t"])
             if wide > 2 and tall > 2:
                 out.append((f"{a['kind']} {a['text']!r}", f"{b['kind']} {b['text']!r}"))
+    return out
+
+
+def tick_intrusions(ticks: list[dict], areas: list[dict]) -> list[tuple[str, str]]:
+    """y tick labels whose boxes reach more than 2 px into a plot area (their own panel's is
+    to their right, never under them)."""
+    out = []
+    for t in ticks:
+        for a in areas:
+            wide = min(t["r"], a["r"]) - max(t["l"], a["l"])
+            tall = min(t["b"], a["b"]) - max(t["t"], a["t"])
+            if wide > 2 and tall > 2:
+                out.append((t["text"], f"plot area at x={a['l']:.0f}"))
     return out
 
 
