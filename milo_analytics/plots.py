@@ -449,11 +449,6 @@ def _fair_no_ratio_text(row: Any) -> str:
     return f"no ratio (n={int(n)})"
 
 
-def _missing(v: Any) -> bool:
-    """NaN, None or pandas' NA."""
-    return v is None or v is pd.NA or v != v
-
-
 def _fair_label(row: Any, by: list[str]) -> str:
     return " · ".join(str(row[c]) for c in by)
 
@@ -507,7 +502,7 @@ def impact_ratio_figure(
             if not part:
                 continue
             ratios = np.array(
-                [0.0 if _missing(r["impact_ratio"]) else r["impact_ratio"] for r in part],
+                [0.0 if pd.isna(r["impact_ratio"]) else r["impact_ratio"] for r in part],
                 dtype="float64",
             )
             hover = [

@@ -340,7 +340,7 @@ def test_audit_command_writes_the_ll144_summary(
 
 def test_the_suggestion_tables_name_the_weightings_in_words(demo) -> None:
     """Rows of the comparison and the paired differences read "suggested (whole numbers)" and
-    "a − b" throughout (three of the five differences once kept their code name's hyphen)."""
+    "a − b" throughout (two of the five differences once kept their code name's hyphen)."""
     *_, report = demo
     tables = [b for b in _section(report, "suggestion").blocks if b.kind == "table"]
     comparison = next(b for b in tables if b.title.startswith("Out-of-sample comparison"))

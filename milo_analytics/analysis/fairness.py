@@ -93,7 +93,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -1574,12 +1574,19 @@ def _refuse_unusable_demographics(
         )
 
 
-def _audit_rows(
-    pid: str, labelled: list[tuple[pd.DataFrame, tuple[str, str, str, str, list[str]]]]
-) -> pd.DataFrame:
+class _TableLabels(NamedTuple):
+    """What one impact-ratio table of an audit is: its rows get these labels."""
+
+    measure: str
+    label: str
+    mode: str
+    dimension: str
+    categories: list[str]  # one per row
+
+
+def _audit_rows(pid: str, labelled: list[tuple[pd.DataFrame, _TableLabels]]) -> pd.DataFrame:
     """One posting's impact-ratio tables stacked, each row labelled with its posting, measure,
-    label, mode, dimension and category (``labelled``: each table with its measure, label,
-    mode, dimension and row categories), and both ``sex`` and ``race_ethnicity`` columns
+    label, mode, dimension and category, and both ``sex`` and ``race_ethnicity`` columns
     (missing where a dimension does not use one). Built in one go: six inserts per table cost
     ~1.5 ms each time, 50 times an audit."""
     tables = [t for t, _ in labelled]
@@ -1589,10 +1596,10 @@ def _audit_rows(
     label_columns = {
         "posting_id": pd.array([pid] * len(stacked), dtype="str"),
         **{
-            name: pd.array(np.repeat([k[i] for k in keys], sizes).tolist(), dtype="str")
-            for i, name in enumerate(("measure", "label", "mode", "dimension"))
+            name: pd.array(np.repeat([getattr(k, name) for k in keys], sizes).tolist(), dtype="str")
+            for name in ("measure", "label", "mode", "dimension")
         },
-        "category": pd.array([c for k in keys for c in k[4]], dtype="str"),
+        "category": pd.array([c for k in keys for c in k.categories], dtype="str"),
     }
     for c in ("sex", "race_ethnicity"):
         label_columns[c] = stacked[c].astype("str") if c in stacked else (
@@ -1801,8 +1808,7 @@ def bias_audit(
                     s = oc[col].reindex(base["interview_id"]).reset_index(drop=True)
                     measures.append((col, f"Outcome: {col}", "selection", s.astype("boolean")))
 
-        # each table with its measure, label, mode, dimension and row categories
-        post_rows: list[tuple[pd.DataFrame, tuple[str, str, str, str, list[str]]]] = []
+        post_rows: list[tuple[pd.DataFrame, _TableLabels]] = []
         for measure, label, mode, values in measures:
             frame = base[["sex", "race_ethnicity"]].copy()
             frame["_y"] = values.to_numpy()
@@ -1835,7 +1841,7 @@ def bias_audit(
                         "notes": "; ".join(t.attrs["notes"]),
                     }
                 )
-                post_rows.append((t, (measure, label, mode, dim, category)))
+                post_rows.append((t, _TableLabels(measure, label, mode, dim, category)))
             if mode == "scoring" and measure in ("score", "speech_score"):
                 for dim in audited:
                     sw = threshold_sweep(
